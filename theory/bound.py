@@ -31,6 +31,20 @@ NAMES = ("p1", "p2", "t1", "t2")
 
 
 @dataclass(frozen=True)
+class Repair:
+    """A larger constant with which a failing bound does hold: rhs_gram is the repaired right-
+    hand side, certificate a sum of squares equal to rhs_gram − lhs, supremum the largest
+    LHS/RHS of the original bound that the repair allows."""
+
+    words: str
+    rhs_gram: Callable[[Gram, sympy.Expr, sympy.Expr], sympy.Expr]
+    certificate: Callable[[Gram, sympy.Expr, sympy.Expr], sympy.Expr]
+    certificate_words: str
+    supremum: Callable[[float, float], float]
+    supremum_words: str
+
+
+@dataclass(frozen=True)
 class Bound:
     """A claimed inequality lhs ≤ rhs, in torch (per row) and over the Gram matrix (sympy).
     ``certificate``, where known, is a sum of squares claimed to equal rhs − lhs."""
@@ -40,6 +54,7 @@ class Bound:
     lhs_gram: Callable[[Gram], sympy.Expr]
     rhs_gram: Callable[[Gram, sympy.Expr, sympy.Expr], sympy.Expr]
     certificate: Callable[[Gram, sympy.Expr, sympy.Expr], sympy.Expr] | None = None
+    repair: Repair | None = None
 
 
 def _cross_model_second_view(g: Gram, a, b):
@@ -57,6 +72,12 @@ def _square_of_split(g: Gram, a, b, online: str, other: str, teacher: str):
     return g.norm_squared({online: a, other: -(a + b), teacher: b})
 
 
+def _halved_cross_model_repair(g: Gram, a, b):
+    """(1/α + 2/β)·L_BYOL': Cauchy–Schwarz with weights α and β/2, since the symmetrised
+    cross-model term holds only half of ‖p̂2 − t̂2‖²."""
+    return (1 / a + 2 / b) / (1 / a + 1 / b) * _cross_model_symmetric(g, a, b)
+
+
 BOUNDS = {
     "thm4.1": Bound(
         lhs=lambda p1, p2, t1, t2, a, b: obj.byol(p1, t2, reduction="none"),
@@ -72,6 +93,16 @@ BOUNDS = {
         * obj.byol_prime(p1, p2, t1, t2, a, b, reduction="none"),
         lhs_gram=lambda g: g.squared_distance("p1", "t2"),
         rhs_gram=_cross_model_symmetric,
+        repair=Repair(
+            words="L_BYOL ≤ (1/α + 2/β)·L_BYOL' (symmetrised)",
+            rhs_gram=_halved_cross_model_repair,
+            certificate=lambda g, a, b: g.norm_squared({"p1": 2 * a, "p2": -(2 * a + b), "t2": b})
+            / (2 * a * b)
+            + (1 + b / (2 * a)) * g.squared_distance("p1", "t1"),
+            certificate_words="‖2α(p̂1 − p̂2) − β(p̂2 − t̂2)‖²/(2αβ) + (1 + β/(2α))‖p̂1 − t̂1‖²",
+            supremum=lambda a, b: (2 * a + b) / (a + b),
+            supremum_words="(2α + β)/(α + β)",
+        ),
     ),
     "thm4.1-symsym": Bound(
         lhs=lambda p1, p2, t1, t2, a, b: obj.byol_symmetric(p1, p2, t1, t2, reduction="none"),
@@ -197,12 +228,21 @@ def minimal_counterexample(bound: Bound, found: Candidate) -> dict | None:
 
 
 def _symbolic_evidence(claim_id: str, bound: Bound) -> tuple[bool, list[str]]:
-    if bound.certificate is None:
-        return False, ["sympy: no sum-of-squares certificate is known for RHS − LHS"]
     g = Gram(list(NAMES), unit=False)
+    if bound.certificate is None:
+        lines = ["sympy: no sum-of-squares certificate is known for RHS − LHS"]
+        repair = bound.repair
+        if repair and is_identity(
+            repair.rhs_gram(g, ALPHA, BETA) - bound.lhs_gram(g), repair.certificate(g, ALPHA, BETA)
+        ):
+            lines.append(
+                f"sympy proof of the repaired bound {repair.words}: its slack is "
+                f"{repair.certificate_words} ≥ 0 for every D and α, β > 0, so LHS/RHS of this "
+                f"claim never exceeds {repair.supremum_words} < 2"
+            )
+        return False, lines
     slack = bound.rhs_gram(g, ALPHA, BETA) - bound.lhs_gram(g)
-    proven = is_identity(slack, bound.certificate(g, ALPHA, BETA))
-    if not proven:
+    if not is_identity(slack, bound.certificate(g, ALPHA, BETA)):
         return False, ["sympy: the proposed sum-of-squares certificate does NOT equal RHS − LHS"]
     lines = [
         f"sympy proof: RHS − LHS = {_certificate_words(claim_id)}, identically in α, β and the "
@@ -246,6 +286,14 @@ def check(claim_id: str, effort: Effort) -> Finding:
             + (" (and the sympy certificate proves the bound)" if proven else "")
         )
         return Finding("inconclusive", evidence=evidence, **common)
+    if bound.repair:
+        w = report.worst
+        limit = bound.repair.supremum(w.alpha, w.beta)
+        relation = "within" if w.score <= limit * (1 + TOLERANCE) else "BEYOND (inconsistent)"
+        evidence.append(
+            f"the worst case found, LHS/RHS = {w.score:.15g} at α = {w.alpha:.6g}, β = {w.beta:.6g}, "
+            f"is {relation} the repaired bound's {bound.repair.supremum_words} = {limit:.15g}"
+        )
     evidence.append(
         f"counterexample in D = {counterexample['dim']}, confirmed in exact rational arithmetic "
         f"with unit vectors exactly on the sphere: LHS = {counterexample['exact']['lhs']} > "

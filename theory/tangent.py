@@ -33,6 +33,8 @@ def gradients(z: torch.Tensor, z_bar: torch.Tensor, create_graph: bool = False):
         (g_tangential,) = torch.autograd.grad(tangential.sum(), z, create_graph=create_graph)
         (g_plain,) = torch.autograd.grad(plain.sum(), z, create_graph=create_graph)
     projected = g_plain - (g_plain * z).sum(-1, keepdim=True) * z
+    if not create_graph:
+        return g_tangential.detach(), projected.detach()
     return g_tangential, projected
 
 

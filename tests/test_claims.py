@@ -1,0 +1,59 @@
+"""The registry's guards and the search's effort scaling."""
+
+import pytest
+import torch
+
+from theory import claims, search
+
+
+def test_holds_needs_an_adversarial_search():
+    with pytest.raises(ValueError, match="random sampling alone"):
+        claims.Finding("holds", worst=0.5, tolerance=1e-12, sampled=100, searched=0, evidence=[])
+
+
+def test_fails_needs_a_counterexample():
+    with pytest.raises(ValueError, match="counterexample"):
+        claims.Finding("fails", worst=2.0, tolerance=1e-12, sampled=100, searched=10, evidence=[])
+
+
+def test_unknown_verdict_is_refused():
+    with pytest.raises(ValueError, match="verdict"):
+        claims.Finding("maybe", worst=0.0, tolerance=0.0, sampled=1, searched=1, evidence=[])
+
+
+def test_duplicate_claim_id_is_refused():
+    claims.all_claims()
+    with pytest.raises(ValueError, match="twice"):
+        claims.claim("thm4.1", source="", statement="", form="")(lambda effort: None)
+
+
+def _spread(v, alpha, beta):
+    """A toy score: the distance between the two vectors, weighted by alpha/beta."""
+    return (v[:, 0] - v[:, 1]).norm(dim=-1) * alpha / beta
+
+
+def test_thorough_searches_ten_times_harder():
+    torch.set_default_dtype(torch.float64)
+    try:
+        default = search.search(_spread, k=2, dims=[2, 5], effort=claims.Effort(0))
+        thorough = search.search(_spread, k=2, dims=[2, 5], effort=claims.Effort(0, thorough=True))
+    finally:
+        torch.set_default_dtype(torch.float32)
+    cases = lambda report: {p.name: p.cases for p in report.phases}  # noqa: E731
+    assert cases(thorough)["random"] == 10 * cases(default)["random"]
+    assert cases(thorough)["adversarial"] == 10 * cases(default)["adversarial"]
+    # edge cases are an exhaustive list, the same at every depth
+    assert cases(thorough)["edge cases"] == cases(default)["edge cases"]
+
+
+def test_search_finds_the_maximum_it_is_asked_for():
+    """The ascent and polish reach the supremum 2·1e6/1e-6 of the toy score (antipodal vectors,
+    extreme weights) that random sampling alone misses."""
+    torch.set_default_dtype(torch.float64)
+    try:
+        report = search.search(_spread, k=2, dims=[3, 16], effort=claims.Effort(1))
+    finally:
+        torch.set_default_dtype(torch.float32)
+    random_phase = next(p for p in report.phases if p.name == "random")
+    assert random_phase.worst.score < 2e6
+    assert report.worst.score == pytest.approx(2e12, rel=1e-6)
