@@ -148,6 +148,13 @@ def byol_symmetric(
     return 0.5 * (byol(p1, t2, **options) + byol(p2, t1, **options))
 
 
+def _weighted_alignment(p1, p2, alpha, beta, options: dict) -> torch.Tensor:
+    """α·L_align after checking α, β > 0; the tangential option belongs to the cross-model
+    term alone."""
+    _weights(alpha, beta)
+    return alpha * alignment(p1, p2, **{k: v for k, v in options.items() if k != "tangential"})
+
+
 def byol_prime_one_view(
     p1: torch.Tensor,
     p2: torch.Tensor,
@@ -158,9 +165,7 @@ def byol_prime_one_view(
 ) -> torch.Tensor:
     """α L_align(q_w∘f_θ) + β L_cross-model(q_w∘f_θ, f_ξ; X₂) exactly as eq. 7 writes it:
     the cross-model term on the second view only (as in eq. 13)."""
-    _weights(alpha, beta)
-    align_options = {k: v for k, v in options.items() if k != "tangential"}
-    return alpha * alignment(p1, p2, **align_options) + beta * cross_model(p2, t2, **options)
+    return _weighted_alignment(p1, p2, alpha, beta, options) + beta * cross_model(p2, t2, **options)
 
 
 def byol_prime(
@@ -175,11 +180,8 @@ def byol_prime(
     """L_BYOL' = α L_align(q_w∘f_θ) + β L_cross-model(q_w∘f_θ, f_ξ) (Definition 4.2, eqs. 7
     and 10), the cross-model term symmetrised over the two views as Algorithm 1 computes.
     ``tangential=True`` (TanBYOL') replaces the cross-model term by its tangential form."""
-    _weights(alpha, beta)
-    align_options = {k: v for k, v in options.items() if k != "tangential"}
-    return alpha * alignment(p1, p2, **align_options) + beta * symmetric_cross_model(
-        p1, p2, t1, t2, **options
-    )
+    cross = symmetric_cross_model(p1, p2, t1, t2, **options)
+    return _weighted_alignment(p1, p2, alpha, beta, options) + beta * cross
 
 
 def raft(
@@ -194,11 +196,8 @@ def raft(
     """L_RAFT = α L_align(q_w∘f_θ) − β L_cross-model(q_w∘f_θ, f_ξ) (Definition 4.3, eqs. 9 and
     11; Algorithm 1), with β > 0: running away from the mean teacher. Table 3 prints this β
     with a minus sign. ``tangential=True`` (TanRAFT) as in ``byol_prime``."""
-    _weights(alpha, beta)
-    align_options = {k: v for k, v in options.items() if k != "tangential"}
-    return alpha * alignment(p1, p2, **align_options) - beta * symmetric_cross_model(
-        p1, p2, t1, t2, **options
-    )
+    cross = symmetric_cross_model(p1, p2, t1, t2, **options)
+    return _weighted_alignment(p1, p2, alpha, beta, options) - beta * cross
 
 
 def embedding_std(z: torch.Tensor, *, validate: bool = True) -> torch.Tensor:
