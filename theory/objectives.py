@@ -217,3 +217,36 @@ def effective_rank(z: torch.Tensor, *, validate: bool = True) -> torch.Tensor:
     tiny = torch.finfo(spectrum.dtype).tiny
     p = spectrum / spectrum.sum().clamp_min(tiny)
     return torch.exp(-(p * torch.log(p.clamp_min(tiny))).sum())
+
+
+def linear_byol_expected(
+    theta: torch.Tensor,
+    xi: torch.Tensor,
+    W: torch.Tensor,
+    A: torch.Tensor,
+    B: torch.Tensor,
+    A2: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """E‖Wθx1 − ξx2‖₂² for Appendix H's linear model (eq. 57; f_θ = θ, f_ξ = ξ, q_w = W, no
+    l2-normalisation), in closed form from the moments A = E[x1x1ᵀ], B = E[x2x1ᵀ] and
+    A2 = E[x2x2ᵀ]: tr(WθAθᵀWᵀ) − 2 tr(WθBᵀξᵀ) + tr(ξA2ξᵀ).
+
+    ξ is the target: detached (eqs. 62–63 differentiate in θ and W only). A2 contributes only
+    the constant tr(ξA2ξᵀ), which carries no gradient; ``A2=None`` drops it (the loss up to that
+    constant). Shapes: θ, ξ (d, n); W (d, d); A, B, A2 (n, n)."""
+    d, n = theta.shape[-2:] if theta.dim() == 2 else (None, None)
+    shapes = {"theta": (d, n), "xi": (d, n), "W": (d, d), "A": (n, n), "B": (n, n)}
+    given = {"theta": theta, "xi": xi, "W": W, "A": A, "B": B} | ({"A2": A2} if A2 is not None else {})
+    shapes["A2"] = (n, n)
+    for name, value in given.items():
+        if value.dim() != 2 or tuple(value.shape) != shapes[name]:
+            raise ValueError(
+                f"{name} has shape {tuple(value.shape)}; expected {shapes[name]} for θ of shape "
+                f"{tuple(theta.shape)} (θ, ξ: d×n, W: d×d, A, B, A2: n×n)"
+            )
+    xi = xi.detach()
+    online = W @ theta
+    value = ((online @ A) * online).sum() - 2 * ((online @ B.T) * xi).sum()
+    if A2 is not None:
+        value = value + ((xi @ A2) * xi).sum()
+    return value
