@@ -234,15 +234,15 @@ def linear_byol_expected(
     ξ is the target: detached (eqs. 62–63 differentiate in θ and W only). A2 contributes only
     the constant tr(ξA2ξᵀ), which carries no gradient; ``A2=None`` drops it (the loss up to that
     constant). Shapes: θ, ξ (d, n); W (d, d); A, B, A2 (n, n)."""
-    d, n = theta.shape[-2:] if theta.dim() == 2 else (None, None)
-    shapes = {"theta": (d, n), "xi": (d, n), "W": (d, d), "A": (n, n), "B": (n, n)}
-    given = {"theta": theta, "xi": xi, "W": W, "A": A, "B": B} | ({"A2": A2} if A2 is not None else {})
-    shapes["A2"] = (n, n)
-    for name, value in given.items():
-        if value.dim() != 2 or tuple(value.shape) != shapes[name]:
+    if theta.dim() != 2:
+        raise ValueError(f"theta must be a (d, n) matrix, got shape {tuple(theta.shape)}")
+    d, n = theta.shape
+    expected = {"xi": (xi, (d, n)), "W": (W, (d, d)), "A": (A, (n, n)), "B": (B, (n, n)), "A2": (A2, (n, n))}
+    for name, (value, shape) in expected.items():
+        if value is not None and tuple(value.shape) != shape:
             raise ValueError(
-                f"{name} has shape {tuple(value.shape)}; expected {shapes[name]} for θ of shape "
-                f"{tuple(theta.shape)} (θ, ξ: d×n, W: d×d, A, B, A2: n×n)"
+                f"{name} has shape {tuple(value.shape)}, expected {shape} for θ of shape {(d, n)} "
+                "(θ, ξ: d×n; W: d×d; A, B, A2: n×n)"
             )
     xi = xi.detach()
     online = W @ theta
