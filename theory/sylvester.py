@@ -37,6 +37,7 @@ import sympy
 import torch
 from sympy.polys.matrices import DomainMatrix
 
+from theory.claims import Effort, Finding, claim
 from theory.objectives import linear_byol_expected
 
 # Relative rank tolerance: a singular value σ of the Sylvester operator counts as zero when
@@ -729,9 +730,6 @@ STRUCTURED = {
 
 # -- claims ----------------------------------------------------------------------------------
 
-from theory.claims import Effort, Finding, claim  # noqa: E402  (the registry needs the above)
-
-
 def _exact_strings(rows) -> list[list[str]]:
     return [[str(rational(x)) for x in r] for r in rows]
 
@@ -906,7 +904,7 @@ def check_sylvester(effort: Effort) -> Finding:
         f"adversarial: L-BFGS-B maximising σ_min(K)/min|λ − μ| over (W, C) of sizes 1…3, "
         f"{evaluations} evaluations: largest {worst:.15g} (1 is attained by normal matrices)"
     )
-    searched += len(pairs) + structured + evaluations
+    searched += structured + evaluations
     common = dict(worst=worst, tolerance=RATIO_TOL, sampled=sampled + len(pairs), searched=searched)
     if mismatches:
         W, C, nullity, shared = min(mismatches, key=lambda x: (len(x[0]) + len(x[1]), _complexity(x[0], x[1])))
@@ -1014,7 +1012,7 @@ def check_dimension(effort: Effort) -> Finding:
     ]
     # Integer matrices not built from Jordan data (often singular, nilpotent, defective): the
     # exact Jordan structure is computed, not chosen.
-    searched_integer = 0
+    searched_integer = 0  # random, but not built from Jordan data
     for k in range(60 * effort.scale):
         W = rng.integers(-1, 2, (3, 3)).tolist()
         if k % 2:
@@ -1029,7 +1027,7 @@ def check_dimension(effort: Effort) -> Finding:
             counterexample = {"case": "integer 3×3", "W": _floats(W), "C": _floats(C), "dimension": nullity,
                               "formula": formula, "exact": {"W": _exact_strings(W), "C": _exact_strings(C)}}
     evidence.append(
-        f"search, exact: {searched_integer} pairs of 3×3 matrices with entries in {{−1, 0, 1}} "
+        f"random, exact: {searched_integer} pairs of 3×3 matrices with entries in {{−1, 0, 1}} "
         "(half similar to each other), Jordan blocks computed exactly"
     )
     # Float64 at larger n, non-integer similarities (cond(S) up to e³ ≈ 20).
@@ -1048,8 +1046,8 @@ def check_dimension(effort: Effort) -> Finding:
         f"constructed pairs, dimension ≠ formula "
         f"in {len(large_bad)} {large_bad[:2]}"
     )
-    common = dict(worst=float(worst), tolerance=0.0, sampled=len(sampled),
-                  searched=len(exhaustive) + searched_integer + large)
+    common = dict(worst=float(worst), tolerance=0.0, sampled=len(sampled) + searched_integer + large,
+                  searched=len(exhaustive))
     if counterexample is not None:
         return Finding("fails", evidence=evidence, counterexample=counterexample, **common)
     return Finding("holds", evidence=evidence, **common)
