@@ -15,7 +15,7 @@ from typing import Callable
 import numpy as np
 import torch
 
-FAMILIES = ("theory.bound", "theory.tangent")
+FAMILIES = ("theory.bound", "theory.tangent", "theory.correspondence")
 
 VERDICTS = ("holds", "fails", "inconclusive")
 
