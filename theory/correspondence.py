@@ -465,37 +465,40 @@ PREDICTORS = ("linear", "linear-bias", "mlp", "none")
 IMAGE_CHANNELS = 2
 
 
-def build_encoder(kind: str, inputs: int, width: int, dim: int) -> nn.Module:
+def build_encoder(kind: str, inputs: int, width: int, dim: int, dtype=torch.float64) -> nn.Module:
     """f_θ for the checks: ``inputs`` features (an ``inputs``×``inputs`` image of
-    IMAGE_CHANNELS channels for ``cnn-bn``) to a ``dim``-dimensional representation."""
+    IMAGE_CHANNELS channels for ``cnn-bn``) to a ``dim``-dimensional representation. Weights are
+    drawn in ``dtype`` itself, so a seed gives the same model whatever the default dtype."""
+    f = dict(dtype=dtype)
     if kind == "linear":
-        return nn.Linear(inputs, dim)
+        return nn.Linear(inputs, dim, **f)
     if kind == "mlp":
-        return nn.Sequential(nn.Linear(inputs, width), nn.ReLU(), nn.Linear(width, dim))
+        return nn.Sequential(nn.Linear(inputs, width, **f), nn.ReLU(), nn.Linear(width, dim, **f))
     if kind == "mlp-bn":
         return nn.Sequential(
-            nn.Linear(inputs, width), nn.BatchNorm1d(width), nn.ReLU(), nn.Linear(width, dim)
+            nn.Linear(inputs, width, **f), nn.BatchNorm1d(width, **f), nn.ReLU(), nn.Linear(width, dim, **f)
         )
     if kind == "cnn-bn":
         return nn.Sequential(
-            nn.Conv2d(IMAGE_CHANNELS, width, 3, padding=1),
-            nn.BatchNorm2d(width),
+            nn.Conv2d(IMAGE_CHANNELS, width, 3, padding=1, **f),
+            nn.BatchNorm2d(width, **f),
             nn.ReLU(),
             nn.Flatten(),
-            nn.Linear(width * inputs * inputs, dim),
+            nn.Linear(width * inputs * inputs, dim, **f),
         )
     raise ValueError(f"unknown encoder {kind!r}; known: {', '.join(ENCODERS)}")
 
 
-def build_predictor(kind: str, dim: int, width: int) -> nn.Module | None:
+def build_predictor(kind: str, dim: int, width: int, dtype=torch.float64) -> nn.Module | None:
     """q_w: the paper's linear predictor W (no bias, Appendix B), with a bias, its MLP
     Linear→ReLU→Linear (Appendix B, no BatchNorm), or none (q = I, the -NP variants)."""
+    f = dict(dtype=dtype)
     if kind == "linear":
-        return nn.Linear(dim, dim, bias=False)
+        return nn.Linear(dim, dim, bias=False, **f)
     if kind == "linear-bias":
-        return nn.Linear(dim, dim)
+        return nn.Linear(dim, dim, **f)
     if kind == "mlp":
-        return nn.Sequential(nn.Linear(dim, width), nn.ReLU(), nn.Linear(width, dim))
+        return nn.Sequential(nn.Linear(dim, width, **f), nn.ReLU(), nn.Linear(width, dim, **f))
     if kind == "none":
         return None
     raise ValueError(f"unknown predictor {kind!r}; known: {', '.join(PREDICTORS)}")
@@ -566,9 +569,9 @@ def build(setup: Setup) -> tuple[nn.Module, nn.Module | None]:
     """The encoder and predictor of a setup, initialised from its seed (float64)."""
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(setup.seed)
-        encoder = build_encoder(setup.encoder, setup.inputs, setup.width, setup.dim).double()
+        encoder = build_encoder(setup.encoder, setup.inputs, setup.width, setup.dim)
         predictor = build_predictor(setup.predictor, setup.dim, setup.width)
-    return encoder, predictor.double() if predictor is not None else None
+    return encoder, predictor
 
 
 @contextlib.contextmanager
@@ -1386,6 +1389,21 @@ def _loss_evidence(outcomes: list[Outcome], evidence: list[str]) -> None:
 
 # --------------------------------------------------------------------------- the claims
 
+# What each claim fixes and varies (the proofs draw their configurations from these too).
+CLAIM_FAMILIES = {
+    "thm5.1": Family(),
+    "thm5.1-adam": Family(optimizers=(ADAM, MOMENTUM, WEIGHT_DECAY, ADAMW)),
+    "thm5.1-no-tangent": Family(tangential=(False,)),
+    "thm5.1-no-sphere": Family(sphere=False),
+    "thm5.1-linear-only": Family(sphere=False, tangential=(False,)),
+    "thm5.1-mlp": Family(predictors=("mlp",), tangential=(True, False)),
+    "thm5.1-np": Family(predictors=("none",)),
+    "byol-dual": Family(pairs=("byol/run-away-byol", "byol-sym/run-away-byol-sym"),
+                        tangential=(False,), predictors=("linear", "mlp")),
+    "tangent-noop": Family(pairs=("byol/tanbyol", "byol'/tanbyol'", "raft/tanraft"),
+                           predictors=("linear", "mlp")),
+}
+
 SOURCE = "Theorem 5.1, Appendix G (eqs. 28, 43, 53–56)"
 WORST = (
     " worst = the largest ratio of a deviation (trajectories, and the gradient identities of "
@@ -1422,7 +1440,7 @@ def _form(pair: str, options: str) -> str:
     form=_form("byol_prime / raft", "sphere=True, tangential=True, predictor −W0, SGD"),
 )
 def check_thm51(effort: Effort) -> Finding:
-    return check(Family(), effort)
+    return check(CLAIM_FAMILIES["thm5.1"], effort)
 
 
 @claim(
@@ -1434,7 +1452,7 @@ def check_thm51(effort: Effort) -> Finding:
                "SGD(momentum=0.9), SGD(weight_decay=0.01)"),
 )
 def check_thm51_adam(effort: Effort) -> Finding:
-    return check(Family(optimizers=(ADAM, MOMENTUM, WEIGHT_DECAY, ADAMW)), effort)
+    return check(CLAIM_FAMILIES["thm5.1-adam"], effort)
 
 
 @claim(
@@ -1445,7 +1463,7 @@ def check_thm51_adam(effort: Effort) -> Finding:
     form=_form("byol_prime / raft", "sphere=True, tangential=False, predictor −W0, SGD"),
 )
 def check_thm51_no_tangent(effort: Effort) -> Finding:
-    return check(Family(tangential=(False,)), effort)
+    return check(CLAIM_FAMILIES["thm5.1-no-tangent"], effort)
 
 
 @claim(
@@ -1457,7 +1475,7 @@ def check_thm51_no_tangent(effort: Effort) -> Finding:
     form=_form("byol_prime / raft", "sphere=False, tangential=True, predictor −W0, SGD"),
 )
 def check_thm51_no_sphere(effort: Effort) -> Finding:
-    return check(Family(sphere=False), effort)
+    return check(CLAIM_FAMILIES["thm5.1-no-sphere"], effort)
 
 
 @claim(
@@ -1468,7 +1486,7 @@ def check_thm51_no_sphere(effort: Effort) -> Finding:
     form=_form("byol_prime / raft", "sphere=False, tangential=False, predictor −W0, SGD"),
 )
 def check_thm51_linear_only(effort: Effort) -> Finding:
-    return check(Family(sphere=False, tangential=(False,)), effort)
+    return check(CLAIM_FAMILIES["thm5.1-linear-only"], effort)
 
 
 @claim(
@@ -1482,7 +1500,7 @@ def check_thm51_linear_only(effort: Effort) -> Finding:
                "negated output layer, SGD"),
 )
 def check_thm51_mlp(effort: Effort) -> Finding:
-    return check(Family(predictors=("mlp",), tangential=(True, False)), effort)
+    return check(CLAIM_FAMILIES["thm5.1-mlp"], effort)
 
 
 @claim(
@@ -1493,7 +1511,7 @@ def check_thm51_mlp(effort: Effort) -> Finding:
     form=_form("byol_prime / raft", "sphere=True, tangential=True, no predictor, SGD"),
 )
 def check_thm51_np(effort: Effort) -> Finding:
-    return check(Family(predictors=("none",)), effort)
+    return check(CLAIM_FAMILIES["thm5.1-np"], effort)
 
 
 @claim(
@@ -1507,8 +1525,7 @@ def check_thm51_np(effort: Effort) -> Finding:
                "tangential=False, predictor mapped, SGD"),
 )
 def check_byol_dual(effort: Effort) -> Finding:
-    return check(Family(pairs=("byol/run-away-byol", "byol-sym/run-away-byol-sym"),
-                        tangential=(False,), predictors=("linear", "mlp")), effort)
+    return check(CLAIM_FAMILIES["byol-dual"], effort)
 
 
 @claim(
@@ -1522,5 +1539,4 @@ def check_byol_dual(effort: Effort) -> Finding:
                "(θ0, W0), SGD"),
 )
 def check_tangent_noop(effort: Effort) -> Finding:
-    return check(Family(pairs=("byol/tanbyol", "byol'/tanbyol'", "raft/tanraft"),
-                        predictors=("linear", "mlp")), effort)
+    return check(CLAIM_FAMILIES["tangent-noop"], effort)
