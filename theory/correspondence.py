@@ -976,7 +976,9 @@ def symbolic_evidence(setup: Setup) -> list[str]:
     relation, online = symbolic_relation(setup)
     s = "−" if _mirrored(setup) else "+"
     where = "on the unit sphere" if setup.sphere else "on raw vectors"
-    frozen = ", λ frozen (λ' = −λ at the mirrored point)" if setup.tangential else ""
+    frozen = ""
+    if setup.tangential:
+        frozen = ", λ frozen" + (" (λ' = −λ at the mirrored point)" if _mirrored(setup) else "")
     line = (
         f"sympy, per sample {where}{frozen}: L_{second}({s}p) − L_{first}(p) = "
         f"{sympy.sstr(relation)}"
@@ -1106,6 +1108,18 @@ def edge_of_decidability(start: Outcome, evaluations: int) -> list[Outcome]:
     return tried
 
 
+def search(random_runs: list[Outcome], effort: Effort) -> list[Outcome]:
+    """From the ``effort.scale`` most amplified fully decisive random runs: greedy moves, then
+    the learning rate pushed to the edge of decidability from the best setup found."""
+    starts = sorted((o for o in random_runs if o.assessment.fully_decisive), key=lambda o: -o.pressure)
+    searched = []
+    for start in starts[: effort.scale]:
+        climbed = climb(start, rounds=1 + effort.thorough)
+        best = max([start] + climbed, key=lambda o: o.pressure)
+        searched += climbed + edge_of_decidability(best, evaluations=3 + effort.thorough)
+    return searched
+
+
 def parameter_count(setup: Setup) -> int:
     encoder, predictor = build(setup)
     modules = [encoder] + ([predictor] if predictor is not None else [])
@@ -1185,7 +1199,7 @@ class JudgedGap:
 
 def _judged_points(family: Family, effort: Effort, rng) -> tuple[list[JudgedGap], list[JudgedGap]]:
     """Eq. 28 at random points (random setups, teacher distances, predictor scales) and at
-    the edge points of two setups per predictor kind."""
+    the edge points of two setups per predictor kind (times effort.scale)."""
 
     def judged(setup, point):
         gap = gradient_gaps(setup, **point)
@@ -1197,7 +1211,7 @@ def _judged_points(family: Family, effort: Effort, rng) -> tuple[list[JudgedGap]
                      predictor_scale=float(10 ** rng.uniform(-1, 1)))
         sampled.append(judged(sample(family, i, rng, thorough=False), point))
     searched = []
-    for i, predictor in enumerate(family.predictors * 2):
+    for i, predictor in enumerate(family.predictors * 2 * effort.scale):
         setup = replace(sample(family, 100 + i, rng, thorough=False), predictor=predictor)
         searched += [judged(setup, point) for point in edge_points(setup)]
     return sampled, searched
@@ -1287,7 +1301,7 @@ def check(family: Family, effort: Effort) -> Finding:
     sampled_gaps, searched_gaps = _judged_points(family, effort, rng)
     random_runs = [
         evaluate(sample(family, i, rng, effort.thorough), probe_gradients=(i == 0))
-        for i in range(3 * effort.scale)
+        for i in range(max(3, len(family.optimizers)) * effort.scale)
     ]
     probed = _judged_probe(random_runs[0])
     evidence += [
@@ -1297,23 +1311,15 @@ def check(family: Family, effort: Effort) -> Finding:
         _trajectory_line("random trajectories", random_runs),
     ]
 
-    searched_runs: list[Outcome] = []
-    if not any(o.assessment.separation for o in random_runs):
-        starts = sorted((o for o in random_runs if o.assessment.fully_decisive), key=lambda o: -o.pressure)
-        for start in starts[: effort.scale]:
-            climbed = climb(start, rounds=1 + effort.thorough)
-            best = max([start] + climbed, key=lambda o: o.pressure)
-            searched_runs += climbed + edge_of_decidability(best, evaluations=3 + effort.thorough)
-        if searched_runs:
-            hardest = max(searched_runs, key=lambda o: o.pressure)
-            evidence.append(
-                _trajectory_line("adversarial search (greedy moves: batch 2, D = 2, τ = 0, β/α = "
-                                 "100 and 1/100; then bisection of lr to the edge of decidability)",
-                                 searched_runs)
-                + f"; most amplified decisive run: {describe(hardest.setup)}, deviation "
-                f"{hardest.assessment.worst_deviation:.3g} against control "
-                f"{hardest.assessment.worst_envelope:.3g}"
-            )
+    searched_runs = [] if any(o.assessment.separation for o in random_runs) else search(random_runs, effort)
+    if searched_runs:
+        hardest = max(searched_runs, key=lambda o: o.pressure)
+        evidence.append(
+            _trajectory_line("adversarial search (greedy moves: batch 2, D = 2, τ = 0, β/α = 100 "
+                             "and 1/100; then bisection of lr to the edge of decidability)", searched_runs)
+            + f"; most amplified decisive run: {describe(hardest.setup)}, deviation "
+            f"{hardest.assessment.worst_deviation:.3g} against control {hardest.assessment.worst_envelope:.3g}"
+        )
     everything = random_runs + searched_runs
     _loss_evidence(everything, evidence)
     evidence.append(
