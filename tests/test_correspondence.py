@@ -226,3 +226,19 @@ def test_precision_scaling_tells_drift_from_round_off():
     assert C.scales_like_drift(1e-14, 1e-14 * 2**29) is False
     assert C.scales_like_drift(math.inf, math.nan) is True  # one side blew up in both precisions
     assert C.scales_like_drift(1e-12, math.nan) is None
+
+
+def test_an_excess_that_grows_like_round_off_in_float32_is_not_a_separation(monkeypatch):
+    monkeypatch.setattr(C, "FACTOR", 1e-3)  # every round-off deviation becomes an excess
+    outcome = C.evaluate(C.Setup(tangential=False, encoder="mlp-bn", steps=8))
+    a = outcome.assessment
+    assert a.roundoff and a.separation is None and a.unresolved is None and a.fully_decisive
+    assert all(ratio > C.CONFIRM for ratio in a.roundoff.values())
+
+
+def test_a_gradient_gap_is_judged_by_precision_scaling(monkeypatch):
+    monkeypatch.setattr(C, "FACTOR", 1e-3)
+    holding, breaking = C.Setup(tangential=False), C.Setup(tangential=False, sphere=False)
+    for setup, expected in ((holding, "round-off"), (breaking, "breaks")):
+        gap = C.gradient_gaps(setup)
+        assert C.judge_gap(gap, lambda: C.gradient_gaps(setup, dtype=torch.float32)) == expected
