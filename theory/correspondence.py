@@ -1034,8 +1034,9 @@ class Family:
 def sample(family: Family, i: int, rng, thorough: bool) -> Setup:
     """The i-th random setup: encoders cycle MLP, MLP+BatchNorm, CNN+BatchNorm; τ cycles
     0.9, 0.996; D cycles 2, 8, 3, 16; α = β for i mod 4 ∈ {0, 1}, else both log-uniform in
-    [0.1, 10]; learning rate log-uniform in ``lr_range``; under --thorough runs last 60 to 240
-    steps."""
+    [0.1, 10]; the family's pairs, predictors, forms and optimisers cycle out of step, so that
+    three runs already cover two of each; learning rate log-uniform in ``lr_range``; under
+    --thorough runs last 60 to 240 steps."""
     encoder = ("mlp", "mlp-bn", "cnn-bn")[i % 3]
     preset = family.optimizers[i % len(family.optimizers)]
     low, high = lr_range(preset["optimizer"], family.sphere)
@@ -1044,14 +1045,14 @@ def sample(family: Family, i: int, rng, thorough: bool) -> Setup:
     return Setup(
         pair=family.pairs[i % len(family.pairs)],
         sphere=family.sphere,
-        tangential=family.tangential[(i // 3) % len(family.tangential)],
+        tangential=family.tangential[((i + 1) // 2) % len(family.tangential)],
         alpha=alpha,
         beta=beta,
         encoder=encoder,
         inputs=4 if encoder == "cnn-bn" else int(rng.choice([3, 6])),
         width=int(rng.choice([4, 8, 16])),
         dim=(2, 8, 3, 16)[i % 4],
-        predictor=family.predictors[i % len(family.predictors)],
+        predictor=family.predictors[(i + i // len(family.pairs)) % len(family.predictors)],
         **preset,
         lr=float(math.exp(rng.uniform(math.log(low), math.log(high)))),
         tau=(0.9, 0.996)[i % 2],
