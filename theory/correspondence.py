@@ -988,6 +988,10 @@ def symbolic_evidence(setup: Setup) -> list[str]:
         f"{sympy.sstr(relation)}"
     )
     if online:
+        frozen_values = {lam: sympy.Symbol(f"g_{lam.name[7:9]}_{lam.name[9:]}", real=True)
+                         for lam in relation.free_symbols if lam.name.startswith("Lambda_")}
+        if frozen_values:  # its value at the point itself, where each Λ_pt = ⟨p, t⟩
+            line += f" (at the point itself, Λ_pt = g_p_t: {sympy.sstr(sympy.simplify(relation.subs(frozen_values)))})"
         line += (
             f"; it depends on the online outputs through {', '.join(map(str, online))}, so the "
             "two gradients differ wherever its gradient is non-zero"
@@ -1432,9 +1436,10 @@ def correspond(mapping: str, weights: bool = True) -> str:
 
 NEGATED = correspond(" and W_k = −W'_k")
 FORM = (
-    "lockstep(first, second): max relative deviation ≤ 100·max(control, 1e-15) at every decisive "
-    "step (control ≤ 1e-8); autograd ∇θ L_first(θ, W) = ∇θ L_second(θ, M(W)) and "
-    "M(∇W L_first(θ, W)) = ∇W L_second(θ, M(W))"
+    "lockstep(first, second): no decisive step (ulp controls ≤ 1e-8) whose relative deviation "
+    "exceeds 100·max(control, 1e-15) and is reproduced by a float32 replay (drift, not "
+    "round-off); autograd ∇θ L_first(θ, W) = ∇θ L_second(θ, M(W)) and M(∇W L_first(θ, W)) = "
+    "∇W L_second(θ, M(W)) by the same rule"
 )
 
 
