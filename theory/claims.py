@@ -15,7 +15,7 @@ from typing import Callable
 import numpy as np
 import torch
 
-FAMILIES = ("theory.bound", "theory.tangent", "theory.sylvester")
+FAMILIES = ("theory.bound", "theory.tangent", "theory.correspondence", "theory.sylvester")
 
 VERDICTS = ("holds", "fails", "inconclusive")
 
