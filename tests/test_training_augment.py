@@ -18,6 +18,10 @@ def images():
     return torch.rand(N, 3, 20, 24, generator=torch.Generator().manual_seed(0))
 
 
+def _uint8(shape, seed):
+    return torch.randint(0, 256, shape, dtype=torch.uint8, generator=torch.Generator().manual_seed(seed))
+
+
 def _per_image(function, images, values):
     return torch.stack([function(x, v.item()) for x, v in zip(images, values)])
 
@@ -34,7 +38,8 @@ def _per_image(function, images, values):
 def test_colour_operations_equal_torchvisions_per_image(images, mine, theirs, values):
     values = torch.tensor(values)
     # float32 round-off of a few operations on values in [0, 1]
-    torch.testing.assert_close(mine(images, values), _per_image(theirs, images, values), atol=1e-6, rtol=0)
+    expected = _per_image(theirs, images, values)
+    torch.testing.assert_close(mine(images, values), expected, atol=1e-6, rtol=0)
 
 
 def test_hue_of_grey_pixels_stays_grey(images):
@@ -60,7 +65,8 @@ def test_resized_crop_with_flip_equals_torchvision_inside_the_crop(images):
     mine = augment.resized_crop(images, top, left, h, w, flip, 32)
     theirs = []
     for i, x in enumerate(images):
-        crop = TF.resized_crop(x, int(top[i]), int(left[i]), int(h[i]), int(w[i]), [32, 32], antialias=False)
+        box = [int(v[i]) for v in (top, left, h, w)]
+        crop = TF.resized_crop(x, *box, [32, 32], antialias=False)
         theirs.append(TF.hflip(crop) if flip[i] else crop)
     theirs = torch.stack(theirs)
     # 32/7 < 5 output pixels cover the outer half source pixel: 3 on each side is inside
@@ -70,23 +76,27 @@ def test_resized_crop_with_flip_equals_torchvision_inside_the_crop(images):
 
 def test_crop_parameters_follow_random_resized_crop():
     n = 20_000
-    top, left, h, w = augment.crop_boxes(n, 32, 32, (0.08, 1.0), (3 / 4, 4 / 3), torch.Generator().manual_seed(1))
+    scale, ratio = (0.08, 1.0), (3 / 4, 4 / 3)
+    top, left, h, w = augment.crop_boxes(n, 32, 32, scale, ratio, torch.Generator().manual_seed(1))
     torch.manual_seed(1)
+    image = torch.zeros(1, 32, 32)
     reference = torch.tensor(
-        [RandomResizedCrop.get_params(torch.zeros(1, 32, 32), (0.08, 1.0), (3 / 4, 4 / 3)) for _ in range(n)],
-        dtype=torch.float64,
+        [RandomResizedCrop.get_params(image, scale, ratio) for _ in range(n)], dtype=torch.float64
     )
     ours = torch.stack([top, left, h, w], dim=1).double()
     assert bool(((ours[:, 0] + ours[:, 2] <= 32) & (ours[:, 1] + ours[:, 3] <= 32)).all())
     assert bool((ours >= 0).all() & (ours[:, 2:] >= 1).all())
-    for statistic in (lambda p: p[:, 2] * p[:, 3] / 1024, lambda p: (p[:, 3] / p[:, 2]).log(), lambda p: p[:, 0]):
+    area, log_ratio, top_row = (
+        lambda p: p[:, 2] * p[:, 3] / 1024, lambda p: (p[:, 3] / p[:, 2]).log(), lambda p: p[:, 0]
+    )
+    for statistic in (area, log_ratio, top_row):
         a, b = statistic(ours), statistic(reference)
         # two independent means of n draws: their difference has standard error √2·σ/√n
         assert abs(a.mean() - b.mean()) < 5 * math.sqrt(2 / n) * b.std(), (a.mean(), b.mean())
 
 
 def test_views_are_per_sample_random_deterministic_and_normalised():
-    uint8 = torch.randint(0, 256, (8, 1, 32, 32), dtype=torch.uint8, generator=torch.Generator().manual_seed(2))
+    uint8 = _uint8((8, 1, 32, 32), seed=2)
     uint8[1] = uint8[0]  # two identical images must still get different views
     views = augment.TwoViews("byol", 24, (0.5,), (0.25,))
     x1, x2 = views(uint8, torch.Generator().manual_seed(3))
@@ -98,7 +108,7 @@ def test_views_are_per_sample_random_deterministic_and_normalised():
 
 
 def test_plain_is_the_identity_resampling():
-    uint8 = torch.randint(0, 256, (3, 3, 32, 32), dtype=torch.uint8, generator=torch.Generator().manual_seed(4))
+    uint8 = _uint8((3, 3, 32, 32), seed=4)
     plain = augment.plain(uint8, 32, (0.0, 0.0, 0.0), (1.0, 1.0, 1.0))
     torch.testing.assert_close(plain, uint8.float() / 255, atol=1e-6, rtol=0)
 
@@ -108,6 +118,7 @@ def test_random_draws_per_batch_do_not_depend_on_the_outcome():
     which resume exactness relies on."""
     uint8 = torch.zeros(4, 3, 16, 16, dtype=torch.uint8)
     g1, g2 = torch.Generator().manual_seed(5), torch.Generator().manual_seed(5)
-    augment.view(uint8, 16, augment.ViewRecipe(blur_p=1.0, solarize_p=1.0), (0.5,) * 3, (0.5,) * 3, g1)
-    augment.view(uint8, 16, augment.ViewRecipe(jitter_p=0.0, grayscale_p=0.0), (0.5,) * 3, (0.5,) * 3, g2)
+    half = (0.5,) * 3
+    augment.view(uint8, 16, augment.ViewRecipe(blur_p=1.0, solarize_p=1.0), half, half, g1)
+    augment.view(uint8, 16, augment.ViewRecipe(jitter_p=0.0, grayscale_p=0.0), half, half, g2)
     assert torch.equal(g1.get_state(), g2.get_state())

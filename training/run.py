@@ -23,7 +23,8 @@ from tqdm import tqdm
 
 from training import augment, data, evaluate, models, variants
 
-OUTPUTS = ("checkpoint.pt", "checkpoint.pt.tmp", "metrics.jsonl", "result.json", "curves.png")
+OUTPUTS = ("checkpoint.pt", "metrics.jsonl", "result.json", "curves.png")
+TEMPORARY = tuple(f"{name}.tmp" for name in OUTPUTS)  # left by a kill mid-write
 CHECKPOINT_FORMAT = 1
 CALIBRATION_IMAGES = 4096  # training images that set an untrained network's batch-norm statistics
 
@@ -57,7 +58,9 @@ class Config:
 
 # Options that may differ when a run is resumed: where the data is, what runs it, how long it
 # trains and how it is evaluated afterwards. Changing any other would splice two different runs.
-RESUMABLE = {"data_dir", "device", "epochs", "log_every", "linear_epochs", "linear_lr", "linear_batch_size"}
+RESUMABLE = {
+    "data_dir", "device", "epochs", "log_every", "linear_epochs", "linear_lr", "linear_batch_size"
+}
 
 
 class UsageError(ValueError):
@@ -187,7 +190,7 @@ def configure(given: dict, *, resume: bool, overwrite: bool) -> tuple[Config, di
                 f"--out {out} is not empty: pass --resume to continue its run or --overwrite to "
                 "start again"
             )
-        for name in OUTPUTS:
+        for name in OUTPUTS + TEMPORARY:
             (out / name).unlink(missing_ok=True)
     if not variant.trains:
         cfg.epochs = 0
@@ -322,7 +325,6 @@ def run(cfg: Config, resumed: dict | None = None) -> dict:
     out = Path(cfg.out)
     dev = device(cfg)
     checkpoint_path = out / "checkpoint.pt"
-    out.mkdir(parents=True, exist_ok=True)
 
     torch.manual_seed(cfg.seed)
     np.random.seed(cfg.seed)
@@ -331,6 +333,7 @@ def run(cfg: Config, resumed: dict | None = None) -> dict:
     test_set = data.load(cfg.dataset, cfg.data_dir, train=False)
     if len(train_set) < cfg.batch_size and variant.trains:
         raise UsageError(f"{len(train_set)} training images cannot fill a batch of {cfg.batch_size}")
+    out.mkdir(parents=True, exist_ok=True)
     mean, std = train_set.channel_stats()
     views = augment.TwoViews(cfg.augment, cfg.image_size, mean, std)
     images = train_set.images.to(dev)  # the whole training set stays on the device, as uint8
@@ -366,11 +369,13 @@ def run(cfg: Config, resumed: dict | None = None) -> dict:
             "history": history,
         }
 
-    def measure(epoch, step, loss, seconds):
+    def measure(epoch, step, loss, began):
         values = evaluate.probe_metrics(online, predictor, target, probe)
         values = dict(zip(values, torch.stack(list(values.values())).tolist()))  # one device read
-        metrics = {"epoch": epoch, "step": step, "loss": loss, **values, "seconds": seconds}
-        return {k: evaluate.finite_or_none(v) if isinstance(v, float) else v for k, v in metrics.items()}
+        metrics = {"epoch": epoch, "step": step, "loss": loss}
+        metrics.update((k, evaluate.finite_or_none(v)) for k, v in values.items())
+        metrics["seconds"] = time.perf_counter() - began
+        return metrics
 
     if resumed:
         online.load_state_dict(resumed["online"])
@@ -383,7 +388,7 @@ def run(cfg: Config, resumed: dict | None = None) -> dict:
         print(f"resuming {out} at epoch {start}, step {step}", file=sys.stderr)
     else:
         start, step = 0, 0
-        history = [measure(0, 0, None, 0.0)]  # the untrained model
+        history = [measure(0, 0, None, time.perf_counter())]  # the untrained model
         save_checkpoint(checkpoint_path, state(0, 0, history))
         write_metrics(out, history)
 
@@ -395,8 +400,8 @@ def run(cfg: Config, resumed: dict | None = None) -> dict:
     )  # fmt: skip
     for epoch in range(start + 1, cfg.epochs + 1):
         began = time.perf_counter()
-        for network in (online, predictor, target):  # the target's batch norm, too, uses
-            network.train()  # batch statistics in training, as BYOL's
+        for network in (online, predictor, target):  # the target's batch norm too normalises
+            network.train()  # with batch statistics during training, as BYOL's target does
         order = torch.randperm(len(images), generator=generators["order"], device=dev)
         loss_sum = torch.zeros((), device=dev)
         for i in range(steps_per_epoch):
@@ -423,10 +428,10 @@ def run(cfg: Config, resumed: dict | None = None) -> dict:
                 f"good checkpoint (epoch {epoch - 1}) is kept in {checkpoint_path}; metrics up to "
                 "there are in metrics.jsonl. Lower --lr or check --alpha/--beta."
             )
-        history.append(measure(epoch, step, mean_loss, time.perf_counter() - began))
+        history.append(measure(epoch, step, mean_loss, began))
         save_checkpoint(checkpoint_path, state(epoch, step, history))
         append_metrics(out, history[-1])
-        progress.set_postfix(loss=f"{mean_loss:.4g}", align=history[-1]["align"])
+        progress.set_postfix(loss=history[-1]["loss"], align=history[-1]["align"])
     progress.close()
     write_curves(out, history, variant.name)
 
@@ -442,7 +447,7 @@ def run(cfg: Config, resumed: dict | None = None) -> dict:
         batch_size=cfg.linear_batch_size,
         generator=torch.Generator(dev).manual_seed(cfg.seed + 3),
     )
-    last = history[-10:]  # Table 1 averages the last 10 epochs
+    last = history[1:][-10:] or history  # Table 1 averages the last 10 epochs of training
     result = {
         "variant": variant.name,
         "objective": variant.objective,
@@ -465,9 +470,10 @@ def run(cfg: Config, resumed: dict | None = None) -> dict:
         "torch": torch.__version__,
     }
     write_json(out / "result.json", result)
+    final = history[-1]
     print(
-        f"{variant.name}: epoch {result['epochs_trained']}, align {history[-1]['align']:.4g}, "
-        f"uniform {history[-1]['uniform']:.4g}, linear_acc {linear['linear_acc']:.4f} -> {out}",
+        f"{variant.name}: epoch {final['epoch']}, align {final['align']}, uniform "
+        f"{final['uniform']}, linear_acc {linear['linear_acc']:.4f} -> {out}",
         file=sys.stderr,
     )
     return result
@@ -507,7 +513,11 @@ def write_curves(out: Path, history: list[dict], title: str) -> None:
     from matplotlib import pyplot as plt
 
     figure, axes = plt.subplots(1, 3, figsize=(13, 3.6), constrained_layout=True)
-    panels = (("loss", "training loss"), ("align", "$L_{align}(q_w∘f_θ)$"), ("uniform", "$L_{uniform}(f_θ)$"))
+    panels = (
+        ("loss", "training loss"),
+        ("align", "$L_{align}(q_w∘f_θ)$"),
+        ("uniform", "$L_{uniform}(f_θ)$"),
+    )
     for axis, (key, title) in zip(axes, panels):
         points = [(m["epoch"], m[key]) for m in history if m[key] is not None]
         if points:
