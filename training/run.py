@@ -241,16 +241,20 @@ def check(cfg: Config, variant: variants.Variant) -> None:
 
 
 def device(cfg: Config) -> torch.device:
-    if cfg.device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    """The device of ``--device``; auto: CUDA when available, else the CPU."""
+    spelled = cfg.device
+    if spelled == "auto":
+        spelled = "cuda" if torch.cuda.is_available() else "cpu"
     try:
-        chosen = torch.device(cfg.device)
+        chosen = torch.device(spelled)
     except RuntimeError as error:
         raise UsageError(f"--device {cfg.device!r}: {error}") from error
     if chosen.type == "cuda" and not torch.cuda.is_available():
         raise UsageError(f"--device {cfg.device}: CUDA is not available on this machine")
     if chosen.type not in ("cpu", "cuda"):
         raise UsageError(f"--device {cfg.device}: only cpu and cuda are supported")
+    if chosen.type == "cuda" and chosen.index is None:  # generators and tensors name one GPU
+        chosen = torch.device("cuda", torch.cuda.current_device())
     return chosen
 
 
