@@ -1,0 +1,259 @@
+"""``python -m training.run`` end to end on tiny generated data: every variant trains through the
+real command-line path, the outputs have their schema, a killed run resumes to exactly the
+parameters of an uninterrupted one, and bad input is refused clearly."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from training import data, models, run, variants
+
+REPO = Path(__file__).resolve().parents[1]
+METRICS = {"epoch", "step", "loss", "align", "uniform", "cross", "byol", "z_std", "eff_rank", "seconds"}
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """Tiny tensors: a second thread only adds synchronisation, and on a shared machine a
+    descheduled thread stalls every operation. The subprocess below runs with one thread too,
+    so that its arithmetic is the same as this process's."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def cifar(tmp_path_factory):
+    """A CIFAR10 folder of 12 training and 10 test images in the real pickled format."""
+    root = tmp_path_factory.mktemp("cifar")
+    g = torch.Generator().manual_seed(0)
+
+    def split(n):
+        images = torch.randint(0, 256, (n, 3, 32, 32), dtype=torch.uint8, generator=g)
+        return data.Images(images, torch.arange(n) % 10, tuple(f"class{i}" for i in range(10)))
+
+    data.write_cifar10(root, split(12), split(10))
+    return root
+
+
+def tiny(cifar, out, *extra, epochs=1):
+    """Options for a run of two steps an epoch (8 images, batches of 4) on a narrow ResNet18."""
+    return [
+        "--dataset", "cifar10", "--data-dir", str(cifar), "--subset", "8", "--batch-size", "4",
+        "--image-size", "16", "--width", "4", "--probe-size", "6", "--epochs", str(epochs),
+        "--linear-epochs", "2", "--log-every", "1", "--out", str(out), *extra,
+    ]  # fmt: skip
+
+
+def metrics_of(out):
+    return [json.loads(line) for line in (Path(out) / "metrics.jsonl").read_text().splitlines()]
+
+
+def parameters(out):
+    state = torch.load(Path(out) / "checkpoint.pt", weights_only=True)
+    parts = ("online", "target", "predictor")
+    return {f"{part}.{k}": v for part in parts for k, v in state[part].items()}
+
+
+@pytest.mark.parametrize("name", list(variants.VARIANTS))
+def test_every_variant_trains_two_steps_and_writes_its_outputs(cifar, tmp_path, name):
+    spelled = name.replace("byol'", "byolp")  # as a shell user would type it
+    assert run.main([spelled, *tiny(cifar, tmp_path / "out")]) == 0
+    variant = variants.resolve(name)
+    lines = metrics_of(tmp_path / "out")
+    assert [m["epoch"] for m in lines] == ([0, 1] if variant.trains else [0])
+    for m in lines:
+        assert METRICS <= set(m)
+        assert all(m[k] is not None for k in METRICS - {"loss"}), m
+        assert 0 <= m["align"] <= 4 and m["uniform"] <= 0 and 0 <= m["cross"] <= 4
+        assert 1 <= m["eff_rank"] <= 128 and m["z_std"] >= 0
+    assert lines[0]["loss"] is None  # epoch 0 is the untrained model
+    if variant.trains:
+        assert lines[-1]["step"] == 2 and isinstance(lines[-1]["loss"], float)
+    result = json.loads((tmp_path / "out" / "result.json").read_text())
+    assert result["variant"] == name and result["final"] == lines[-1]
+    assert set(result["config"]) == set(run.Config.__dataclass_fields__)
+    assert result["config"]["alpha"] == variant.alpha and result["config"]["beta"] == variant.beta
+    assert 0 <= result["linear_acc"] <= 1
+    assert result["test_images"] == 10 and result["train_images"] == 8
+    assert (tmp_path / "out" / "curves.png").stat().st_size > 0
+    assert not any(p.name.endswith(".tmp") for p in (tmp_path / "out").iterdir())
+
+
+def test_fashion_mnist_idx_files_through_the_command_line(tmp_path):
+    g = torch.Generator().manual_seed(1)
+    split = lambda n: data.Images(  # noqa: E731
+        torch.randint(0, 256, (n, 28, 28), dtype=torch.uint8, generator=g), torch.arange(n) % 10, ()
+    )
+    data.write_fashion_mnist(tmp_path / "fm", split(8), split(6))
+    options = tiny(tmp_path / "fm", tmp_path / "out")
+    options[options.index("cifar10")] = "fashion-mnist"
+    assert run.main(["byol-lp", *options]) == 0
+    assert json.loads((tmp_path / "out" / "result.json").read_text())["test_images"] == 6
+
+
+def test_list_prints_table_2(capsys):
+    assert run.main(["--list"]) == 0
+    printed = capsys.readouterr().out
+    for v in variants.VARIANTS.values():
+        assert v.name in printed and v.description in printed
+
+
+def test_resume_after_an_interruption_is_bitwise_the_uninterrupted_run(cifar, tmp_path, monkeypatch):
+    assert run.main(["byol-lp", *tiny(cifar, tmp_path / "whole", epochs=3)]) == 0
+
+    calls = {"n": 0}
+    real_update = models.ema_update
+
+    def interrupted(*args):  # Ctrl-C in the middle of epoch 2 (steps 3 and 4)
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt
+        real_update(*args)
+
+    monkeypatch.setattr(models, "ema_update", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        run.main(["byol-lp", *tiny(cifar, tmp_path / "cut", epochs=3)])
+    monkeypatch.setattr(models, "ema_update", real_update)
+    assert [m["epoch"] for m in metrics_of(tmp_path / "cut")] == [0, 1]
+    assert run.main(["byol-lp", "--resume", *tiny(cifar, tmp_path / "cut", epochs=3)]) == 0
+
+    whole, resumed = parameters(tmp_path / "whole"), parameters(tmp_path / "cut")
+    assert whole.keys() == resumed.keys()
+    assert all(torch.equal(whole[k], resumed[k]) for k in whole), [
+        k for k in whole if not torch.equal(whole[k], resumed[k])
+    ]
+    untimed = [
+        [{k: v for k, v in m.items() if k != "seconds"} for m in metrics_of(tmp_path / out)]
+        for out in ("whole", "cut")
+    ]
+    assert untimed[0] == untimed[1]
+    results = [json.loads((tmp_path / o / "result.json").read_text()) for o in ("whole", "cut")]
+    assert results[0]["linear_acc"] == results[1]["linear_acc"]
+
+
+def test_a_killed_process_resumes_to_the_uninterrupted_parameters(cifar, tmp_path):
+    """SIGKILL (no chance to clean up) once the first epoch's checkpoint is on disk."""
+    out = tmp_path / "killed"
+    environment = dict(os.environ, PYTHONPATH=str(REPO), OMP_NUM_THREADS="1")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "training.run", "raft-lp", *tiny(cifar, out, epochs=1000)],
+        cwd=REPO, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and process.poll() is None:
+            lines = metrics_of(out) if (out / "metrics.jsonl").is_file() else []
+            if lines and lines[-1]["epoch"] >= 1:
+                break
+            time.sleep(0.05)
+        process.send_signal(signal.SIGKILL)
+    finally:
+        process.wait()
+    epoch = torch.load(out / "checkpoint.pt", weights_only=True)["epoch"]
+    assert 1 <= epoch < 1000
+    target_epochs = epoch + 1
+    assert run.main(["raft-lp", "--resume", *tiny(cifar, out, epochs=target_epochs)]) == 0
+    assert run.main(["raft-lp", *tiny(cifar, tmp_path / "whole", epochs=target_epochs)]) == 0
+    whole, resumed = parameters(tmp_path / "whole"), parameters(out)
+    assert all(torch.equal(whole[k], resumed[k]) for k in whole)
+    assert [m["epoch"] for m in metrics_of(out)] == list(range(target_epochs + 1))
+
+
+def test_unknown_variant_one_line_exit_2():
+    completed = subprocess.run(
+        [sys.executable, "-m", "training.run", "simsiam"], cwd=REPO, capture_output=True, text=True,
+        env=dict(os.environ, PYTHONPATH=str(REPO)),
+    )  # fmt: skip
+    assert completed.returncode == 2
+    lines = completed.stderr.strip().splitlines()
+    assert len(lines) == 1 and "simsiam" in lines[0]
+    assert all(name in lines[0] for name in variants.VARIANTS)
+
+
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        (["raft", "--alpha", "0"], "--alpha must be a finite number > 0"),
+        (["raft-np", "--beta", "-1"], "Table 3 prints RAFT's β negated"),
+        (["byol'", "--beta", "nan"], "--beta must be a finite number > 0"),
+        (["byol", "--alpha", "2"], "has no α or β"),
+        (["byol", "--batch-size", "1"], "--batch-size must be ≥ 2"),
+        (["byol", "--subset", "2"], "--subset must be ≥ the batch size"),
+        (["byol", "--device", "tpu"], "--device"),
+    ],
+)
+def test_bad_values_exit_2_with_a_clear_error(cifar, tmp_path, capsys, arguments, message):
+    variant, *options = arguments
+    assert run.main([variant, *tiny(cifar, tmp_path / "out"), *options]) == 2  # the last one wins
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()  # refused before writing anything
+
+
+def test_used_out_is_refused_unless_resume_or_overwrite(cifar, tmp_path, capsys):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    assert run.main(["byol", *tiny(cifar, out)]) == 2
+    assert "--resume" in capsys.readouterr().err and not (out / "metrics.jsonl").exists()
+    assert run.main(["byol", "--resume", *tiny(cifar, out)]) == 2  # nothing to resume
+    assert run.main(["byol", "--overwrite", *tiny(cifar, out)]) == 0
+    assert (out / "notes.txt").read_text() == "mine"  # only the run's own files are replaced
+
+
+def test_resume_refuses_changed_settings(cifar, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert run.main(["raft", *tiny(cifar, out)]) == 0
+    before = (out / "checkpoint.pt").read_bytes()
+    assert run.main(["raft", "--resume", *tiny(cifar, out), "--beta", "10"]) == 2
+    assert "beta: saved 1.0, given 10.0" in capsys.readouterr().err
+    assert run.main(["raft", "--resume", *tiny(cifar, out, epochs=0)]) == 2  # cannot untrain
+    assert (out / "checkpoint.pt").read_bytes() == before
+
+
+def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(cifar, tmp_path, capsys, monkeypatch):
+    calls = {"n": 0}
+    real_loss = variants.Variant.loss
+
+    def poisoned(self, *args, **kwargs):  # finite in epoch 1 (steps 1-2), NaN from step 3
+        calls["n"] += 1
+        loss = real_loss(self, *args, **kwargs)
+        return loss * float("nan") if calls["n"] >= 3 else loss
+
+    monkeypatch.setattr(variants.Variant, "loss", poisoned)
+    out = tmp_path / "out"
+    assert run.main(["raft-lp", *tiny(cifar, out, epochs=3)]) == 1
+    error = capsys.readouterr().err
+    assert "non-finite" in error and "epoch 2" in error and "epoch 1" in error
+    state = torch.load(out / "checkpoint.pt", weights_only=True)
+    assert state["epoch"] == 1
+    assert all(bool(torch.isfinite(v).all()) for v in state["online"].values() if v.is_floating_point())
+    assert [m["epoch"] for m in metrics_of(out)] == [0, 1] and not (out / "result.json").exists()
+
+
+def test_corrupt_checkpoint_is_a_clear_error_and_stays_untouched(cifar, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert run.main(["byol-np", *tiny(cifar, out)]) == 0
+    (out / "checkpoint.pt").write_bytes(b"\x80\x02 half a checkpoint")
+    metrics = (out / "metrics.jsonl").read_bytes()
+    assert run.main(["byol-np", "--resume", *tiny(cifar, out, epochs=2)]) == 1
+    assert "unreadable" in capsys.readouterr().err
+    assert (out / "checkpoint.pt").read_bytes() == b"\x80\x02 half a checkpoint"
+    assert (out / "metrics.jsonl").read_bytes() == metrics
+
+
+def test_missing_dataset_exits_1_saying_where_to_put_it(tmp_path, capsys, monkeypatch):
+    def offline(root, train, download):
+        raise OSError("Network is unreachable")
+
+    monkeypatch.setattr("torchvision.datasets.CIFAR10", offline)
+    assert run.main(["byol", *tiny(tmp_path / "no-data", tmp_path / "out")]) == 1
+    assert "cifar-10-batches-py" in capsys.readouterr().err

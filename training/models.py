@@ -1,0 +1,101 @@
+"""The networks of Appendix B: encoder h, projector g (together the paper's f = g∘h), predictor q,
+and the mean teacher, whose parameters follow the online network's by EMA (eq. 5)."""
+
+import copy
+
+import torch
+from torch import nn
+from torchvision.models import resnet
+
+PROJECTION_HIDDEN = 512  # Appendix B: "a linear layer with output size 512"
+PROJECTION_DIM = 128  # Appendix B: "a final linear layer with output size 128"
+
+
+def resnet18(width: int = 64) -> nn.Module:
+    """torchvision's ResNet18 without its classifier (Appendix B), ImageNet stem (7×7 stride-2
+    convolution and max-pool, as the paper's 96×96 inputs imply). ``width`` is the channel count
+    of the first stage (64 is ResNet18 itself; tests use a narrower one to stay fast). Its
+    output has ``feature_dim`` = 8·width features."""
+    model = resnet.resnet18(weights=None)
+    if width != 64:
+        model.inplanes = width
+        model.conv1 = nn.Conv2d(3, width, kernel_size=7, stride=2, padding=3, bias=False)
+        model.bn1 = nn.BatchNorm2d(width)
+        model.layer1 = model._make_layer(resnet.BasicBlock, width, 2)
+        model.layer2 = model._make_layer(resnet.BasicBlock, 2 * width, 2, stride=2)
+        model.layer3 = model._make_layer(resnet.BasicBlock, 4 * width, 2, stride=2)
+        model.layer4 = model._make_layer(resnet.BasicBlock, 8 * width, 2, stride=2)
+        for m in model.modules():  # torchvision's initialisation, for the rebuilt layers
+            if isinstance(m, nn.Conv2d):
+                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+            elif isinstance(m, nn.BatchNorm2d):
+                nn.init.ones_(m.weight)
+                nn.init.zeros_(m.bias)
+    model.fc = nn.Identity()
+    model.feature_dim = 8 * width
+    return model
+
+
+def projector(in_dim: int) -> nn.Module:
+    """g: Linear(in, 512) → BatchNorm → ReLU → Linear(512, 128) (Appendix B)."""
+    return nn.Sequential(
+        nn.Linear(in_dim, PROJECTION_HIDDEN),
+        nn.BatchNorm1d(PROJECTION_HIDDEN),
+        nn.ReLU(inplace=True),
+        nn.Linear(PROJECTION_HIDDEN, PROJECTION_DIM),
+    )
+
+
+def predictor(kind: str) -> nn.Module:
+    """q_w, one of Table 2's kinds. ``mlp``: "the same architecture as the projector but without
+    the batch normalization" (Appendix B), Linear(128, 512) → ReLU → Linear(512, 128); ``linear``:
+    q_w(z) = Wz (Section 3), randomly initialised; ``linear-identity-init``: W starts at I (the
+    apparent collapse solution, BYOL-LPI); ``none``: q_w = I, nothing to train."""
+    if kind == "mlp":
+        return nn.Sequential(
+            nn.Linear(PROJECTION_DIM, PROJECTION_HIDDEN),
+            nn.ReLU(inplace=True),
+            nn.Linear(PROJECTION_HIDDEN, PROJECTION_DIM),
+        )
+    if kind in ("linear", "linear-identity-init"):
+        layer = nn.Linear(PROJECTION_DIM, PROJECTION_DIM, bias=False)
+        if kind == "linear-identity-init":
+            with torch.no_grad():
+                layer.weight.copy_(torch.eye(PROJECTION_DIM))
+        return layer
+    if kind == "none":
+        return nn.Identity()
+    raise ValueError(f"unknown predictor kind {kind!r}")
+
+
+class Network(nn.Module):
+    """f = g∘h: the encoder h (ResNet18) and the projector g. ``forward`` returns the projection
+    z = f(x) on which every objective acts; ``features`` the encoder's output h(x), the
+    representation that linear evaluation classifies."""
+
+    def __init__(self, width: int = 64):
+        super().__init__()
+        self.encoder = resnet18(width)
+        self.projector = projector(self.encoder.feature_dim)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.encoder(x)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.projector(self.encoder(x))
+
+
+def mean_teacher(online: Network) -> Network:
+    """f_ξ: a copy of the online network that never receives a gradient."""
+    target = copy.deepcopy(online)
+    target.requires_grad_(False)
+    return target
+
+
+@torch.no_grad()
+def ema_update(target: Network, online: Network, rate: float) -> None:
+    """ξ ← τξ + (1 − τ)θ with rate = 1 − τ (eq. 5; Algorithm 1, line 12), written ξ += rate·(θ − ξ)
+    as one fused ``_foreach_lerp_`` over all parameters instead of a Python loop of small kernels.
+    Batch-norm running statistics are not averaged: the target keeps its own, gathered by its
+    forward passes in training mode as BYOL's target does."""
+    torch._foreach_lerp_(list(target.parameters()), list(online.parameters()), rate)

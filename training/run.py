@@ -1,0 +1,540 @@
+"""``python -m training.run VARIANT [options]``: train one model of Table 2 as Appendix B and
+Algorithm 1 describe, measure it every epoch, evaluate it linearly at the end.
+
+Writes into ``--out``: ``metrics.jsonl`` (one JSON object per epoch; epoch 0 is the untrained
+model), ``checkpoint.pt`` (every epoch, atomically), ``result.json`` and ``curves.png``.
+Exit status: 0 done; 2 bad input (unknown variant, bad option, ``--out`` in use); 1 the run
+could not go on (dataset missing, corrupt checkpoint, non-finite loss).
+"""
+
+import argparse
+import json
+import math
+import os
+import random
+import sys
+import time
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from training import augment, data, evaluate, models, variants
+
+OUTPUTS = ("checkpoint.pt", "metrics.jsonl", "result.json", "curves.png")
+TEMPORARY = tuple(f"{name}.tmp" for name in OUTPUTS)  # left by a kill mid-write
+CHECKPOINT_FORMAT = 1
+CALIBRATION_IMAGES = 4096  # training images that set an untrained network's batch-norm statistics
+
+
+@dataclass
+class Config:
+    """Every knob of a run; the defaults are the paper's (Appendix B)."""
+
+    variant: str = "byol"
+    dataset: str = "cifar10"
+    data_dir: str = "data"
+    epochs: int = 300
+    batch_size: int = 128
+    lr: float = 3e-4
+    ema: float = 4e-3  # 1 − τ in eq. 5: τ = 0.996, constant ("without the cosine smoothing trick")
+    alpha: float | None = None  # None: the variant's default (Table 2); BYOL has no α, β
+    beta: float | None = None
+    image_size: int = 96  # CIFAR10 "resized from 32×32 to 96×96"
+    subset: int | None = None  # the first N training images; None: all
+    augment: str = "byol"
+    probe_size: int = 1024  # held-out (test split) images on which the metrics are measured
+    linear_epochs: int = 100
+    linear_lr: float = 5e-4
+    linear_batch_size: int = 256
+    width: int = 64  # ResNet18's first-stage width; 64 is ResNet18
+    seed: int = 0
+    device: str = "auto"
+    out: str | None = None  # None: runs/VARIANT-DATASET-sSEED
+    log_every: int = 50  # steps between reads of the loss for the progress bar; 0: epoch ends only
+
+
+# Options that may differ when a run is resumed: where the data is, what runs it, how long it
+# trains and how it is evaluated afterwards. Changing any other would splice two different runs.
+RESUMABLE = {
+    "data_dir", "device", "epochs", "log_every", "linear_epochs", "linear_lr", "linear_batch_size"
+}
+
+
+class UsageError(ValueError):
+    """Bad input from the command line (exit status 2)."""
+
+
+class RunFailed(RuntimeError):
+    """The run cannot go on (exit status 1)."""
+
+
+# The command line ------------------------------------------------------------------------------
+
+
+def parser() -> argparse.ArgumentParser:
+    d = Config()
+    p = argparse.ArgumentParser(
+        prog="python -m training.run",
+        description="Train a model of Table 2 of 'Run Away From your Teacher' (Appendix B "
+        "defaults), measure alignment, uniformity, cross-model and BYOL losses every epoch, "
+        "then run the linear evaluation protocol.",
+        argument_default=argparse.SUPPRESS,  # so that the options given are known (resume)
+    )
+    p.add_argument("variant", nargs="?", help="a variant of Table 2 (see --list); byolp = byol'")
+    p.add_argument("--list", action="store_true", help="print the variants and exit")
+    p.add_argument("--dataset", choices=data.DATASETS, help=f"default {d.dataset}, the paper's")
+    p.add_argument("--data-dir", help=f"where the dataset is or goes (default {d.data_dir})")
+    p.add_argument("--epochs", type=int, help=f"training epochs (default {d.epochs})")
+    p.add_argument("--batch-size", type=int, help=f"default {d.batch_size}")
+    p.add_argument("--lr", type=float, help=f"Adam's learning rate (default {d.lr:g})")
+    p.add_argument(
+        "--ema", type=float, help=f"EMA rate 1 − τ of the mean teacher, eq. 5 (default {d.ema:g})"
+    )
+    p.add_argument("--alpha", type=float, help="weight α > 0 of L_align (BYOL', RAFT; default 1)")
+    p.add_argument(
+        "--beta",
+        type=float,
+        help="weight β > 0 of L_cross-model (BYOL', RAFT; default 1), with Definition 4.3's sign: "
+        "RAFT minimises α·L_align − β·L_cross-model. Table 3 prints RAFT's β negated "
+        "(its −1 is --beta 1 here).",
+    )
+    p.add_argument("--image-size", type=int, help=f"side of the views (default {d.image_size})")
+    p.add_argument("--subset", type=int, help="train on the first N training images only")
+    p.add_argument("--augment", choices=augment.RECIPES, help=f"default {d.augment}")
+    p.add_argument(
+        "--probe-size", type=int, help=f"test images the metrics use (default {d.probe_size})"
+    )
+    p.add_argument("--linear-epochs", type=int, help=f"default {d.linear_epochs}")
+    p.add_argument("--linear-lr", type=float, help=f"default {d.linear_lr:g}")
+    p.add_argument("--linear-batch-size", type=int, help=f"default {d.linear_batch_size}")
+    p.add_argument(
+        "--width", type=int, help=f"ResNet18's first-stage width (default {d.width}, ResNet18)"
+    )
+    p.add_argument("--seed", type=int, help=f"default {d.seed}")
+    p.add_argument("--device", help="cpu, cuda, cuda:N or auto (default: cuda when available)")
+    p.add_argument("--out", help="output folder (default runs/VARIANT-DATASET-sSEED)")
+    p.add_argument(
+        "--log-every",
+        type=int,
+        help=f"read the loss for the progress bar every N steps, 0: at epoch ends only "
+        f"(default {d.log_every}; each read waits for the device)",
+    )
+    resume = p.add_mutually_exclusive_group()
+    resume.add_argument(
+        "--resume", action="store_true", help="continue the run in --out from its checkpoint"
+    )
+    resume.add_argument("--overwrite", action="store_true", help="start again in a used --out")
+    return p
+
+
+def main(argv=None) -> int:
+    args = vars(parser().parse_args(argv))
+    if args.pop("list", False):
+        print(variants.table())
+        return 0
+    resume, overwrite = args.pop("resume", False), args.pop("overwrite", False)
+    if "variant" not in args:
+        parser().error("a VARIANT is required (see --list)")
+    try:
+        args["variant"] = variants.resolve(args["variant"]).name
+    except KeyError as error:
+        print(f"error: {error.args[0]}", file=sys.stderr)
+        return 2
+    try:
+        run(*configure(args, resume=resume, overwrite=overwrite))
+    except UsageError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except (RunFailed, data.DatasetMissing) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def configure(given: dict, *, resume: bool, overwrite: bool) -> tuple[Config, dict | None]:
+    """The run's configuration, and the checkpoint it resumes from (None when it starts afresh):
+    the options ``given`` over the defaults, or over the saved configuration when resuming.
+    Checks every value, then prepares ``--out`` (refusing one in use)."""
+    cfg = replace(Config(), **given)
+    variant = variants.resolve(cfg.variant)
+    if cfg.out is None:
+        cfg.out = str(Path("runs") / f"{variants.file_name(variant)}-{cfg.dataset}-s{cfg.seed}")
+    out = Path(cfg.out)
+    checkpoint = out / "checkpoint.pt"
+    used = out.is_dir() and any(out.iterdir())
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out} exists and is not a folder")
+    resumed = read_checkpoint(checkpoint) if resume and checkpoint.is_file() else None
+    if resumed:
+        saved = Config(**resumed["config"])
+        changed = {
+            k: (getattr(saved, k), v)
+            for k, v in given.items()
+            if k not in RESUMABLE and k != "out" and v != getattr(saved, k)
+        }
+        if changed:
+            described = "; ".join(f"{k}: saved {a!r}, given {b!r}" for k, (a, b) in changed.items())
+            raise UsageError(f"cannot resume {checkpoint} with different settings ({described})")
+        cfg = replace(saved, out=str(out), **{k: v for k, v in given.items() if k in RESUMABLE})
+        if cfg.epochs < resumed["epoch"]:
+            raise UsageError(f"--epochs {cfg.epochs}: {checkpoint} has trained {resumed['epoch']}")
+    check(cfg, variant)
+    if used and not resumed:
+        if resume:
+            raise UsageError(f"nothing to resume: {out} has no checkpoint.pt but is not empty")
+        if not overwrite:
+            raise UsageError(
+                f"--out {out} is not empty: pass --resume to continue its run or --overwrite to "
+                "start again"
+            )
+        for name in OUTPUTS + TEMPORARY:
+            (out / name).unlink(missing_ok=True)
+    if not variant.trains:
+        cfg.epochs = 0
+    if variant.weighted:
+        cfg.alpha = variant.alpha if cfg.alpha is None else cfg.alpha
+        cfg.beta = variant.beta if cfg.beta is None else cfg.beta
+    return cfg, resumed
+
+
+def check(cfg: Config, variant: variants.Variant) -> None:
+    """Refuse values that cannot make a run, each with a line saying why."""
+    for name in ("alpha", "beta"):
+        value = getattr(cfg, name)
+        if value is None:
+            continue
+        if not variant.weighted:
+            raise UsageError(
+                f"--{name}: {variant.name}'s objective ({variant.objective}) has no α or β; only "
+                "the BYOL' and RAFT variants weigh L_align and L_cross-model"
+            )
+        if not (math.isfinite(value) and value > 0):
+            hint = " (Table 3 prints RAFT's β negated: its −1 is --beta 1)" if name == "beta" else ""
+            raise UsageError(
+                f"--{name} must be a finite number > 0 (Definitions 4.2 and 4.3), got {value}{hint}"
+            )
+    rules = (
+        ("epochs", cfg.epochs >= 0, "≥ 0"),
+        ("batch-size", cfg.batch_size >= 2, "≥ 2 (batch normalisation needs two samples)"),
+        ("lr", math.isfinite(cfg.lr) and cfg.lr > 0, "> 0"),
+        ("ema", 0 <= cfg.ema <= 1, "in [0, 1]"),
+        ("image-size", cfg.image_size >= 8, "≥ 8"),
+        ("subset", cfg.subset is None or cfg.subset >= cfg.batch_size, "≥ the batch size"),
+        ("probe-size", cfg.probe_size >= 2, "≥ 2"),
+        ("linear-epochs", cfg.linear_epochs >= 0, "≥ 0"),
+        ("linear-lr", math.isfinite(cfg.linear_lr) and cfg.linear_lr > 0, "> 0"),
+        ("linear-batch-size", cfg.linear_batch_size >= 1, "≥ 1"),
+        ("width", cfg.width >= 1, "≥ 1"),
+        ("log-every", cfg.log_every >= 0, "≥ 0"),
+    )
+    for name, ok, rule in rules:
+        if not ok:
+            raise UsageError(f"--{name} must be {rule}, got {getattr(cfg, name.replace('-', '_'))}")
+    if cfg.dataset not in data.DATASETS:
+        raise UsageError(f"unknown dataset {cfg.dataset!r}; valid: {', '.join(data.DATASETS)}")
+    if cfg.augment not in augment.RECIPES:
+        raise UsageError(f"unknown recipe {cfg.augment!r}; valid: {', '.join(augment.RECIPES)}")
+    device(cfg)
+
+
+def device(cfg: Config) -> torch.device:
+    """The device of ``--device``; auto: CUDA when available, else the CPU."""
+    spelled = cfg.device
+    if spelled == "auto":
+        spelled = "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        chosen = torch.device(spelled)
+    except RuntimeError as error:
+        raise UsageError(f"--device {cfg.device!r}: {error}") from error
+    if chosen.type == "cuda" and not torch.cuda.is_available():
+        raise UsageError(f"--device {cfg.device}: CUDA is not available on this machine")
+    if chosen.type not in ("cpu", "cuda"):
+        raise UsageError(f"--device {cfg.device}: only cpu and cuda are supported")
+    if chosen.type == "cuda" and chosen.index is None:  # generators and tensors name one GPU
+        chosen = torch.device("cuda", torch.cuda.current_device())
+    return chosen
+
+
+# Checkpoints -----------------------------------------------------------------------------------
+
+
+def rng_states(generators: dict[str, torch.Generator]) -> dict:
+    """Every random state a run reads: torch (CPU and each CUDA device), numpy, Python, and the
+    run's own generators (data order, augmentations)."""
+    numpy_state = np.random.get_state(legacy=False)
+    numpy_state["state"]["key"] = numpy_state["state"]["key"].tolist()
+    return {
+        "torch": torch.get_rng_state(),
+        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+        "numpy": numpy_state,
+        "python": random.getstate(),
+        **{name: g.get_state() for name, g in generators.items()},
+    }
+
+
+def set_rng_states(states: dict, generators: dict[str, torch.Generator]) -> None:
+    torch.set_rng_state(states["torch"])
+    if states["cuda"] and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(states["cuda"])
+    numpy_state = dict(states["numpy"], state=dict(states["numpy"]["state"]))
+    numpy_state["state"]["key"] = np.asarray(numpy_state["state"]["key"], dtype=np.uint32)
+    np.random.set_state(numpy_state)
+    version, internal, gauss = states["python"]
+    random.setstate((version, tuple(internal), gauss))
+    for name, g in generators.items():
+        g.set_state(states[name])
+
+
+def save_checkpoint(path: Path, state: dict) -> None:
+    """Write ``state`` atomically: to a temporary file, flushed to disk, then renamed over the
+    old checkpoint, so that a kill at any moment leaves either the old or the new one whole."""
+    temporary = path.with_name(path.name + ".tmp")
+    with open(temporary, "wb") as f:
+        torch.save(state, f)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(temporary, path)
+
+
+def read_checkpoint(path: Path) -> dict:
+    """A checkpoint written by ``save_checkpoint``, or RunFailed saying what is wrong with it."""
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:
+        raise RunFailed(
+            f"checkpoint {path} is unreadable ({type(error).__name__}: {error}); it was left as "
+            "it is: move it away, or pass --overwrite to start the run again"
+        ) from error
+    needed = {"format", "config", "epoch", "step", "online", "target", "predictor", "optimizer"}
+    needed |= {"rng", "history"}
+    missing = needed - set(state) if isinstance(state, dict) else needed
+    if missing or state["format"] != CHECKPOINT_FORMAT:
+        raise RunFailed(
+            f"checkpoint {path} is not a training.run checkpoint of format {CHECKPOINT_FORMAT} "
+            f"(missing {sorted(missing)}); it was left as it is"
+        )
+    return state
+
+
+# The run ---------------------------------------------------------------------------------------
+
+
+def run(cfg: Config, resumed: dict | None = None) -> dict:
+    """Train (Algorithm 1), measuring every epoch, from scratch or from the checkpoint
+    ``resumed``; then the linear evaluation. Returns what it writes to result.json."""
+    variant = variants.resolve(cfg.variant)
+    out = Path(cfg.out)
+    dev = device(cfg)
+    checkpoint_path = out / "checkpoint.pt"
+
+    torch.manual_seed(cfg.seed)
+    np.random.seed(cfg.seed)
+    random.seed(cfg.seed)
+    train_set = data.load(cfg.dataset, cfg.data_dir, train=True).head(cfg.subset)
+    test_set = data.load(cfg.dataset, cfg.data_dir, train=False)
+    if len(train_set) < cfg.batch_size and variant.trains:
+        raise UsageError(f"{len(train_set)} training images cannot fill a batch of {cfg.batch_size}")
+    out.mkdir(parents=True, exist_ok=True)
+    mean, std = train_set.channel_stats()
+    views = augment.TwoViews(cfg.augment, cfg.image_size, mean, std)
+    images = train_set.images.to(dev)  # the whole training set stays on the device, as uint8
+    probe = evaluate.Probe(
+        test_set.head(cfg.probe_size).images.to(dev),
+        views,
+        torch.Generator(dev).manual_seed(cfg.seed + 2),
+    )
+
+    online = models.Network(cfg.width).to(dev)
+    if not resumed:
+        evaluate.calibrate_batch_norm(online, images[:CALIBRATION_IMAGES], views.plain)
+    predictor = models.predictor(variant.predictor).to(dev)
+    target = models.mean_teacher(online)
+    parameters = [*online.parameters(), *predictor.parameters()]
+    optimizer = torch.optim.Adam(parameters, lr=cfg.lr)
+    generators = {
+        "order": torch.Generator(dev).manual_seed(cfg.seed),
+        "augment": torch.Generator(dev).manual_seed(cfg.seed + 1),
+    }
+
+    def state(epoch, step, history):
+        return {
+            "format": CHECKPOINT_FORMAT,
+            "config": asdict(cfg),
+            "epoch": epoch,
+            "step": step,
+            "online": online.state_dict(),
+            "target": target.state_dict(),
+            "predictor": predictor.state_dict(),
+            "optimizer": optimizer.state_dict(),
+            "rng": rng_states(generators),
+            "history": history,
+        }
+
+    def measure(epoch, step, loss, began):
+        values = evaluate.probe_metrics(online, predictor, target, probe)
+        values = dict(zip(values, torch.stack(list(values.values())).tolist()))  # one device read
+        metrics = {"epoch": epoch, "step": step, "loss": loss}
+        metrics.update((k, evaluate.finite_or_none(v)) for k, v in values.items())
+        metrics["seconds"] = time.perf_counter() - began
+        return metrics
+
+    if resumed:
+        online.load_state_dict(resumed["online"])
+        target.load_state_dict(resumed["target"])
+        predictor.load_state_dict(resumed["predictor"])
+        optimizer.load_state_dict(resumed["optimizer"])
+        set_rng_states(resumed["rng"], generators)
+        start, step, history = resumed["epoch"], resumed["step"], resumed["history"]
+        write_metrics(out, history)  # drops any line written after the checkpoint
+        print(f"resuming {out} at epoch {start}, step {step}", file=sys.stderr)
+    else:
+        start, step = 0, 0
+        history = [measure(0, 0, None, time.perf_counter())]  # the untrained model
+        save_checkpoint(checkpoint_path, state(0, 0, history))
+        write_metrics(out, history)
+
+    batch = cfg.batch_size
+    steps_per_epoch = len(images) // batch  # drop the last partial batch: batch norm sees full ones
+    progress = tqdm(
+        total=cfg.epochs * steps_per_epoch, initial=step, desc=variant.name, unit="step",
+        dynamic_ncols=True, disable=cfg.epochs <= start,
+    )  # fmt: skip
+    for epoch in range(start + 1, cfg.epochs + 1):
+        began = time.perf_counter()
+        for network in (online, predictor, target):  # the target's batch norm too normalises
+            network.train()  # with batch statistics during training, as BYOL's target does
+        order = torch.randperm(len(images), generator=generators["order"], device=dev)
+        loss_sum = torch.zeros((), device=dev)
+        for i in range(steps_per_epoch):
+            x1, x2 = views(images[order[i * batch : (i + 1) * batch]], generators["augment"])
+            p1, p2 = predictor(online(x1)), predictor(online(x2))
+            with torch.no_grad():
+                t1, t2 = target(x1), target(x2)
+            loss = variant.loss(p1, p2, t1, t2, alpha=cfg.alpha, beta=cfg.beta, validate=False)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            models.ema_update(target, online, cfg.ema)
+            loss_sum += loss.detach()  # stays on the device: no synchronisation per step
+            step += 1
+            progress.update()
+            if cfg.log_every and step % cfg.log_every == 0:
+                progress.set_postfix(loss=f"{loss.item():.4g}")  # one host read per log_every
+        mean_loss = (loss_sum / steps_per_epoch).item()  # the epoch's one read of the loss
+        if not math.isfinite(mean_loss):
+            progress.close()
+            write_curves(out, history, variant.name)
+            raise RunFailed(
+                f"the loss became non-finite ({mean_loss}) during epoch {epoch}; stopped. The last "
+                f"good checkpoint (epoch {epoch - 1}) is kept in {checkpoint_path}; metrics up to "
+                "there are in metrics.jsonl. Lower --lr or check --alpha/--beta."
+            )
+        history.append(measure(epoch, step, mean_loss, began))
+        save_checkpoint(checkpoint_path, state(epoch, step, history))
+        append_metrics(out, history[-1])
+        progress.set_postfix(loss=history[-1]["loss"], align=history[-1]["align"])
+    progress.close()
+    write_curves(out, history, variant.name)
+
+    began = time.perf_counter()
+    linear = evaluate.linear_evaluation(
+        evaluate.features(online, images, views.plain),
+        train_set.labels.to(dev),
+        evaluate.features(online, test_set.images.to(dev), views.plain),
+        test_set.labels.to(dev),
+        classes=len(test_set.classes),
+        epochs=cfg.linear_epochs,
+        lr=cfg.linear_lr,
+        batch_size=cfg.linear_batch_size,
+        generator=torch.Generator(dev).manual_seed(cfg.seed + 3),
+    )
+    last = history[1:][-10:] or history  # Table 1 averages the last 10 epochs of training
+    result = {
+        "variant": variant.name,
+        "objective": variant.objective,
+        "predictor": variant.predictor,
+        "tangential": variant.tangential,
+        "config": asdict(cfg),
+        "device": str(dev),
+        "epochs_trained": history[-1]["epoch"],
+        "steps": step,
+        "final": history[-1],
+        "last_10_epochs": {
+            key: _mean([m[key] for m in last])
+            for key in ("loss", "align", "uniform", "cross", "byol", "z_std", "eff_rank")
+        },
+        **linear,
+        "train_seconds": sum(m["seconds"] for m in history),
+        "linear_seconds": time.perf_counter() - began,
+        "train_images": len(train_set),
+        "test_images": len(test_set),
+        "torch": torch.__version__,
+    }
+    write_json(out / "result.json", result)
+    final = history[-1]
+    print(
+        f"{variant.name}: epoch {final['epoch']}, align {final['align']}, uniform "
+        f"{final['uniform']}, linear_acc {linear['linear_acc']:.4f} -> {out}",
+        file=sys.stderr,
+    )
+    return result
+
+
+def _mean(values):
+    values = [v for v in values if v is not None]
+    return sum(values) / len(values) if values else None
+
+
+# Outputs ---------------------------------------------------------------------------------------
+
+
+def write_json(path: Path, value) -> None:
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.write_text(json.dumps(value, indent=2) + "\n")
+    os.replace(temporary, path)
+
+
+def write_metrics(out: Path, history: list[dict]) -> None:
+    temporary = out / "metrics.jsonl.tmp"
+    temporary.write_text("".join(json.dumps(m) + "\n" for m in history))
+    os.replace(temporary, out / "metrics.jsonl")
+
+
+def append_metrics(out: Path, metrics: dict) -> None:
+    with open(out / "metrics.jsonl", "a") as f:
+        f.write(json.dumps(metrics) + "\n")
+
+
+def write_curves(out: Path, history: list[dict], title: str) -> None:
+    """The paper's Figure 1 panels for one run: training loss, L_align(q∘f_θ) and
+    L_uniform(f_θ) against epoch."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    figure, axes = plt.subplots(1, 3, figsize=(13, 3.6), constrained_layout=True)
+    panels = (
+        ("loss", "training loss"),
+        ("align", "$L_{align}(q_w∘f_θ)$"),
+        ("uniform", "$L_{uniform}(f_θ)$"),
+    )
+    for axis, (key, title) in zip(axes, panels):
+        points = [(m["epoch"], m[key]) for m in history if m[key] is not None]
+        if points:
+            axis.plot(*zip(*points), marker="o" if len(points) < 30 else None)
+        if key == "align" and points and min(v for _, v in points) > 0:
+            axis.set_yscale("log")  # Table 1's alignments span 1e-10 to 1e-2
+        axis.set_title(title)
+        axis.set_xlabel("epoch")
+        axis.grid(alpha=0.3)
+    figure.suptitle(title)
+    figure.savefig(out / "curves.png", dpi=110)
+    plt.close(figure)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
