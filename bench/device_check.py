@@ -22,9 +22,11 @@ Fashion-MNIST comes from ``--fashion-mnist DIR`` (the four IDX .gz files), else 
 fashion-mnist`` in the working tree, else Debian's package; failing those, synthetic images in
 the same format (then the real runs time the code but their accuracies mean nothing, and the
 summary says so). "rest s" in the summary is the run's wall time less training, probes and
-linear evaluation: start-up, data loading, checkpoints, feature extraction. Writes into ``--out`` (≤ 8 files, as the device tool returns):
-device_check.json (everything), summary.md (the table to paste into the README) and the real
-runs' curves; prints the summary last. ``--quick`` shrinks every size so that the whole script
+linear evaluation: start-up, data loading, checkpoints, feature extraction.
+
+Writes into ``--out`` (at most 8 files, as the device tool returns): device_check.json
+(everything), summary.md (the table to paste into the README) and the real runs' curves; prints
+the summary last. ``--quick`` shrinks every size so that the whole script
 runs on a CPU in seconds, on synthetic data (tests/test_device_check.py).
 """
 
@@ -48,13 +50,18 @@ from training import augment, bench, data, models, step as steps, variants  # no
 
 DEBIAN_FASHION_MNIST = data.DEBIAN_FASHION_MNIST
 # Seconds each stage is expected to take on an H100 (a stage is skipped when it would not fit).
-ESTIMATES = {"environment": 20, "no_sync": 30, "bench": 75, "real": 160, "bench_fp32": 25,
-             "real_fp32": 100, "compile": 150}  # fmt: skip
-
-PAPER = {"image_size": 96, "batch_size": 128, "width": 64, "dataset_size": 50_000, "steps": 100,
-         "warmup": 20, "linear_epochs": 100, "epochs": 4, "probe_size": 1024, "subset": None}  # fmt: skip
-QUICK = {"image_size": 16, "batch_size": 8, "width": 2, "dataset_size": 48, "steps": 2,
-         "warmup": 1, "linear_epochs": 1, "epochs": 1, "probe_size": 16, "subset": 32}  # fmt: skip
+ESTIMATES = {
+    "environment": 20, "no_sync": 30, "bench": 75, "real": 160, "bench_fp32": 25,
+    "real_fp32": 100, "compile": 150,
+}  # fmt: skip
+PAPER = {
+    "image_size": 96, "batch_size": 128, "width": 64, "dataset_size": 50_000, "steps": 100,
+    "warmup": 20, "linear_epochs": 100, "epochs": 4, "probe_size": 1024, "subset": None,
+}  # fmt: skip
+QUICK = {
+    "image_size": 16, "batch_size": 8, "width": 2, "dataset_size": 48, "steps": 2, "warmup": 1,
+    "linear_epochs": 1, "epochs": 1, "probe_size": 16, "subset": 32,
+}  # fmt: skip
 
 
 def main(argv=None) -> int:
@@ -79,7 +86,8 @@ def main(argv=None) -> int:
     def stage(name, function, *arguments):
         left = args.budget - (time.monotonic() - began)
         if not args.quick and ESTIMATES[name] > left:
-            report["stages"][name] = {"status": f"skipped: {left:.0f} s left, needs ~{ESTIMATES[name]} s"}
+            status = f"skipped: {left:.0f} s left, needs ~{ESTIMATES[name]} s"
+            report["stages"][name] = {"status": status}
             print(f"[{name}] skipped ({left:.0f} s left)", flush=True)
             return
         print(f"[{name}] ...", flush=True)
@@ -91,15 +99,18 @@ def main(argv=None) -> int:
             report["stages"][name] = {"status": f"failed: {type(error).__name__}: {error}",
                                       "traceback": traceback.format_exc()[-4000:]}  # fmt: skip
         report["stages"][name]["seconds"] = time.monotonic() - started
-        print(f"[{name}] {report['stages'][name]['status']} ({report['stages'][name]['seconds']:.1f} s)", flush=True)
+        done = report["stages"][name]
+        print(f"[{name}] {done['status']} ({done['seconds']:.1f} s)", flush=True)
         (out / "device_check.json").write_text(json.dumps(report, indent=2) + "\n")
 
-    fashion = fashion_mnist(args.fashion_mnist, Path(tempfile.mkdtemp(prefix="fmnist-")), args.quick)
+    scratch = Path(tempfile.mkdtemp(prefix="fmnist-"))
+    fashion = fashion_mnist(args.fashion_mnist, scratch, args.quick)
     report["fashion_mnist"] = fashion
     stage("environment", environment, device, sizes)
     stage("no_sync", no_sync, device, sizes)
     stage("bench", run_bench, device, sizes, [])
-    stage("real", real_runs, device, sizes, fashion, out, [("byol-np", "auto"), ("byol-lp", "auto")])
+    both = [("byol-np", "auto"), ("byol-lp", "auto")]
+    stage("real", real_runs, device, sizes, fashion, out, both)
     if args.quick:  # the remaining stages repeat code paths the stages above ran
         for name in ("bench_fp32", "real_fp32", "compile"):
             report["stages"][name] = {"status": "skipped: --quick"}
@@ -120,8 +131,11 @@ def main(argv=None) -> int:
 
 def environment(device, sizes, left) -> dict:
     """Versions, the matrix and copy ceilings, and the FLOPs of one step, counted by torch."""
-    result = {"torch": torch.__version__, "cuda": torch.version.cuda, "python": sys.version.split()[0],
-              "cudnn": torch.backends.cudnn.version() if torch.backends.cudnn.is_available() else None}  # fmt: skip
+    cudnn = torch.backends.cudnn
+    result = {
+        "torch": torch.__version__, "cuda": torch.version.cuda, "python": sys.version.split()[0],
+        "cudnn": cudnn.version() if cudnn.is_available() else None,
+    }  # fmt: skip
     if device.type == "cuda":
         properties = torch.cuda.get_device_properties(device)
         result.update(gpu=properties.name, multiprocessors=properties.multi_processor_count,
@@ -137,7 +151,8 @@ def environment(device, sizes, left) -> dict:
         result["cpu"] = bench.cpu_name()
     result["flops_per_step"] = step_flops(device, sizes)
     if "bf16_matmul_tflops" in result:
-        result["floor_ms_per_step"] = result["flops_per_step"] / (result["bf16_matmul_tflops"] * 1e12) * 1e3
+        rate = result["bf16_matmul_tflops"] * 1e12
+        result["floor_ms_per_step"] = result["flops_per_step"] / rate * 1e3
     return result
 
 
@@ -185,7 +200,8 @@ def no_sync(device, sizes, left) -> dict:
     CUDA's sync debug mode set to raise at any synchronisation."""
     step, images = _paper_step(device, sizes, 4 * sizes["batch_size"])
     generator = torch.Generator(device).manual_seed(0)
-    order = torch.randperm(len(images), generator=torch.Generator(device).manual_seed(1), device=device)
+    shuffle = torch.Generator(device).manual_seed(1)
+    order = torch.randperm(len(images), device=device, generator=shuffle)
     latest = steps.LatestLoss(device)
     loss_sum = torch.zeros((), device=device)
     batch = sizes["batch_size"]
@@ -201,7 +217,8 @@ def no_sync(device, sizes, left) -> dict:
     inner_loop(3)  # first calls: cuDNN's benchmark, the constants' copies, Adam's state
     if device.type != "cuda":
         inner_loop(2)
-        return {"checked": False, "note": "no sync debug mode on the CPU (tests/test_training_fast.py audits the operators)"}
+        note = "no sync debug mode on the CPU (tests/test_training_fast.py audits the operators)"
+        return {"checked": False, "note": note}
     torch.cuda.synchronize()
     torch.cuda.set_sync_debug_mode("error")
     try:
@@ -209,7 +226,8 @@ def no_sync(device, sizes, left) -> dict:
     finally:
         torch.cuda.set_sync_debug_mode("default")
     torch.cuda.synchronize()
-    return {"checked": True, "steps": 20, "synchronisations": 0, "loss_finite": bool(torch.isfinite(loss_sum))}
+    finite = bool(torch.isfinite(loss_sum))
+    return {"checked": True, "steps": 20, "synchronisations": 0, "loss_finite": finite}
 
 
 def run_bench(device, sizes, extra, left) -> dict:
@@ -235,7 +253,8 @@ def real_runs(device, sizes, fashion, out, runs, left) -> dict:
             "--data-dir", fashion["folder"], "--device", str(device), "--precision", precision,
             "--epochs", str(sizes["epochs"]), "--image-size", str(sizes["image_size"]),
             "--batch-size", str(sizes["batch_size"]), "--width", str(sizes["width"]),
-            "--probe-size", str(sizes["probe_size"]), "--linear-epochs", str(sizes["linear_epochs"]),
+            "--probe-size", str(sizes["probe_size"]),
+            "--linear-epochs", str(sizes["linear_epochs"]),
             "--log-every", "0", "--out", str(folder / "run"),
         ]  # fmt: skip
         if sizes["subset"]:
@@ -245,18 +264,21 @@ def real_runs(device, sizes, fashion, out, runs, left) -> dict:
         wall = time.monotonic() - started
         run_folder = folder / "run"
         result = json.loads((run_folder / "result.json").read_text())
-        metrics = [json.loads(line) for line in (run_folder / "metrics.jsonl").read_text().splitlines()]
+        lines = (run_folder / "metrics.jsonl").read_text().splitlines()
+        metrics = [json.loads(line) for line in lines]
         shutil.copy(run_folder / "curves.png", out / f"curves-{name}.png")
         shutil.rmtree(folder, ignore_errors=True)  # the checkpoint (~180 MB) stays behind
-        results[name] = {"command": " ".join(command[1:]), "wall_seconds": wall, "metrics": metrics,
-                         **{k: result[k] for k in ("linear_acc", "linear_train_acc", "train_seconds",
-                                                     "linear_seconds", "speed", "steps", "train_images")}}  # fmt: skip
+        kept = ("linear_acc", "linear_train_acc", "train_seconds", "linear_seconds", "speed",
+                "steps", "train_images")  # fmt: skip
+        results[name] = {"command": " ".join(command[1:]), "wall_seconds": wall,
+                         "metrics": metrics, **{k: result[k] for k in kept}}  # fmt: skip
         left -= wall
     return {"runs": results}
 
 
 def _run(command, timeout) -> subprocess.CompletedProcess:
-    environment = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    path = str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")
+    environment = dict(os.environ, PYTHONPATH=path)
     completed = subprocess.run(command, cwd=REPO, env=environment, capture_output=True, text=True,
                                timeout=max(timeout, 10))  # fmt: skip
     sys.stderr.write(completed.stderr[-2000:])
@@ -276,7 +298,8 @@ def fashion_mnist(given, scratch: Path, quick: bool) -> dict:
 
     def split(n):
         images = torch.randint(0, 256, (n, 28, 28), dtype=torch.uint8, generator=generator)
-        return data.Images(images, torch.randint(0, 10, (n,), generator=generator), data.FASHION_MNIST_CLASSES)
+        labels = torch.randint(0, 10, (n,), generator=generator)
+        return data.Images(images, labels, data.FASHION_MNIST_CLASSES)
 
     data.write_fashion_mnist(scratch, split(train), split(test))
     return {"folder": str(scratch), "synthetic": True}
@@ -290,41 +313,52 @@ def summary(report) -> str:
     lines = [f"# Device check, {report['date']}", ""]
     env = stages.get("environment", {})
     if env.get("status") == "ok":
-        lines.append(
-            f"{env.get('gpu', env.get('cpu'))}; torch {env['torch']}, CUDA {env['cuda']}, cuDNN {env['cudnn']}; "
-            + (f"bf16 matmul {env['bf16_matmul_tflops']:.0f} TFLOP/s, copy {env['copy_gb_per_s']:.0f} GB/s; "
-               if "bf16_matmul_tflops" in env else "")
-            + f"one step = {env['flops_per_step'] / 1e9:.1f} GFLOP"
-            + (f" (floor {env['floor_ms_per_step']:.2f} ms at that matmul rate)" if "floor_ms_per_step" in env else "")
-        )  # fmt: skip
+        line = f"{env.get('gpu', env.get('cpu'))}; torch {env['torch']}, CUDA {env['cuda']}, "
+        line += f"cuDNN {env['cudnn']}; "
+        if "bf16_matmul_tflops" in env:
+            line += f"bf16 matmul {env['bf16_matmul_tflops']:.0f} TFLOP/s, "
+            line += f"copy {env['copy_gb_per_s']:.0f} GB/s; "
+        line += f"one step = {env['flops_per_step'] / 1e9:.1f} GFLOP"
+        if "floor_ms_per_step" in env:
+            line += f" (floor {env['floor_ms_per_step']:.2f} ms at that matmul rate)"
+        lines.append(line)
     lines += ["", "| stage | status | seconds |", "|---|---|---|"]
-    lines += [f"| {name} | {s['status'].splitlines()[0][:120]} | {s.get('seconds', 0):.0f} |" for name, s in stages.items()]
+    for name, s in stages.items():
+        lines.append(f"| {name} | {s['status'].splitlines()[0][:120]} | {s.get('seconds', 0):.0f} |")
     for name in ("bench", "bench_fp32", "compile"):
         s = stages.get(name, {})
         if s.get("status") != "ok":
             continue
         speed = s["report"]["config"]["speed"]
-        label = ("bf16" if speed["bf16"] else "fp32") + (", channels_last" if speed["channels_last"] else "")
+        label = "bf16" if speed["bf16"] else "fp32"
+        label += (", channels_last" if speed["channels_last"] else "")
         label += ", compiled" if speed["compile"] else ""
-        lines += ["", f"## Bench ({name}): fast path {label}", "", "```", bench.summary(s["report"]), "```"]
+        lines += ["", f"## Bench ({name}): fast path {label}", "", "```"]
+        lines += [bench.summary(s["report"]), "```"]
     real = {**stages.get("real", {}).get("runs", {}), **stages.get("real_fp32", {}).get("runs", {})}
     if real:
-        synthetic = " (SYNTHETIC images: timings only, accuracies meaningless)" if report["fashion_mnist"]["synthetic"] else ""
-        lines += ["", f"## Real runs: Fashion-MNIST{synthetic}", "",
-                  "| run | epochs | s/epoch (train + probe) | align, epoch 1 → last | uniform, epoch 1 → last "
-                  "| eff_rank last | linear_acc | linear s | rest s | wall s |",
-                  "|---|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
+        synthetic = report["fashion_mnist"]["synthetic"]
+        warning = " (SYNTHETIC images: timings only, accuracies meaningless)" if synthetic else ""
+        lines += [
+            "", f"## Real runs: Fashion-MNIST{warning}", "",
+            "| run | epochs | s/epoch (train + probe) | align, epoch 1 → last "
+            "| uniform, epoch 1 → last | eff_rank last | linear_acc | linear s | rest s | wall s |",
+            "|---|---|---|---|---|---|---|---|---|---|",
+        ]  # fmt: skip
         for name, r in real.items():
             trained = [m for m in r["metrics"] if m["epoch"] >= 1] or r["metrics"]
             per_epoch = sorted(m["seconds"] for m in trained)[len(trained) // 2]
             first, last = trained[0], trained[-1]
+            rest = r["wall_seconds"] - r["train_seconds"] - r["linear_seconds"]
             lines.append(
-                f"| {name} | {last['epoch']} | {per_epoch:.2f} | {_g(first['align'])} → {_g(last['align'])} | "
-                f"{_g(first['uniform'])} → {_g(last['uniform'])} | {_g(last['eff_rank'])} | "
-                f"{r['linear_acc']:.4f} | {r['linear_seconds']:.1f} | "
-                f"{r['wall_seconds'] - r['train_seconds'] - r['linear_seconds']:.1f} | {r['wall_seconds']:.0f} |"
+                f"| {name} | {last['epoch']} | {per_epoch:.2f} "
+                f"| {_g(first['align'])} → {_g(last['align'])} "
+                f"| {_g(first['uniform'])} → {_g(last['uniform'])} | {_g(last['eff_rank'])} "
+                f"| {r['linear_acc']:.4f} | {r['linear_seconds']:.1f} | {rest:.1f} "
+                f"| {r['wall_seconds']:.0f} |"
             )
-    lines += ["", f"total {report.get('total_seconds', 0):.0f} s of a {report['budget_seconds']:.0f} s budget"]
+    total, budget = report.get("total_seconds", 0), report["budget_seconds"]
+    lines += ["", f"total {total:.0f} s of a {budget:.0f} s budget"]
     return "\n".join(lines)
 
 

@@ -25,11 +25,13 @@ def test_quick_device_check_runs_every_stage_and_writes_its_report(tmp_path, cap
         torch.set_num_threads(threads)
     report = json.loads((tmp_path / "device_check.json").read_text())
     stages = report["stages"]
-    assert [stages[s]["status"] for s in ("environment", "no_sync", "bench", "real")] == ["ok"] * 4, stages
-    assert all(stages[s]["status"] == "skipped: --quick" for s in ("bench_fp32", "real_fp32", "compile"))
+    ran, skipped = ("environment", "no_sync", "bench", "real"), ("bench_fp32", "real_fp32", "compile")
+    assert [stages[s]["status"] for s in ran] == ["ok"] * 4, stages
+    assert all(stages[s]["status"] == "skipped: --quick" for s in skipped)
     assert stages["environment"]["flops_per_step"] > 0
     bench = stages["bench"]["report"]
-    assert bench["fast"]["loss_finite"] and bench["reference"]["loss_finite"] and bench["linear"]["seconds"] > 0
+    assert bench["fast"]["loss_finite"] and bench["reference"]["loss_finite"]
+    assert bench["linear"]["seconds"] > 0
     runs = stages["real"]["runs"]
     assert set(runs) == {"byol-np", "byol-lp"} and report["fashion_mnist"]["synthetic"]
     assert all([m["epoch"] for m in r["metrics"]] == [0, 1] for r in runs.values())

@@ -55,12 +55,14 @@ def ours_of(recipe, height=32, width=32, n=N, seed=0) -> augment.ViewParams:
 def torchvisions_crops(recipe, height, width, n=N, seed=0) -> np.ndarray:
     torch.manual_seed(seed)
     image = torch.zeros(1, height, width)
-    return np.array([T.RandomResizedCrop.get_params(image, recipe.crop_scale, recipe.crop_ratio) for _ in range(n)])
+    scale, ratio = recipe.crop_scale, recipe.crop_ratio
+    return np.array([T.RandomResizedCrop.get_params(image, scale, ratio) for _ in range(n)])
 
 
 def crop_p_values(ours: augment.ViewParams, theirs: np.ndarray, height, width) -> dict[str, float]:
     # integers on both sides, so that equal boxes give bitwise-equal statistics (ties)
-    top, left, h, w = (v.numpy().astype(np.int64) for v in (ours.top, ours.left, ours.height, ours.width))
+    boxes = (ours.top, ours.left, ours.height, ours.width)
+    top, left, h, w = (v.numpy().astype(np.int64) for v in boxes)
     t_top, t_left, t_h, t_w = theirs.astype(np.int64).T
     return {
         "height": chi_square_p(h, t_h),
@@ -138,17 +140,33 @@ def _identity_marker(x):
     return x + 1  # any change tells that RandomApply applied its transform
 
 
+def _flipped(y):
+    return y[0, 0, 0] != COLOURED[0, 0, 0]
+
+
+def _marked(y):
+    return y[0, 0, 0] > 1
+
+
+def _greyed(y):
+    return y[0, 0, 0] == y[1, 0, 0]
+
+
+def _solarized(y):
+    return y[0, 0, 0] < 0.5
+
+
 @pytest.mark.parametrize("name", list(RECIPES))
 def test_coins_follow_torchvisions_transforms(name):
     recipe = RECIPES[name]
     ours = ours_of(recipe, seed=3)
-    coins = {
-        "flip": (ours.flip, T.RandomHorizontalFlip(recipe.flip_p), lambda y: y[0, 0, 0] != COLOURED[0, 0, 0]),
-        "jittered": (ours.jittered, T.RandomApply([_identity_marker], p=recipe.jitter_p), lambda y: y[0, 0, 0] > 1),
-        "grey": (ours.grey, T.RandomGrayscale(recipe.grayscale_p), lambda y: y[0, 0, 0] == y[1, 0, 0]),
-        "blurred": (ours.blurred, T.RandomApply([_identity_marker], p=recipe.blur_p), lambda y: y[0, 0, 0] > 1),
-        "solarized": (ours.solarized, T.RandomSolarize(0.5, p=recipe.solarize_p), lambda y: y[0, 0, 0] < 0.5),
-    }  # fmt: skip
+    coins = {  # ours, torchvision's transform, and how its output shows that it acted
+        "flip": (ours.flip, T.RandomHorizontalFlip(recipe.flip_p), _flipped),
+        "jittered": (ours.jittered, T.RandomApply([_identity_marker], p=recipe.jitter_p), _marked),
+        "grey": (ours.grey, T.RandomGrayscale(recipe.grayscale_p), _greyed),
+        "blurred": (ours.blurred, T.RandomApply([_identity_marker], p=recipe.blur_p), _marked),
+        "solarized": (ours.solarized, T.RandomSolarize(0.5, p=recipe.solarize_p), _solarized),
+    }
     rates = {"flip": recipe.flip_p, "jittered": recipe.jitter_p, "grey": recipe.grayscale_p,
              "blurred": recipe.blur_p, "solarized": recipe.solarize_p}  # fmt: skip
     for coin, (drawn, transform, applied) in coins.items():
@@ -179,7 +197,8 @@ def test_every_parameter_reads_its_own_uniforms():
 def test_coins_are_independent_of_each_other():
     recipe = augment.ViewRecipe(jitter_p=0.5, grayscale_p=0.5, blur_p=0.5, solarize_p=0.5)
     ours = ours_of(recipe, seed=5)
-    coins = {name: getattr(ours, name).numpy() for name in ("flip", "jittered", "grey", "blurred", "solarized")}
+    names = ("flip", "jittered", "grey", "blurred", "solarized")
+    coins = {name: getattr(ours, name).numpy() for name in names}
     for (a, x), (b, y) in itertools.combinations(coins.items(), 2):
         table = [[np.sum(x & y), np.sum(x & ~y)], [np.sum(~x & y), np.sum(~x & ~y)]]
         assert scipy.stats.chi2_contingency(table).pvalue >= ALPHA, (a, b)
@@ -199,7 +218,7 @@ def test_the_comparisons_reject_a_slightly_wrong_sampler():
     their_hue = [T.ColorJitter.get_params(None, None, None, (-0.1, 0.1))[4] for _ in range(N)]
     assert ks_p(ours_of(augment.ViewRecipe(hue=0.09)).hue, their_hue) < ALPHA
 
-    their_flips = _torchvisions_coins(T.RandomHorizontalFlip(0.5), COLOURED, lambda y: y[0, 0, 0] != COLOURED[0, 0, 0])
+    their_flips = _torchvisions_coins(T.RandomHorizontalFlip(0.5), COLOURED, _flipped)
     assert chi_square_p(ours_of(augment.ViewRecipe(flip_p=0.47)).flip.numpy(), their_flips) < ALPHA
 
     # an order that is a permutation but not a uniform one: hue never first
@@ -207,7 +226,7 @@ def test_the_comparisons_reject_a_slightly_wrong_sampler():
     first_is_hue = order[:, 0] == augment.HUE
     order[first_is_hue] = order[first_is_hue].roll(1, dims=1)
     torch.manual_seed(2)
-    theirs_order = [tuple(T.ColorJitter.get_params(None, None, None, None)[0].tolist()) for _ in range(N)]
+    theirs_order = [tuple(T.ColorJitter.get_params(*[None] * 4)[0].tolist()) for _ in range(N)]
     code = {perm: i for i, perm in enumerate(itertools.permutations(range(4)))}
     biased = [code[tuple(row)] for row in order.tolist()]
     assert chi_square_p(biased, [code[row] for row in theirs_order]) < ALPHA

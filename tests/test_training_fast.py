@@ -36,13 +36,15 @@ def _networks(variant, dtype=torch.float32, seed=0, width=4):
 
 
 def _views(dtype=torch.float32, seed=0, n=12, size=32):
-    images = torch.randint(0, 256, (n, 3, 32, 32), dtype=torch.uint8, generator=torch.Generator().manual_seed(seed))
+    g = torch.Generator().manual_seed(seed)
+    images = torch.randint(0, 256, (n, 3, 32, 32), dtype=torch.uint8, generator=g)
     views = augment.TwoViews("byol", size, (0.5,), (0.25,))
     return views, [x.to(dtype) for x in views(images, torch.Generator().manual_seed(seed))]
 
 
 def _loss_and_gradient(networks, variant, views, x1, x2, speed):
-    online, predictor, target = (copy.deepcopy(m).to(memory_format=speed.memory_format) for m in networks)
+    layout = speed.memory_format
+    online, predictor, target = (copy.deepcopy(m).to(memory_format=layout) for m in networks)
     step = steps.Step(online, predictor, target, None, variant, views, speed, ema=4e-3,
                       alpha=variant.alpha, beta=variant.beta)  # fmt: skip
     loss = step.loss(*(x.contiguous(memory_format=speed.memory_format) for x in (x1, x2)))
@@ -186,7 +188,8 @@ def test_a_training_step_reads_nothing_back(speed):
     online, predictor, target = (m.to(memory_format=speed.memory_format) for m in _networks(variant))
     optimizer = steps.adam([*online.parameters(), *predictor.parameters()], 1e-3)
     views = augment.TwoViews("byol", 16, (0.5,), (0.25,))
-    step = steps.Step(online, predictor, target, optimizer, variant, views, speed, ema=4e-3, alpha=1.0, beta=1.0)
+    step = steps.Step(online, predictor, target, optimizer, variant, views, speed, ema=4e-3,
+                      alpha=1.0, beta=1.0)  # fmt: skip
     images = torch.randint(0, 256, (16, 1, 32, 32), dtype=torch.uint8)
     order, generator = torch.randperm(16), torch.Generator().manual_seed(0)
     loss_sum = torch.zeros(())
@@ -268,7 +271,7 @@ def test_compile_wraps_the_networks_and_the_augmentations(monkeypatch):
     takes minutes; the device script times it on a GPU): the compiled step computes the eager
     step's loss, and the state dicts stay the modules' own."""
     real_compile = torch.compile
-    monkeypatch.setattr(torch, "compile", lambda f, **options: real_compile(f, backend="eager", **options))
+    monkeypatch.setattr(torch, "compile", lambda f, **kw: real_compile(f, backend="eager", **kw))
     torch._dynamo.reset()
     variant = variants.resolve("byol-lp")
     networks = _networks(variant)
@@ -277,11 +280,12 @@ def test_compile_wraps_the_networks_and_the_augmentations(monkeypatch):
     online, predictor, target = (copy.deepcopy(m) for m in networks)
     step = steps.Step(online, predictor, target, None, variant, views, compiled, ema=4e-3)
     assert step.run_online is not online and views.apply is not augment.apply
-    eager_loss, _ = _loss_and_gradient(networks, variant, augment.TwoViews("byol", 16, (0.5,), (0.25,)), x1, x2, PLAIN)
+    eager_views = augment.TwoViews("byol", 16, (0.5,), (0.25,))
+    eager_loss, _ = _loss_and_gradient(networks, variant, eager_views, x1, x2, PLAIN)
     torch.testing.assert_close(step.loss(x1, x2), eager_loss, rtol=1e-6, atol=0)
     images = torch.randint(0, 256, (8, 3, 32, 32), dtype=torch.uint8)
-    eager_views = augment.TwoViews("byol", 16, (0.5,), (0.25,))
-    for a, b in zip(views(images, torch.Generator().manual_seed(1)), eager_views(images, torch.Generator().manual_seed(1))):
+    compiled_pair = views(images, torch.Generator().manual_seed(1))
+    for a, b in zip(compiled_pair, eager_views(images, torch.Generator().manual_seed(1))):
         torch.testing.assert_close(a, b, rtol=0, atol=1e-6)
     assert set(online.state_dict()) == set(networks[0].state_dict())  # no _orig_mod. prefixes
     torch._dynamo.reset()

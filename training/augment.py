@@ -202,11 +202,12 @@ def resized_crop(images, top, left, h, w, flip, size: int) -> torch.Tensor:
 
 
 def grey(images: torch.Tensor) -> torch.Tensor:
-    """Luma (N, 1, H, W) of RGB images, torchvision's expression. Python-number weights: a
-    weight tensor would be a host-to-device copy, which synchronises, at every call."""
+    """Luma (N, 1, H, W) of RGB images, torchvision's weighted sum in three kernels. The weights
+    are Python numbers: a weight tensor would be a host-to-device copy at every call, and each
+    such copy waits for the GPU's queue."""
     r, g, b = images.unbind(dim=1)
     w_r, w_g, w_b = GREY_WEIGHTS
-    return (w_r * r + w_g * g + w_b * b).unsqueeze(1)
+    return (w_r * r).add_(g, alpha=w_g).add_(b, alpha=w_b).unsqueeze(1)
 
 
 def _blend(images, other, factor):
@@ -233,7 +234,8 @@ def adjust_hue(images, shift):
     form instead of torchvision's RGB → HSV → RGB with a six-way table lookup: with hue H in
     sixths of a turn and k_c = (n_c + H) mod 6, n = (5, 3, 1) for (R, G, B), each channel is
     max − (max − min)·clamp(min(k_c, 4 − k_c), 0, 1), which is torchvision's hsv_to_rgb (V·S is
-    max − min). Equal to torchvision's up to float32 round-off, and about 5× fewer operations."""
+    max − min). Equal to torchvision's up to float32 round-off; 2–3× faster than the round trip
+    (measured on the CPU: 28 against 57–95 ms for 128 images at 96 px, one thread)."""
     top, bottom = images.amax(dim=1, keepdim=True), images.amin(dim=1, keepdim=True)
     spread = top - bottom  # 0 at a grey pixel, which has no hue and stays grey
     distance = (top - images) / torch.where(spread == 0, 1.0, spread)  # (max − c)/(max − min)
@@ -255,30 +257,32 @@ def colour_jitter(images, params: ViewParams):
     image meets it once, so: the blends that precede the hue in its order (three passes, each
     the identity for images whose hue came earlier), the hue (one evaluation), then the blends
     that follow (three passes). Seven passes instead of computing all four operations at each
-    of the four positions (sixteen, four of them hue, the costliest)."""
-    factors = torch.stack((params.brightness, params.contrast, params.saturation), dim=1)
-    hue_at = (params.order == HUE).to(torch.uint8).argmax(dim=1, keepdim=True)  # its position
+    of the four positions (sixteen, four of them hue, the costliest): 8× faster on the CPU
+    (57 against 462 ms for 128 images at 96 px, one thread)."""
     slots = torch.arange(3, device=images.device)
+    hue_at = (params.order == HUE).to(torch.uint8).argmax(dim=1, keepdim=True)  # its position
     blends = params.order.gather(1, slots + (slots >= hue_at))  # (N, 3): the order without hue
+    factors = torch.stack((params.brightness, params.contrast, params.saturation), dim=1)
+    factors = factors.gather(1, blends)
+    to_luma = (blends == SATURATION).to(images.dtype)
+    to_mean = (blends == CONTRAST).to(images.dtype)
+    jittered = params.jittered.unsqueeze(1)
+    before = torch.where(jittered & (slots < hue_at), factors, 1.0)  # factor 1: no change
+    after = torch.where(jittered & (slots >= hue_at), factors, 1.0)
     for slot in range(3):
-        before = params.jittered & (hue_at[:, 0] > slot)
-        images = _one_blend_each(images, blends[:, slot], factors, before)
+        images = _blend_pass(images, before[:, slot], to_luma[:, slot], to_mean[:, slot])
     images = torch.where(params.jittered.view(-1, 1, 1, 1), adjust_hue(images, params.hue), images)
     for slot in range(3):
-        after = params.jittered & (hue_at[:, 0] <= slot)
-        images = _one_blend_each(images, blends[:, slot], factors, after)
+        images = _blend_pass(images, after[:, slot], to_luma[:, slot], to_mean[:, slot])
     return images
 
 
-def _one_blend_each(images, operation, factors, active):
-    """Image i gets blend ``operation[i]`` (BRIGHTNESS, CONTRAST or SATURATION) with its factor
-    where ``active[i]``, else factor 1, which leaves it exactly as it is."""
-    factor = torch.where(active, factors.gather(1, operation.unsqueeze(1))[:, 0], 1.0)
+def _blend_pass(images, factor, to_luma, to_mean):
+    """Per image, _blend with other = to_mean·(mean luma) + to_luma·luma: one of brightness (both
+    0), contrast or saturation (one of them 1), chosen per image by 0/1 weights, so exactly."""
     luma = grey(images)
-    to_luma = (operation == SATURATION).to(images.dtype).view(-1, 1, 1, 1)
-    to_mean = (operation == CONTRAST).to(images.dtype).view(-1, 1, 1, 1)
-    other = to_luma * luma + to_mean * luma.mean(dim=(1, 2, 3), keepdim=True)  # 0: brightness
-    return _blend(images, other, factor)
+    mean = to_mean.view(-1, 1, 1, 1) * luma.mean(dim=(1, 2, 3), keepdim=True)
+    return _blend(images, torch.addcmul(mean, to_luma.view(-1, 1, 1, 1), luma), factor)
 
 
 def gaussian_blur(images, sigma, kernel_size: int, blurred=None):

@@ -59,7 +59,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--precision", choices=steps.PRECISIONS, default="auto")
     p.add_argument("--channels-last", choices=steps.LAYOUTS, default="auto")
     p.add_argument("--compile", action="store_true", help="torch.compile in the fast path")
-    p.add_argument("--paths", default="fast,reference", help="which to run (default both)")
+    p.add_argument("--paths", default="fast,reference",
+                   help="fast, reference, both (default) or none (with --linear-epochs)")
     p.add_argument("--threads", type=int, default=None, help="torch threads in this process")
     p.add_argument("--linear-epochs", type=int, default=0,
                    help="also time the linear evaluation for this many epochs (default 0: no)")
@@ -70,7 +71,7 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     args = parser().parse_args(argv)
-    paths = [p for p in args.paths.split(",") if p]
+    paths = [p for p in args.paths.split(",") if p and p != "none"]
     problems = [
         f"--{name} must be ≥ {least}"
         for name, value, least in (
@@ -82,8 +83,10 @@ def main(argv=None) -> int:
     ]  # fmt: skip
     if args.dataset_size < args.batch_size:
         problems.append("--dataset-size must be ≥ the batch size")
-    if not paths or set(paths) - {"fast", "reference"}:
-        problems.append(f"--paths takes fast and/or reference, got {args.paths!r}")
+    if set(paths) - {"fast", "reference"} or not (paths or args.linear_epochs):
+        problems.append(
+            f"--paths takes fast and/or reference (or none, with --linear-epochs), got {args.paths!r}"
+        )
     try:
         variant = variants.resolve(args.variant)
         if not variant.trains:
@@ -122,7 +125,8 @@ def _device(spelled: str) -> torch.device:
 def bench(args, device: torch.device, variant, paths) -> dict:
     torch.manual_seed(args.seed)
     generator = torch.Generator().manual_seed(args.seed)
-    images = torch.randint(0, 256, (args.dataset_size, *CIFAR_SHAPE), dtype=torch.uint8, generator=generator)
+    shape = (args.dataset_size, *CIFAR_SHAPE)
+    images = torch.randint(0, 256, shape, dtype=torch.uint8, generator=generator)
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True  # both paths: fixed shapes (as run.py, and most repos)
     speed = steps.Speed.choose(device, args.precision, args.channels_last, args.compile)
@@ -151,7 +155,8 @@ def bench(args, device: torch.device, variant, paths) -> dict:
         report[name] = runners[name]()
         report[name]["epoch_seconds"] = report[name]["step_seconds"] * report["steps_per_epoch"]
     if "fast" in report and "reference" in report:
-        report["speedup"] = report["fast"]["images_per_second"] / report["reference"]["images_per_second"]
+        fast, reference = report["fast"], report["reference"]
+        report["speedup"] = fast["images_per_second"] / reference["images_per_second"]
     if args.linear_epochs:
         report["linear"] = linear_timing(args, device)
     return report
@@ -174,7 +179,8 @@ def _peak_memory(device) -> dict:
     if device.type == "cuda":
         return {"bytes": torch.cuda.max_memory_allocated(device), "kind": "cuda max allocated"}
     # The CPU has no per-path peak: this is the process's (monotone) maximum resident set.
-    return {"bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024, "kind": "process max RSS"}
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux reports KiB
+    return {"bytes": peak, "kind": "process max RSS"}
 
 
 def _measured(device, timer, run_steps, steps, batch_size) -> dict:
@@ -201,25 +207,29 @@ def fast_path(args, device, variant, images, speed: steps.Speed) -> dict:
     views = augment.TwoViews(args.augment, args.image_size, CIFAR_MEAN, CIFAR_STD)
     online, predictor, target = _networks(args, device, variant, speed.memory_format)
     optimizer = steps.adam([*online.parameters(), *predictor.parameters()], 3e-4)
-    weights = {"alpha": variant.alpha, "beta": variant.beta}
-    train_step = steps.Step(online, predictor, target, optimizer, variant, views, speed, ema=4e-3, **weights)
+    train_step = steps.Step(online, predictor, target, optimizer, variant, views, speed,
+                            ema=4e-3, alpha=variant.alpha, beta=variant.beta)  # fmt: skip
     order_generator = torch.Generator(device).manual_seed(args.seed)
     augment_generator = torch.Generator(device).manual_seed(args.seed + 1)
     batch, per_epoch = args.batch_size, len(resident) // args.batch_size
-    state = {"order": None, "i": per_epoch, "loss": torch.zeros((), device=device)}
+    loss_sum = torch.zeros((), device=device)
+
+    def batches():  # as run.py: a fresh permutation each epoch, full batches only
+        while True:
+            order = torch.randperm(len(resident), generator=order_generator, device=device)
+            for i in range(per_epoch):
+                yield resident[order[i * batch : (i + 1) * batch]]
+
+    stream = batches()
 
     def run_steps(n, timer):
         for _ in range(n):
-            if state["i"] == per_epoch:
-                state["order"], state["i"] = torch.randperm(len(resident), generator=order_generator, device=device), 0
-            i = state["i"]
-            state["loss"] += train_step(resident[state["order"][i * batch : (i + 1) * batch]], augment_generator, timer)
-            state["i"] += 1
+            loss_sum.add_(train_step(next(stream), augment_generator, timer))
             timer.lap("other")
 
     run_steps(args.warmup, steps.Timer(device))
     result = _measured(device, steps.Timer(device), run_steps, args.steps, batch)
-    result["loss_finite"] = bool(torch.isfinite(state["loss"]))  # read once, after the timing
+    result["loss_finite"] = bool(torch.isfinite(loss_sum))  # read once, after the timing
     result["peak_memory"] = _peak_memory(device)
     return result
 
@@ -271,7 +281,9 @@ class ReferencePairs(Dataset):
     def __getitem__(self, i):
         from PIL import Image
 
-        image = Image.fromarray(np.ascontiguousarray(self.images[i])) if self.api == "v1" else self.images[i]
+        image = self.images[i]
+        if self.api == "v1":
+            image = Image.fromarray(np.ascontiguousarray(image))
         return tuple(t(image) for t in self.transforms)
 
 
@@ -336,7 +348,8 @@ def linear_timing(args, device) -> dict:
     n, dim = args.dataset_size, 8 * args.width
 
     def features(count):
-        return torch.randn(count, dim, generator=g).to(device), torch.randint(0, 10, (count,), generator=g).to(device)
+        labels = torch.randint(0, 10, (count,), generator=g)
+        return torch.randn(count, dim, generator=g).to(device), labels.to(device)
 
     (train_x, train_y), (test_x, test_y) = features(n), features(max(n // 5, 1))
     if device.type == "cuda":

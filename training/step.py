@@ -53,7 +53,8 @@ class Speed:
         if precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
         if channels_last not in LAYOUTS:
-            raise ValueError(f"channels_last must be one of {', '.join(LAYOUTS)}, got {channels_last!r}")
+            valid = ", ".join(LAYOUTS)
+            raise ValueError(f"channels_last must be one of {valid}, got {channels_last!r}")
         cuda = device.type == "cuda"
         if precision == "auto":
             bf16 = cuda and torch.cuda.is_bf16_supported()
@@ -104,7 +105,8 @@ class Step:
         # The compiled forms share the modules' parameters; state dicts, the EMA and evaluation
         # use the modules themselves.
         compiled = torch.compile if speed.compile else (lambda module: module)
-        self.run_online, self.run_predictor, self.run_target = map(compiled, (online, predictor, target))
+        self.run_online, self.run_predictor = compiled(online), compiled(predictor)
+        self.run_target = compiled(target)
         if speed.compile:
             views.compile()
 
