@@ -7,18 +7,18 @@ SSL repositories are, in one process, on one device, on synthetic CIFAR-shaped d
 - reference: per-image torchvision transforms (v1 on PIL images, or v2 on uint8 tensors) in a
   ``DataLoader`` with worker processes, batches copied to the device, fp32 with PyTorch's
   defaults (on a GPU cuDNN may use TF32) and NCHW, Adam as constructed by default, and the EMA
-  as a Python loop of per-tensor ``mul_``/``add_``. Its
-  loss is summed on the device too (many repositories also read it every step; this one does
-  not, so the comparison counts only the differences listed here).
+  as a Python loop of per-tensor ``mul_``/``add_``. Its loss is summed on the device too (many
+  repositories also read it every step; this one does not, so the comparison counts only the
+  differences listed here).
 
 Both train the same network on the same objective (``--variant``, default ``byol``) with the
 same recipe of augmentations (``--augment``). Printed per path: images/s (source images; each
 gives two views), seconds per step and the projected epoch (``--dataset-size`` images), the
 split of a step into augmentation (with fetching the batch: for the fast path one gather, for
 the reference waiting for its DataLoader and the copy to the device), forward+backward,
-optimizer, EMA and the rest, timed with CUDA events on a GPU
-(the split of the GPU's timeline; they do not synchronise) and ``perf_counter`` on the CPU, and
-peak memory. Then fast/reference. ``--linear-epochs N`` also times the linear evaluation
+optimizer, EMA and the rest, timed with CUDA events on a GPU (the split of the GPU's timeline;
+recording them does not synchronise) and ``perf_counter`` on the CPU, and peak memory. Then
+fast/reference. ``--linear-epochs N`` also times the linear evaluation
 (``training/evaluate.py``) on cached features of ``--dataset-size`` images.
 """
 
