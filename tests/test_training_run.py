@@ -140,6 +140,21 @@ def test_resume_after_an_interruption_is_bitwise_the_uninterrupted_run(cifar, tm
     assert results[0]["linear_acc"] == results[1]["linear_acc"]
 
 
+def test_speed_options_are_recorded_and_may_change_on_resume(cifar, tmp_path):
+    """How a run computes (precision, layout) may change when it resumes, as the device may:
+    a checkpoint written in channels_last resumes in NCHW (its Adam moments are relaid out)."""
+    out = tmp_path / "out"
+    assert run.main(["byol-lp", *tiny(cifar, out), "--channels-last", "on", "--precision", "fp32"]) == 0
+    speed = json.loads((out / "result.json").read_text())["speed"]
+    assert speed == {"bf16": False, "channels_last": True, "compile": False}
+    saved = torch.load(out / "checkpoint.pt", weights_only=True)["online"]["encoder.conv1.weight"]
+    assert saved.is_contiguous(memory_format=torch.channels_last)
+    assert run.main(["byol-lp", "--resume", *tiny(cifar, out, epochs=2), "--channels-last", "off"]) == 0
+    result = json.loads((out / "result.json").read_text())
+    assert result["speed"]["channels_last"] is False and result["epochs_trained"] == 2
+    assert result["config"]["channels_last"] == "off"
+
+
 def test_a_killed_process_resumes_to_the_uninterrupted_parameters(cifar, tmp_path):
     """SIGKILL (no chance to clean up) once the first epoch's checkpoint is on disk."""
     out = tmp_path / "killed"
@@ -196,6 +211,14 @@ def test_bad_values_exit_2_with_a_clear_error(cifar, tmp_path, capsys, arguments
     assert run.main([variant, *tiny(cifar, tmp_path / "out"), *options]) == 2  # the last one wins
     assert message in capsys.readouterr().err
     assert not (tmp_path / "out").exists()  # refused before writing anything
+
+
+@pytest.mark.parametrize("option, value", [("--precision", "fp16"), ("--channels-last", "maybe")])
+def test_unknown_speed_choices_exit_2_naming_the_valid_ones(cifar, tmp_path, capsys, option, value):
+    with pytest.raises(SystemExit) as exit:
+        run.main(["byol", *tiny(cifar, tmp_path / "out"), option, value])
+    assert exit.value.code == 2 and f"argument {option}: invalid choice" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
 
 
 def test_used_out_is_refused_unless_resume_or_overwrite(cifar, tmp_path, capsys):

@@ -70,8 +70,12 @@ def _reduce(values: torch.Tensor, reduction: str) -> torch.Tensor:
 def _weights(alpha, beta) -> None:
     """α, β > 0 (Definitions 4.2 and 4.3); numbers, or tensors of per-row weights."""
     for name, value in (("alpha", alpha), ("beta", beta)):
-        v = torch.as_tensor(value)
-        if not bool(torch.all(torch.isfinite(v) & (v > 0))):
+        if isinstance(value, (int, float)):  # checked on the host: no tensor, no device read
+            ok = math.isfinite(value) and value > 0
+        else:
+            v = torch.as_tensor(value)
+            ok = bool(torch.all(torch.isfinite(v) & (v > 0)))
+        if not ok:
             raise ValueError(
                 f"{name} must be a finite number > 0 (Definitions 4.2 and 4.3), got {value!r}"
             )

@@ -10,6 +10,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from theory import objectives
+from training import step as steps
 
 CHUNK = 256  # images per forward pass outside training: bounds memory, not results
 
@@ -114,7 +115,7 @@ def linear_evaluation(
     classifier = nn.Linear(train_x.shape[1], classes).to(train_x.device)
     nn.init.zeros_(classifier.weight)
     nn.init.zeros_(classifier.bias)
-    optimizer = torch.optim.Adam(classifier.parameters(), lr=lr)
+    optimizer = steps.adam(classifier.parameters(), lr)
     n = train_x.shape[0]
     for _ in range(epochs):
         order = torch.randperm(n, generator=generator, device=train_x.device)

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from training import augment, data, evaluate, models, variants
+from training import augment, data, evaluate, models, step as steps, variants
 
 OUTPUTS = ("checkpoint.pt", "metrics.jsonl", "result.json", "curves.png")
 TEMPORARY = tuple(f"{name}.tmp" for name in OUTPUTS)  # left by a kill mid-write
@@ -52,14 +52,19 @@ class Config:
     width: int = 64  # ResNet18's first-stage width; 64 is ResNet18
     seed: int = 0
     device: str = "auto"
+    precision: str = "auto"  # bf16 autocast on CUDA, fp32 on the CPU (training/step.py)
+    channels_last: str = "auto"  # on for CUDA, off on the CPU
+    compile: bool = False
     out: str | None = None  # None: runs/VARIANT-DATASET-sSEED
     log_every: int = 50  # steps between reads of the loss for the progress bar; 0: epoch ends only
 
 
-# Options that may differ when a run is resumed: where the data is, what runs it, how long it
-# trains and how it is evaluated afterwards. Changing any other would splice two different runs.
+# Options that may differ when a run is resumed: where the data is, what runs it and how, how
+# long it trains and how it is evaluated afterwards. Changing any other would splice two
+# different runs.
 RESUMABLE = {
-    "data_dir", "device", "epochs", "log_every", "linear_epochs", "linear_lr", "linear_batch_size"
+    "data_dir", "device", "precision", "channels_last", "compile", "epochs", "log_every",
+    "linear_epochs", "linear_lr", "linear_batch_size",
 }
 
 
@@ -115,12 +120,29 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--seed", type=int, help=f"default {d.seed}")
     p.add_argument("--device", help="cpu, cuda, cuda:N or auto (default: cuda when available)")
+    p.add_argument(
+        "--precision",
+        choices=steps.PRECISIONS,
+        help="the networks' arithmetic in training: bf16 autocast (weights, EMA and loss stay "
+        "fp32) or fp32; auto: bf16 on CUDA, fp32 on the CPU",
+    )
+    p.add_argument(
+        "--channels-last",
+        choices=steps.LAYOUTS,
+        help="NHWC images and convolution weights; auto: on for CUDA, off on the CPU",
+    )
+    p.add_argument(
+        "--compile",
+        action="store_true",
+        help="torch.compile the networks and the augmentations (minutes of compilation first)",
+    )
     p.add_argument("--out", help="output folder (default runs/VARIANT-DATASET-sSEED)")
     p.add_argument(
         "--log-every",
         type=int,
-        help=f"read the loss for the progress bar every N steps, 0: at epoch ends only "
-        f"(default {d.log_every}; each read waits for the device)",
+        help=f"show the loss on the progress bar every N steps, 0: at epoch ends only "
+        f"(default {d.log_every}; on CUDA the read does not wait for the device, so the bar "
+        "shows the loss of the previous read)",
     )
     resume = p.add_mutually_exclusive_group()
     resume.add_argument(
@@ -229,6 +251,8 @@ def check(cfg: Config, variant: variants.Variant) -> None:
         ("linear-batch-size", cfg.linear_batch_size >= 1, "≥ 1"),
         ("width", cfg.width >= 1, "≥ 1"),
         ("log-every", cfg.log_every >= 0, "≥ 0"),
+        ("precision", cfg.precision in steps.PRECISIONS, f"one of {', '.join(steps.PRECISIONS)}"),
+        ("channels-last", cfg.channels_last in steps.LAYOUTS, f"one of {', '.join(steps.LAYOUTS)}"),
     )
     for name, ok, rule in rules:
         if not ok:
@@ -328,6 +352,9 @@ def run(cfg: Config, resumed: dict | None = None) -> dict:
     variant = variants.resolve(cfg.variant)
     out = Path(cfg.out)
     dev = device(cfg)
+    speed = steps.Speed.choose(dev, cfg.precision, cfg.channels_last, cfg.compile)
+    if dev.type == "cuda":
+        torch.backends.cudnn.benchmark = True  # fixed shapes: find the fastest algorithms once
     checkpoint_path = out / "checkpoint.pt"
 
     torch.manual_seed(cfg.seed)
@@ -347,13 +374,13 @@ def run(cfg: Config, resumed: dict | None = None) -> dict:
         torch.Generator(dev).manual_seed(cfg.seed + 2),
     )
 
-    online = models.Network(cfg.width).to(dev)
+    online = models.Network(cfg.width).to(dev, memory_format=speed.memory_format)
     if not resumed:
         evaluate.calibrate_batch_norm(online, images[:CALIBRATION_IMAGES], views.plain)
     predictor = models.predictor(variant.predictor).to(dev)
     target = models.mean_teacher(online)
     parameters = [*online.parameters(), *predictor.parameters()]
-    optimizer = torch.optim.Adam(parameters, lr=cfg.lr)
+    optimizer = steps.adam(parameters, cfg.lr)
     generators = {
         "order": torch.Generator(dev).manual_seed(cfg.seed),
         "augment": torch.Generator(dev).manual_seed(cfg.seed + 1),
@@ -386,6 +413,7 @@ def run(cfg: Config, resumed: dict | None = None) -> dict:
         target.load_state_dict(resumed["target"])
         predictor.load_state_dict(resumed["predictor"])
         optimizer.load_state_dict(resumed["optimizer"])
+        steps.match_layouts(optimizer)
         set_rng_states(resumed["rng"], generators)
         start, step, history = resumed["epoch"], resumed["step"], resumed["history"]
         write_metrics(out, history)  # drops any line written after the checkpoint
@@ -396,6 +424,11 @@ def run(cfg: Config, resumed: dict | None = None) -> dict:
         save_checkpoint(checkpoint_path, state(0, 0, history))
         write_metrics(out, history)
 
+    train_step = steps.Step(
+        online, predictor, target, optimizer, variant, views, speed,
+        ema=cfg.ema, alpha=cfg.alpha, beta=cfg.beta,
+    )  # fmt: skip
+    latest = steps.LatestLoss(dev)
     batch = cfg.batch_size
     steps_per_epoch = len(images) // batch  # drop the last partial batch: batch norm sees full ones
     progress = tqdm(
@@ -409,20 +442,14 @@ def run(cfg: Config, resumed: dict | None = None) -> dict:
         order = torch.randperm(len(images), generator=generators["order"], device=dev)
         loss_sum = torch.zeros((), device=dev)
         for i in range(steps_per_epoch):
-            x1, x2 = views(images[order[i * batch : (i + 1) * batch]], generators["augment"])
-            p1, p2 = predictor(online(x1)), predictor(online(x2))
-            with torch.no_grad():
-                t1, t2 = target(x1), target(x2)
-            loss = variant.loss(p1, p2, t1, t2, alpha=cfg.alpha, beta=cfg.beta, validate=False)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            models.ema_update(target, online, cfg.ema)
-            loss_sum += loss.detach()  # stays on the device: no synchronisation per step
+            loss = train_step(images[order[i * batch : (i + 1) * batch]], generators["augment"])
+            loss_sum += loss  # stays on the device: no synchronisation per step
             step += 1
             progress.update()
             if cfg.log_every and step % cfg.log_every == 0:
-                progress.set_postfix(loss=f"{loss.item():.4g}")  # one host read per log_every
+                latest.post(loss)  # on CUDA, without waiting for the device
+                if latest.value is not None:
+                    progress.set_postfix(loss=f"{latest.value:.4g}")
         mean_loss = (loss_sum / steps_per_epoch).item()  # the epoch's one read of the loss
         if not math.isfinite(mean_loss):
             progress.close()
@@ -459,6 +486,7 @@ def run(cfg: Config, resumed: dict | None = None) -> dict:
         "tangential": variant.tangential,
         "config": asdict(cfg),
         "device": str(dev),
+        "speed": asdict(speed),
         "epochs_trained": history[-1]["epoch"],
         "steps": step,
         "final": history[-1],
