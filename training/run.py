@@ -550,13 +550,13 @@ def write_curves(out: Path, history: list[dict], title: str) -> None:
         ("align", "$L_{align}(q_w∘f_θ)$"),
         ("uniform", "$L_{uniform}(f_θ)$"),
     )
-    for axis, (key, title) in zip(axes, panels):
+    for axis, (key, label) in zip(axes, panels):
         points = [(m["epoch"], m[key]) for m in history if m[key] is not None]
         if points:
             axis.plot(*zip(*points), marker="o" if len(points) < 30 else None)
         if key == "align" and points and min(v for _, v in points) > 0:
             axis.set_yscale("log")  # Table 1's alignments span 1e-10 to 1e-2
-        axis.set_title(title)
+        axis.set_title(label)
         axis.set_xlabel("epoch")
         axis.grid(alpha=0.3)
     figure.suptitle(title)
