@@ -23,6 +23,8 @@ import numpy as np
 import scipy.optimize
 import torch
 
+from theory import objectives
+
 Score = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
 """score(vectors (B, k, D) unit rows, alpha (B,), beta (B,)) -> (B,) finite scores."""
 
@@ -88,7 +90,8 @@ class Report:
 
 
 def _unit(x: torch.Tensor) -> torch.Tensor:
-    return x / x.norm(dim=-1, keepdim=True)
+    # Raw search coordinates are Gaussian or moved by the optimiser, never checked per step.
+    return objectives.unit(x, validate=False)
 
 
 def _log_weights(gen: torch.Generator, batch: int, weights: bool, low_high=SAMPLED_LOG_WEIGHTS):
