@@ -7,7 +7,6 @@ proof files can replay exactly what ``python -m theory verify`` reports."""
 import functools
 
 import pytest
-import torch
 from hypothesis import HealthCheck, settings
 
 from theory import claims
@@ -34,7 +33,5 @@ def verdict():
 
 @pytest.fixture(autouse=True)
 def float64():
-    previous = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    yield
-    torch.set_default_dtype(previous)
+    with claims.float64():
+        yield

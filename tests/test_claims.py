@@ -1,7 +1,6 @@
 """The registry's guards and the search's effort scaling."""
 
 import pytest
-import torch
 
 from theory import claims, search
 
@@ -32,14 +31,9 @@ def _spread(v, alpha, beta):
     return (v[:, 0] - v[:, 1]).norm(dim=-1) * alpha / beta
 
 
-def test_thorough_searches_ten_times_harder():
-    previous = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    try:
-        default = search.search(_spread, k=2, dims=[2, 5], effort=claims.Effort(0))
-        thorough = search.search(_spread, k=2, dims=[2, 5], effort=claims.Effort(0, thorough=True))
-    finally:
-        torch.set_default_dtype(previous)
+def test_thorough_searches_ten_times_harder(float64):
+    default = search.search(_spread, k=2, dims=[2, 5], effort=claims.Effort(0))
+    thorough = search.search(_spread, k=2, dims=[2, 5], effort=claims.Effort(0, thorough=True))
     cases = lambda report: {p.name: p.cases for p in report.phases}  # noqa: E731
     assert cases(thorough)["random"] == 10 * cases(default)["random"]
     assert cases(thorough)["adversarial"] == 10 * cases(default)["adversarial"]
@@ -47,15 +41,10 @@ def test_thorough_searches_ten_times_harder():
     assert cases(thorough)["edge cases"] == cases(default)["edge cases"]
 
 
-def test_search_finds_the_maximum_it_is_asked_for():
+def test_search_finds_the_maximum_it_is_asked_for(float64):
     """The ascent and polish reach the supremum 2·1e6/1e-6 of the toy score (antipodal vectors,
     extreme weights) that random sampling alone misses."""
-    previous = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    try:
-        report = search.search(_spread, k=2, dims=[3, 16], effort=claims.Effort(1))
-    finally:
-        torch.set_default_dtype(previous)
+    report = search.search(_spread, k=2, dims=[3, 16], effort=claims.Effort(1))
     random_phase = next(p for p in report.phases if p.name == "random")
     assert random_phase.worst.score < 2e6
     assert report.worst.score == pytest.approx(2e12, rel=1e-6)

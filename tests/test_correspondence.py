@@ -13,11 +13,7 @@ from theory import objectives as obj
 from theory import correspondence as C
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny tensors: intra-op threads only add synchronisation (see C.one_thread)."""
-    with C.one_thread():
-        yield
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _views(shape=(3,), batch=4, seed=0):

@@ -5,7 +5,6 @@ import importlib.util
 import json
 from pathlib import Path
 
-import torch
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -17,12 +16,8 @@ def _driver():
     return module
 
 
-def test_quick_device_check_runs_every_stage_and_writes_its_report(tmp_path, capsys):
-    threads = torch.get_num_threads()
-    try:
-        assert _driver().main(["--quick", "--device", "cpu", "--out", str(tmp_path)]) == 0
-    finally:
-        torch.set_num_threads(threads)
+def test_quick_device_check_runs_every_stage_and_writes_its_report(tmp_path, capsys, keep_threads):
+    assert _driver().main(["--quick", "--device", "cpu", "--out", str(tmp_path)]) == 0
     report = json.loads((tmp_path / "device_check.json").read_text())
     stages = report["stages"]
     ran, skipped = ("environment", "no_sync", "bench", "real"), ("bench_fp32", "real_fp32", "compile")

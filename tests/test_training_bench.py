@@ -5,7 +5,6 @@ by tests.)"""
 import json
 
 import pytest
-import torch
 
 from training import bench
 
@@ -15,11 +14,7 @@ PATH_KEYS = {"images_per_second", "step_seconds", "epoch_seconds", "split_second
              "peak_memory", "loss_finite"}  # fmt: skip
 
 
-@pytest.fixture(autouse=True)
-def restore_threads():
-    threads = torch.get_num_threads()
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("keep_threads")  # the bench sets its own thread count
 
 
 def _report(capsys, *options):

@@ -16,12 +16,7 @@ PLAIN = steps.Speed(bf16=False, channels_last=False, compile=False)
 CPU = torch.device("cpu")
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _networks(variant, dtype=torch.float32, seed=0, width=4):

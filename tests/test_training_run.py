@@ -19,15 +19,8 @@ REPO = Path(__file__).resolve().parents[1]
 METRICS = {"epoch", "step", "loss", "align", "uniform", "cross", "byol", "z_std", "eff_rank", "seconds"}
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny tensors: a second thread only adds synchronisation, and on a shared machine a
-    descheduled thread stalls every operation. The subprocess below runs with one thread too,
-    so that its arithmetic is the same as this process's."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+# The subprocesses below run with one thread too, so that their arithmetic is this process's.
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")

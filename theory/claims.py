@@ -110,7 +110,7 @@ def replay_command(claim_id: str, seed: int, thorough: bool) -> str:
 def verify(c: Claim, effort: Effort) -> dict:
     """Run a claim's checker (float64 on CPU) and return its verdict document."""
     started = time.perf_counter()
-    with _float64():
+    with float64():
         finding = c.check(effort)
     return {
         "id": c.id,
@@ -133,7 +133,7 @@ def verify(c: Claim, effort: Effort) -> dict:
 
 
 @contextmanager
-def _float64():
+def float64():
     """Verification runs in float64 (tensors are created on the CPU by default)."""
     previous = torch.get_default_dtype()
     torch.set_default_dtype(torch.float64)
@@ -141,3 +141,15 @@ def _float64():
         yield
     finally:
         torch.set_default_dtype(previous)
+
+
+@contextmanager
+def one_thread():
+    """Tiny tensors gain nothing from intra-op threads and lose to their synchronisation (and,
+    on a shared machine, a descheduled thread stalls every operation)."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)

@@ -15,7 +15,6 @@ replayable ``Setup``; training can point it at the real ResNet18 loop. Every los
 ``theory.objectives``.
 """
 
-import contextlib
 import copy
 import math
 from dataclasses import asdict, dataclass, field, replace
@@ -26,7 +25,7 @@ import torch
 from torch import nn
 
 from theory import objectives as obj
-from theory.claims import Effort, Finding, claim
+from theory.claims import Effort, Finding, claim, one_thread
 
 Objective = Callable[[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
 """objective(p1, p2, t1, t2) -> scalar loss: online predictions of both views, teacher outputs."""
@@ -572,19 +571,6 @@ def build(setup: Setup) -> tuple[nn.Module, nn.Module | None]:
         encoder = build_encoder(setup.encoder, setup.inputs, setup.width, setup.dim)
         predictor = build_predictor(setup.predictor, setup.dim, setup.width)
     return encoder, predictor
-
-
-@contextlib.contextmanager
-def one_thread():
-    """Tiny tensors gain nothing from intra-op threads and lose to their synchronisation: on
-    the shared 2-core machine a step of a 200-parameter MLP took 57 ms with 2 threads and
-    0.45 ms with 1."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
 
 
 def run(
