@@ -1,4 +1,4 @@
-"""Benchmark: theory.sylvester.solution_space by its two methods, n = 8, 16, 32, 64.
+"""Benchmark: theory.appH.solution_space by its two methods, n = 8, 16, 32, 64.
 
     python bench/sylvester.py [--sizes 8 16 32 64] [--repeat 3] [--kronecker-max 64]
 
@@ -19,7 +19,7 @@ import time
 
 import numpy as np
 
-from theory import sylvester as sy
+from theory import appH as sy
 
 
 def cases(rng: np.random.Generator, n: int):
@@ -28,7 +28,7 @@ def cases(rng: np.random.Generator, n: int):
     J = np.diag(np.ones(n - 1), 1)
     return {
         "random W vs data C": (sy.random_predictor("pytorch", n, rng), C),
-        "W shares 2 Schur blocks": (sy._sharing_predictor(rng, C, blocks=2), C),
+        "W shares 2 Schur blocks": (sy.sharing_predictor(rng, C, blocks=2), C),
         "W = C": (C.copy(), C),
         "W = C = I": (np.eye(n), np.eye(n)),
         "J_n(0) both": (J, J),

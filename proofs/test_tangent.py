@@ -8,12 +8,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from theory import objectives as obj
+from theory.search import DIMS
 from theory.tangent import LAMBDA_FLOOR, TOLERANCE, gradients, symbolic_difference
 
 
 @st.composite
 def unit_pairs(draw):
-    dim = draw(st.integers(2, 128))
+    dim = draw(st.sampled_from(DIMS))
     coordinate = st.floats(-1, 1, allow_nan=False, allow_subnormal=False)
     z, z_bar = (torch.tensor(draw(st.lists(coordinate, min_size=dim, max_size=dim))) for _ in "ab")
     if float(z.norm()) < 1e-6 or float(z_bar.norm()) < 1e-6:
@@ -54,9 +55,7 @@ def test_tangential_form_refuses_lambda_zero():
         obj.cross_model(z, z_bar, tangential=True)
 
 
-def test_tangent_remark_reported_counterexample_replays(verdict):
-    example = verdict("tangent-remark")["counterexample"]
-    if example is None:
-        pytest.skip("tangent-remark: the checker reports no counterexample")
-    g_form, projected = gradients(torch.tensor([example["z"]]), torch.tensor([example["z_bar"]]))
-    assert float((g_form - projected).norm()) > TOLERANCE * 2 * float(torch.tensor(example["z_bar"]).norm())
+def test_tangent_remark_holds_with_no_counterexample(verdict):
+    v = verdict("tangent-remark")
+    assert (v["verdict"], v["counterexample"]) == ("holds", None)
+    assert v["worst"] <= TOLERANCE

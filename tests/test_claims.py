@@ -1,4 +1,4 @@
-"""The registry's guards and the search's effort scaling."""
+"""The registry's guards, its discovery of families, and the search's effort scaling."""
 
 import pytest
 
@@ -21,9 +21,14 @@ def test_unknown_verdict_is_refused():
 
 
 def test_duplicate_claim_id_is_refused():
-    claims.all_claims()
-    with pytest.raises(ValueError, match="twice"):
-        claims.claim("thm4.1", source="", statement="", form="")(lambda effort: None)
+    (family, *_) = claims.families()
+    with pytest.raises(ValueError, match="registered twice"):
+        claims.in_order([family, family])
+
+
+def test_families_are_discovered_in_reading_order():
+    ids = [c.id for c in claims.all_claims()]
+    assert ids.index("thm4.1") < ids.index("tangent-remark") < ids.index("thm5.1") < ids.index("appH-sylvester")
 
 
 def _spread(v, alpha, beta):

@@ -57,7 +57,7 @@ def _verify(args) -> int:
         print(f"checking {c.id} ...", file=sys.stderr, flush=True)
         verdicts.append(claims.verify(c, effort))
     if args.json:
-        print(json.dumps({"claims": verdicts}, indent=2))
+        print(json.dumps({"claims": [report.document(v) for v in verdicts]}, indent=2))
     else:
         print(report.table(verdicts))
     if args.report:

@@ -1,21 +1,22 @@
-"""The claims registry: one entry per claim id, each with its source in the paper, its
-statement, the exact mathematical form checked, and the checker that decides its verdict.
+"""The claims registry: every claim of the paper as data — its id, source, statement, the exact
+form checked, the checker and the checker's arguments — grouped in families, one per module or
+package of ``theory`` that defines a ``FAMILY``; ``families()`` finds them.
 
-A checker receives an ``Effort`` (seed, depth) and returns a ``Finding``; ``verify`` turns it
-into the verdict document of DESIGN.md. Families of claims live in their own modules and
-register themselves with ``@claim``; ``FAMILIES`` lists those modules in reading order.
+A checker receives an ``Effort`` (seed, depth) and its claim's arguments and returns a
+``Finding``: the verdict, the numbers that decided it, and its evidence as facts (``fact``:
+a kind and its values, data only). ``verify`` turns a finding into the verdict document of
+DESIGN.md; ``theory.report`` turns facts into sentences with the family's ``wording``.
 """
 
 import importlib
+import pkgutil
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Mapping
 
 import numpy as np
 import torch
-
-FAMILIES = ("theory.bound", "theory.tangent", "theory.correspondence", "theory.sylvester")
 
 VERDICTS = ("holds", "fails", "inconclusive")
 
@@ -33,11 +34,33 @@ class Effort:
     def scale(self) -> int:
         return THOROUGH_FACTOR if self.thorough else 1
 
+    @property
+    def depth(self) -> str:
+        return "thorough" if self.thorough else "default"
+
     def rng(self) -> np.random.Generator:
         return np.random.default_rng(self.seed)
 
     def torch_generator(self) -> torch.Generator:
         return torch.Generator().manual_seed(self.seed)
+
+
+def fact(kind: str, **values) -> dict:
+    """One piece of evidence as data: ``kind`` names it (its family's wording turns it into a
+    sentence), the values are its numbers, cases and names, made plain JSON types."""
+    return {"kind": kind, **{k: _plain(v) for k, v in values.items()}}
+
+
+def _plain(value):
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return _plain(value.tolist())
+    if isinstance(value, (np.generic, torch.Tensor)):
+        return value.item()
+    return value
 
 
 @dataclass
@@ -50,7 +73,7 @@ class Finding:
     tolerance: float
     sampled: int
     searched: int
-    evidence: list[str]
+    evidence: list[dict]
     counterexample: dict | None = None
 
     def __post_init__(self):
@@ -64,32 +87,64 @@ class Finding:
 
 @dataclass(frozen=True)
 class Claim:
+    """A claim: ``check(effort, **arguments)`` decides it; ``title`` is its one-line summary."""
+
     id: str
+    title: str
     source: str
     statement: str
     form: str
-    check: Callable[[Effort], Finding] = field(repr=False)
+    check: Callable[..., Finding] = field(repr=False)
+    arguments: Mapping = field(default_factory=dict, repr=False)
 
 
-REGISTRY: dict[str, Claim] = {}
+@dataclass(frozen=True)
+class Family:
+    """Claims that share a checker and a wording, in the order ``families()`` lists them
+    (``order``: reading order of the paper). ``wording`` maps a fact's kind to a function
+    that writes it as a sentence; ``doc`` is the page that explains the family."""
+
+    name: str
+    order: int
+    claims: tuple[Claim, ...]
+    wording: Mapping[str, Callable[[dict], str]] = field(repr=False)
+    doc: str = ""
 
 
-def claim(id: str, *, source: str, statement: str, form: str):
-    """Register the decorated checker as the one checker of claim ``id``."""
+_FAMILIES: list[Family] = []
 
-    def register(check: Callable[[Effort], Finding]) -> Callable[[Effort], Finding]:
-        if id in REGISTRY:
-            raise ValueError(f"claim id {id!r} registered twice")
-        REGISTRY[id] = Claim(id, source, statement, form, check)
-        return check
 
-    return register
+def families() -> list[Family]:
+    """Every family of claims defined in ``theory`` (a module or package with a ``FAMILY``),
+    in reading order."""
+    if not _FAMILIES:
+        import theory
+
+        found = []
+        for info in pkgutil.walk_packages(theory.__path__, "theory."):
+            if info.name.rsplit(".", 1)[-1] != "__main__":
+                family = getattr(importlib.import_module(info.name), "FAMILY", None)
+                if isinstance(family, Family):
+                    found.append(family)
+        _FAMILIES.extend(in_order(found))
+    return list(_FAMILIES)
+
+
+def in_order(found: list[Family]) -> list[Family]:
+    """Families in reading order; a claim id defined twice is refused."""
+    ids = [c.id for f in found for c in f.claims]
+    twice = sorted({i for i in ids if ids.count(i) > 1})
+    if twice:
+        raise ValueError(f"claim id {', '.join(map(repr, twice))} registered twice")
+    return sorted(found, key=lambda f: f.order)
 
 
 def all_claims() -> list[Claim]:
-    for module in FAMILIES:
-        importlib.import_module(module)
-    return list(REGISTRY.values())
+    return [c for f in families() for c in f.claims]
+
+
+def family_of(claim_id: str) -> Family:
+    return next(f for f in families() if any(c.id == claim_id for c in f.claims))
 
 
 def get(ids: list[str]) -> list[Claim]:
@@ -108,10 +163,11 @@ def replay_command(claim_id: str, seed: int, thorough: bool) -> str:
 
 
 def verify(c: Claim, effort: Effort) -> dict:
-    """Run a claim's checker (float64 on CPU) and return its verdict document."""
+    """Run a claim's checker (float64 on CPU) and return its verdict document; its evidence is
+    the list of facts under "facts"."""
     started = time.perf_counter()
     with float64():
-        finding = c.check(effort)
+        finding = c.check(effort, **c.arguments)
     return {
         "id": c.id,
         "verdict": finding.verdict,
@@ -124,9 +180,9 @@ def verify(c: Claim, effort: Effort) -> dict:
         "worst": finding.worst,
         "tolerance": finding.tolerance,
         "counterexample": finding.counterexample,
-        "evidence": finding.evidence,
+        "facts": finding.evidence,
         "seed": effort.seed,
-        "depth": "thorough" if effort.thorough else "default",
+        "depth": effort.depth,
         "replay": replay_command(c.id, effort.seed, effort.thorough),
         "seconds": round(time.perf_counter() - started, 3),
     }

@@ -1,4 +1,5 @@
-"""Verdicts as a terminal table and as a citable Markdown report."""
+"""The one renderer: verdict documents (``theory.claims.verify``) as a terminal table, as JSON
+and as a citable Markdown report. Facts become sentences through their family's wording."""
 
 import json
 import platform
@@ -12,11 +13,35 @@ import sympy
 import torch
 
 import theory
+from theory import claims
 from theory.claims import Claim, Effort, replay_command
 
 
 def describe(c: Claim) -> dict:
-    return {"id": c.id, "source": c.source, "statement": c.statement, "form": c.form}
+    return {"id": c.id, "title": c.title, "source": c.source, "statement": c.statement, "form": c.form}
+
+
+def sentence(wording, f: dict) -> str:
+    """A fact in words: its family's wording, or its values listed when the family has none."""
+    if f["kind"] in wording:
+        return wording[f["kind"]](f)
+    return f["kind"] + ": " + ", ".join(f"{k} = {v}" for k, v in f.items() if k != "kind")
+
+
+def evidence(verdict: dict) -> list[str]:
+    """The verdict's facts as sentences."""
+    wording = claims.family_of(verdict["id"]).wording
+    return [sentence(wording, f) for f in verdict["facts"]]
+
+
+def document(verdict: dict) -> dict:
+    """The JSON form of a verdict: its fields, the evidence in words before its facts."""
+    out = {}
+    for key, value in verdict.items():
+        if key == "facts":
+            out["evidence"] = evidence(verdict)
+        out[key] = value
+    return out
 
 
 def table(verdicts: list[dict]) -> str:
@@ -29,7 +54,7 @@ def table(verdicts: list[dict]) -> str:
         )
     for v in verdicts:
         lines += ["", f"{v['id']}: {v['verdict'].upper()}  [{v['source']}]", f"  {v['statement']}"]
-        lines += [f"  - {e}" for e in v["evidence"]]
+        lines += [f"  - {e}" for e in evidence(v)]
         if v["counterexample"] is not None:
             lines.append(f"  counterexample: {json.dumps(v['counterexample'].get('exact', v['counterexample']))}")
         lines.append(f"  replay: {v['replay']}")
@@ -81,10 +106,10 @@ def markdown(verdicts: list[dict], effort: Effort, started: datetime) -> str:
         "|---|---|---|---|---|---|---|---|",
     ]
     for v in verdicts:
-        evidence = "<br>".join(_cell(e) for e in v["evidence"])
+        cell = "<br>".join(_cell(e) for e in evidence(v))
         out.append(
             f"| `{v['id']}` | {_cell(v['source'])} | {_cell(v['statement'])} | **{v['verdict']}** | "
-            f"{v['worst']:.15g} | {v['tolerance']:g} | {v['cases']} | {evidence} |"
+            f"{v['worst']:.15g} | {v['tolerance']:g} | {v['cases']} | {cell} |"
         )
     for v in verdicts:
         out += [
@@ -99,7 +124,7 @@ def markdown(verdicts: list[dict], effort: Effort, started: datetime) -> str:
             f"- replay: `{v['replay']}`",
             "",
         ]
-        out += [f"- {e}" for e in v["evidence"]]
+        out += [f"- {e}" for e in evidence(v)]
         if v["counterexample"] is not None:
             out += ["", "Counterexample:", "", "```json", json.dumps(v["counterexample"], indent=2), "```"]
     return "\n".join(out) + "\n"

@@ -24,10 +24,14 @@ import scipy.optimize
 import torch
 
 from theory import objectives
+from theory.claims import fact
 
 Score = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
 """score(vectors (B, k, D) unit rows, alpha (B,), beta (B,)) -> (B,) finite scores."""
 
+# The dimensions every search over the sphere tries (scores are rotation invariant, so D ≤ 3
+# covers the edge cases; larger D gives random configurations room).
+DIMS = (2, 3, 4, 8, 16, 32, 64, 128)
 SAMPLED_LOG_WEIGHTS = (math.log(1e-3), math.log(1e3))
 SEARCHED_LOG_WEIGHTS = (math.log(1e-6), math.log(1e6))
 EDGE_WEIGHTS = (1e-3, 1e-1, 1.0, 1e1, 1e3)
@@ -76,17 +80,13 @@ class Report:
                 return self.by_dim[dim]
         return None
 
-    def evidence(self, what: str) -> list[str]:
-        lines = []
-        for p in self.phases:
-            where = f"D={p.worst.dim}"
-            if self.weights:
-                where += f", α={p.worst.alpha:.3g}, β={p.worst.beta:.3g}"
-            lines.append(
-                f"{p.name}: {p.cases} cases over D in {sorted(self.by_dim)}, largest {what} "
-                f"{p.worst.score:.15g} ({where})"
-            )
-        return lines
+    def facts(self) -> list[dict]:
+        """One fact per phase: its cases, the dimensions searched, its worst score and where."""
+        return [
+            fact("search", phase=p.name, cases=p.cases, dims=sorted(self.by_dim), worst=p.worst.score,
+                 dim=p.worst.dim, **({"alpha": p.worst.alpha, "beta": p.worst.beta} if self.weights else {}))
+            for p in self.phases
+        ]
 
 
 def _unit(x: torch.Tensor) -> torch.Tensor:

@@ -6,8 +6,9 @@ import sympy
 import torch
 
 from theory import objectives as obj
-from theory.claims import Effort, Finding, claim
-from theory.search import search
+from theory.claims import Claim, Effort, Family, Finding, fact
+from theory.search import DIMS, search
+from theory.wording import search_phase
 
 # Relative to 2‖z̄‖, which bounds both gradients (each is −2 P_z z̄). The two are computed along
 # different float64 paths, each a handful of dot products of length D ≤ 128: their round-off is
@@ -17,8 +18,6 @@ TOLERANCE = 1e-12
 # Below this |λ|, λ·z̄ is subnormal and 1/λ near overflow: float64 cannot represent the form.
 # Such cases are scored 0 and lie outside the claim's hypothesis λ ≠ 0 only numerically.
 LAMBDA_FLOOR = 1e-300
-
-DIMS = [2, 3, 4, 8, 16, 32, 64, 128]
 
 
 def gradients(z: torch.Tensor, z_bar: torch.Tensor, create_graph: bool = False):
@@ -63,30 +62,15 @@ def symbolic_difference(dim: int) -> sympy.Expr:
     return sympy.simplify(sympy.expand(grad_form - projected - off_sphere))
 
 
-@claim(
-    "tangent-remark",
-    source="Remark after Theorem 5.1 (Section 5)",
-    statement="For unit z, z̄ with λ = sg(⟨z, z̄⟩) ≠ 0, the gradient with respect to z of "
-    "‖z̄ − λz‖²/λ equals the tangential component at z (on the unit sphere) of the gradient of "
-    "‖z̄ − z‖², in every D ≥ 2. worst = the largest ‖difference‖/(2‖z̄‖) found.",
-    form="autograd ∇_z cross_model(z, z̄, tangential=True, sphere=False) = (I − zzᵀ) ∇_z "
-    "cross_model(z, z̄, sphere=False)",
-)
-def check_tangent_remark(effort: Effort) -> Finding:
+def check(effort: Effort) -> Finding:
     report = search(mismatch, k=2, dims=DIMS, effort=effort, weights=False)
     worst = report.worst.score
-    evidence = report.evidence("relative gradient mismatch")
-    dims = range(2, 7)
+    dims = list(range(2, 7))
     proven = all(symbolic_difference(d) == sympy.zeros(d, 1) for d in dims)
-    evidence.append(
-        "sympy proof, component-wise for D = 2…6: ∇_z[‖z̄ − λz‖²/λ] − (I − zzᵀ)∇_z‖z̄ − z‖² "
-        "= 2(‖z‖² − 1)z, zero exactly on the unit sphere (and only there, for z ≠ 0)"
-        if proven
-        else "sympy: the component-wise difference did not reduce to 2(‖z‖² − 1)z"
-    )
-    evidence.append(
-        f"cases with |λ| < {LAMBDA_FLOOR:g} are scored 0 (float64 cannot represent the form there)"
-    )
+    evidence = report.facts() + [
+        fact("symbolic-difference", dims=dims, proven=proven),
+        fact("lambda-floor", floor=LAMBDA_FLOOR),
+    ]
     common = dict(worst=worst, tolerance=TOLERANCE, sampled=report.sampled, searched=report.searched)
     if worst <= TOLERANCE:
         return Finding("holds", evidence=evidence, **common)
@@ -99,7 +83,42 @@ def check_tangent_remark(effort: Effort) -> Finding:
         "tangential_grad": projected[0].tolist(),
         "mismatch": worst,
     }
-    verdict = "inconclusive" if proven else "fails"
     if proven:
-        evidence.append("float64 disagrees with the exact proof: round-off, not a counterexample")
-    return Finding(verdict, evidence=evidence, counterexample=counterexample, **common)
+        evidence.append(fact("round-off"))
+    return Finding("inconclusive" if proven else "fails", evidence=evidence,
+                   counterexample=counterexample, **common)
+
+
+WORDING = {
+    "search": search_phase("relative gradient mismatch"),
+    "symbolic-difference": lambda f: (
+        f"sympy proof, component-wise for D = {f['dims'][0]}…{f['dims'][-1]}: ∇_z[‖z̄ − λz‖²/λ] − "
+        "(I − zzᵀ)∇_z‖z̄ − z‖² = 2(‖z‖² − 1)z, zero exactly on the unit sphere (and only there, "
+        "for z ≠ 0)"
+        if f["proven"] else "sympy: the component-wise difference did not reduce to 2(‖z‖² − 1)z"
+    ),
+    "lambda-floor": lambda f: (
+        f"cases with |λ| < {f['floor']:g} are scored 0 (float64 cannot represent the form there)"
+    ),
+    "round-off": lambda f: "float64 disagrees with the exact proof: round-off, not a counterexample",
+}
+
+FAMILY = Family(
+    name="The tangential-gradient Remark (after Theorem 5.1)",
+    order=50,
+    doc="docs/claims/tangent.md",
+    wording=WORDING,
+    claims=(
+        Claim(
+            "tangent-remark",
+            title="the Remark's ‖z̄ − λz‖²/λ has the tangential gradient of ‖z̄ − z‖² on the unit sphere",
+            source="Remark after Theorem 5.1 (Section 5)",
+            statement="For unit z, z̄ with λ = sg(⟨z, z̄⟩) ≠ 0, the gradient with respect to z of "
+            "‖z̄ − λz‖²/λ equals the tangential component at z (on the unit sphere) of the gradient of "
+            "‖z̄ − z‖², in every D ≥ 2. worst = the largest ‖difference‖/(2‖z̄‖) found.",
+            form="autograd ∇_z cross_model(z, z̄, tangential=True, sphere=False) = (I − zzᵀ) ∇_z "
+            "cross_model(z, z̄, sphere=False)",
+            check=check,
+        ),
+    ),
+)

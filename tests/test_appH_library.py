@@ -1,5 +1,7 @@
-"""theory.sylvester as a library: degenerate input errors, shapes, the two methods agree, the
+"""theory.appH as a library: degenerate input errors, shapes, the two methods agree, the
 exact mode, the linear model's helpers."""
+
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -7,7 +9,8 @@ import sympy
 import torch
 
 from theory import objectives as obj
-from theory import sylvester as sy
+from theory import appH as sy
+from theory.symbolic import fraction
 
 
 @pytest.fixture
@@ -188,7 +191,7 @@ def test_jordan_structure_matches_sympy_and_the_construction(rng, blocks):
 
 
 def test_exact_mode_takes_floats_exactly():
-    assert sy.rational(0.1) != sympy.Rational(1, 10)  # the binary value, not the decimal
+    assert fraction(0.1) != Fraction(1, 10)  # the binary value, not the decimal
     assert sy.share_eigenvalue([[0.5]], [[0.5]]) and not sy.share_eigenvalue([[0.1]], [[0.2]])
 
 

@@ -1,4 +1,4 @@
-"""The trajectory-correspondence engine of theory.correspondence: EMA, BatchNorm, controls,
+"""The trajectory-correspondence engine of theory.thm51: EMA, BatchNorm, controls,
 probes, the decision rule, and clear errors on bad input."""
 
 import copy
@@ -10,7 +10,8 @@ from torch import nn
 from torchvision.models.resnet import BasicBlock
 
 from theory import objectives as obj
-from theory import correspondence as C
+from theory import thm51 as C
+from theory.thm51 import rule
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -138,7 +139,7 @@ def test_negate_output_layer():
     assert C.negate_output_layer(mlp) == {"0.weight": 1.0, "0.bias": 1.0, "2.weight": -1.0, "2.bias": -1.0}
     z = torch.randn(7, 3)
     with torch.no_grad():
-        assert torch.equal(C._mirror(mlp, C.negate_output_layer(mlp))(z), -mlp(z))
+        assert torch.equal(C.mirrored(mlp, C.negate_output_layer(mlp))(z), -mlp(z))
 
 
 @pytest.mark.parametrize(
@@ -225,7 +226,7 @@ def test_precision_scaling_tells_drift_from_round_off():
 
 
 def test_an_excess_that_grows_like_round_off_in_float32_is_not_a_separation(monkeypatch):
-    monkeypatch.setattr(C, "FACTOR", 1e-3)  # every round-off deviation becomes an excess
+    monkeypatch.setattr(rule, "FACTOR", 1e-3)  # every round-off deviation becomes an excess
     outcome = C.evaluate(C.Setup(tangential=False, encoder="mlp-bn", steps=8))
     a = outcome.assessment
     assert a.roundoff and a.separation is None and a.unresolved is None and a.fully_decisive
@@ -233,7 +234,7 @@ def test_an_excess_that_grows_like_round_off_in_float32_is_not_a_separation(monk
 
 
 def test_a_gradient_gap_is_judged_by_precision_scaling(monkeypatch):
-    monkeypatch.setattr(C, "FACTOR", 1e-3)
+    monkeypatch.setattr(rule, "FACTOR", 1e-3)
     holding, breaking = C.Setup(tangential=False), C.Setup(tangential=False, sphere=False)
     for setup, expected in ((holding, "round-off"), (breaking, "breaks")):
         gap = C.gradient_gaps(setup)
