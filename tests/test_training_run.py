@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from training import data, models, run, variants
+from training import data, run, step as steps, variants
 
 REPO = Path(__file__).resolve().parents[1]
 METRICS = {"epoch", "step", "loss", "align", "uniform", "cross", "byol", "z_std", "eff_rank", "seconds"}
@@ -104,18 +104,18 @@ def test_resume_after_an_interruption_is_bitwise_the_uninterrupted_run(cifar, tm
     assert run.main(["byol-lp", *tiny(cifar, tmp_path / "whole", epochs=3)]) == 0
 
     calls = {"n": 0}
-    real_update = models.ema_update
+    real_update = steps.ema_update
 
-    def interrupted(*args):  # Ctrl-C in the middle of epoch 2 (steps 3 and 4)
+    def interrupted(*args, **kwargs):  # Ctrl-C in the middle of epoch 2 (steps 3 and 4)
         calls["n"] += 1
         if calls["n"] == 3:
             raise KeyboardInterrupt
-        real_update(*args)
+        real_update(*args, **kwargs)
 
-    monkeypatch.setattr(models, "ema_update", interrupted)
+    monkeypatch.setattr(steps, "ema_update", interrupted)
     with pytest.raises(KeyboardInterrupt):
         run.main(["byol-lp", *tiny(cifar, tmp_path / "cut", epochs=3)])
-    monkeypatch.setattr(models, "ema_update", real_update)
+    monkeypatch.setattr(steps, "ema_update", real_update)
     assert [m["epoch"] for m in metrics_of(tmp_path / "cut")] == [0, 1]
     assert run.main(["byol-lp", "--resume", *tiny(cifar, tmp_path / "cut", epochs=3)]) == 0
 

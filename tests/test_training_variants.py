@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from theory import objectives
+from theory.teacher import ema_update
 from training import models, variants
 
 TABLE_2 = (
@@ -104,14 +105,14 @@ def test_resnet18_is_torchvisions_without_classifier():
     assert n_parameters == 11_176_512  # torchvision resnet18 (11,689,512) minus fc (513,000)
 
 
-def test_ema_update_is_equation_5():
-    online, rate = models.Network(width=2), 0.25
+def test_the_mean_teacher_follows_equation_5():
+    online, tau = models.Network(width=2), 0.75
     target = models.mean_teacher(online)
     before = [p.clone() for p in target.parameters()]
     with torch.no_grad():
         for p in online.parameters():
             p.add_(1.0)
-    models.ema_update(target, online, rate)
+    ema_update(target.parameters(), online.parameters(), tau=tau)
     for xi, xi0, theta in zip(target.parameters(), before, online.parameters()):
-        torch.testing.assert_close(xi, (1 - rate) * xi0 + rate * theta)
+        torch.testing.assert_close(xi, tau * xi0 + (1 - tau) * theta)
         assert not xi.requires_grad

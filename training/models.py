@@ -1,5 +1,6 @@
 """The networks of Appendix B: encoder h, projector g (together the paper's f = g∘h), predictor q,
-and the mean teacher, whose parameters follow the online network's by EMA (eq. 5)."""
+and the mean teacher, whose parameters follow the online network's by the EMA of eq. 5
+(``theory.teacher.ema_update``)."""
 
 import copy
 
@@ -86,16 +87,10 @@ class Network(nn.Module):
 
 
 def mean_teacher(online: Network) -> Network:
-    """f_ξ: a copy of the online network that never receives a gradient."""
+    """f_ξ: a copy of the online network that never receives a gradient. Its batch-norm running
+    statistics are not averaged by the EMA: the target keeps its own, gathered by its forward
+    passes in training mode as BYOL's target does."""
     target = copy.deepcopy(online)
     target.requires_grad_(False)
     return target
 
-
-@torch.no_grad()
-def ema_update(target: Network, online: Network, rate: float) -> None:
-    """ξ ← τξ + (1 − τ)θ with rate = 1 − τ (eq. 5; Algorithm 1, line 12), written ξ += rate·(θ − ξ)
-    as one fused ``_foreach_lerp_`` over all parameters instead of a Python loop of small kernels.
-    Batch-norm running statistics are not averaged: the target keeps its own, gathered by its
-    forward passes in training mode as BYOL's target does."""
-    torch._foreach_lerp_(list(target.parameters()), list(online.parameters()), rate)

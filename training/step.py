@@ -14,7 +14,7 @@ The fast path is the default on CUDA. Each trick, and why:
 - channels_last: cuDNN's convolutions (and the tensor cores) want NHWC; NCHW inputs would cost a
   transposition before and after each convolution.
 - Fused Adam: one kernel updates every parameter, instead of several per parameter.
-- The EMA of eq. 5 is one ``torch._foreach_lerp_`` over all parameters (``models.ema_update``).
+- The EMA of eq. 5 is two multi-tensor kernels over all parameters (``theory.teacher.ema_update``).
 - Nothing in a step reads the device: the loss is returned as a device tensor, summed on the
   device and read once per epoch (``run.py``), so the host queues steps ahead of the GPU.
 - ``cudnn.benchmark`` (set by ``run.py`` on CUDA): the shapes never change, so the fastest
@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 import torch
 
-from training import models
+from theory.teacher import ema_update
 
 PRECISIONS = ("auto", "bf16", "fp32")
 LAYOUTS = ("auto", "on", "off")
@@ -139,7 +139,7 @@ class Step:
         timer.lap("forward_backward")
         self.optimizer.step()
         timer.lap("optimizer")
-        models.ema_update(self.target, self.online, self.ema)
+        ema_update(self.target.parameters(), self.online.parameters(), tau=1 - self.ema)
         timer.lap("ema")
         return loss.detach()
 
