@@ -1,15 +1,38 @@
-"""``python -m theory list | verify [ID ...]``: every claim of the RAFT paper, with its verdict."""
+"""``python -m theory list | verify [ID ...]``: every claim of the RAFT paper, with its verdict.
+
+Exit status: 0 when the run completes (whatever the verdicts; ``--strict``: 1 unless all hold),
+2 for bad input (an unknown id, a seed out of range, an output that cannot be written), 1 when
+the output is cut short (a closed pipe), 130 when interrupted. Outputs are written whole or not
+at all."""
 
 import argparse
 import json
 import sys
 from datetime import datetime, timezone
+from pathlib import Path
 
 from theory import claims, report
 
 
+def _seed(text: str) -> int:
+    try:
+        seed = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if seed not in claims.SEEDS:
+        raise argparse.ArgumentTypeError(f"{seed} is out of range; seeds are integers in [0, 2**32)")
+    return seed
+
+
+class _Parser(argparse.ArgumentParser):
+    """Bad input is one line on stderr and exit status 2, as every other error of the CLI."""
+
+    def error(self, message: str):
+        self.exit(2, f"error: {message} (see {self.prog} --help)\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="python -m theory",
         description="Check the claims of 'Run Away From your Teacher' (Shi et al.).",
     )
@@ -27,54 +50,82 @@ def _parser() -> argparse.ArgumentParser:
     verify.add_argument(
         "--thorough", action="store_true", help=f"search {claims.THOROUGH_FACTOR}x harder"
     )
-    verify.add_argument("--seed", type=int, default=0, help="seed of every search (default 0)")
+    verify.add_argument("--seed", type=_seed, default=0,
+                        help="seed of every search, an integer in [0, 2**32) (default 0)")
     verify.add_argument(
         "--strict", action="store_true", help="exit 1 when any verdict is not 'holds'"
     )
     verify.add_argument("--report", metavar="FILE.md", help="write a citable Markdown report")
+    verify.add_argument(
+        "--summary", metavar="FILE.md",
+        help=f"rewrite the verdict table between the {report.begin_marker(report.SUMMARY)} and "
+        f"{report.end_marker(report.SUMMARY)} lines of FILE (the README's table)",
+    )
     return parser
 
 
-def _list(as_json: bool) -> None:
+def _list(as_json: bool) -> str:
     everything = claims.all_claims()
     if as_json:
-        print(json.dumps({"claims": [report.describe(c) for c in everything]}, indent=2))
-        return
-    for c in everything:
-        print(f"{c.id}  [{c.source}]\n    {c.statement}\n    checks: {c.form}\n")
+        return json.dumps({"claims": [report.describe(c) for c in everything]}, indent=2)
+    return "\n".join(f"{c.id}  [{c.source}]\n    {c.statement}\n    checks: {c.form}\n" for c in everything)
 
 
-def _verify(args) -> int:
-    try:
-        selected = claims.get(args.ids)
-    except KeyError as error:
-        print(f"error: {error.args[0]}", file=sys.stderr)
-        return 2
+def _outputs(args) -> None:
+    """Refuse, before any work, an output that cannot be written."""
+    if args.report:
+        report.check_writable(args.report)
+    if args.summary:
+        report.check_writable(args.summary)
+        report.check_block(args.summary, report.SUMMARY)
+
+
+def _verify(args) -> tuple[str, int]:
+    selected = claims.get(args.ids)
+    _outputs(args)
     effort = claims.Effort(seed=args.seed, thorough=args.thorough)
     started = datetime.now(timezone.utc)
     verdicts = []
-    for c in selected:
-        print(f"checking {c.id} ...", file=sys.stderr, flush=True)
-        verdicts.append(claims.verify(c, effort))
-    if args.json:
-        print(json.dumps({"claims": [report.document(v) for v in verdicts]}, indent=2))
-    else:
-        print(report.table(verdicts))
+    try:
+        for c in selected:
+            print(f"checking {c.id} ...", file=sys.stderr, flush=True)
+            verdicts.append(claims.verify(c, effort))
+    except KeyboardInterrupt:
+        raise Interrupted(len(verdicts), len(selected)) from None
     if args.report:
-        with open(args.report, "w", encoding="utf-8") as out:
-            out.write(report.markdown(verdicts, effort, started))
+        report.write_atomically(args.report, report.markdown(verdicts, effort, started))
         print(f"report written to {args.report}", file=sys.stderr)
-    if args.strict and any(v["verdict"] != "holds" for v in verdicts):
-        return 1
-    return 0
+    if args.summary:
+        report.write_block(args.summary, report.SUMMARY,
+                           report.summary(verdicts, effort, Path(args.summary).parent))
+        print(f"verdict table written to {args.summary}", file=sys.stderr)
+    text = json.dumps({"claims": [report.document(v) for v in verdicts]}, indent=2) if args.json else report.table(verdicts)
+    failed = args.strict and any(v["verdict"] != "holds" for v in verdicts)
+    return text, 1 if failed else 0
+
+
+class Interrupted(Exception):
+    def __init__(self, done: int, total: int):
+        super().__init__(f"interrupted after {done} of {total} claims; nothing was written")
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    if args.command == "list":
-        _list(args.json)
-        return 0
-    return _verify(args)
+    try:
+        text, code = (_list(args.json), 0) if args.command == "list" else _verify(args)
+    except (KeyError, report.OutputError) as error:
+        print(f"error: {error.args[0]}", file=sys.stderr)
+        return 2
+    except Interrupted as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 130
+    try:
+        print(text, flush=True)
+    except BrokenPipeError:
+        report.silence_stdout()
+        print("error: the output was closed before it was written whole", file=sys.stderr)
+        return 1
+    return code
 
 
 if __name__ == "__main__":

@@ -22,6 +22,10 @@ VERDICTS = ("holds", "fails", "inconclusive")
 
 THOROUGH_FACTOR = 10
 
+# Every claim accepts every seed in this range (numpy's and torch's generators take it whole,
+# and checkers derive further seeds from their generators, never by arithmetic on this one).
+SEEDS = range(2**32)
+
 
 @dataclass(frozen=True)
 class Effort:
@@ -29,6 +33,10 @@ class Effort:
 
     seed: int = 0
     thorough: bool = False
+
+    def __post_init__(self):
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed not in SEEDS:
+            raise ValueError(f"the seed must be an integer in [0, 2**32), got {self.seed!r}")
 
     @property
     def scale(self) -> int:

@@ -2,8 +2,11 @@
 and as a citable Markdown report. Facts become sentences through their family's wording."""
 
 import json
+import os
 import platform
 import subprocess
+import sys
+import tempfile
 from datetime import datetime
 from pathlib import Path
 
@@ -82,6 +85,8 @@ def _cell(text) -> str:
 
 
 def markdown(verdicts: list[dict], effort: Effort, started: datetime) -> str:
+    """The citable report: what a citation needs, a table of verdicts, then per claim its
+    statement, source, checked form, evidence, counterexample and replay command."""
     ids = " ".join(v["id"] for v in verdicts)
     out = [
         "# raft-verify report",
@@ -90,8 +95,7 @@ def markdown(verdicts: list[dict], effort: Effort, started: datetime) -> str:
         "Self-Supervised Approach* (RAFT), checked numerically (float64, CPU) and symbolically.",
         "",
         f"- toolkit: raft-verify {theory.__version__}, commit {git_commit()}",
-        f"- run: {started.isoformat(timespec='seconds')}, seed {effort.seed}, depth "
-        f"{'thorough' if effort.thorough else 'default'}",
+        f"- run: {started.isoformat(timespec='seconds')}, seed {effort.seed}, depth {effort.depth}",
         f"- software: Python {platform.python_version()}, torch {torch.__version__}, numpy "
         f"{numpy.__version__}, scipy {scipy.__version__}, sympy {sympy.__version__}",
         f"- replay the whole run: `{replay_command(ids, effort.seed, effort.thorough)}`",
@@ -102,29 +106,131 @@ def markdown(verdicts: list[dict], effort: Effort, started: datetime) -> str:
         "replayed by `pytest proofs/`); *inconclusive* otherwise. Cite a claim by its id and this "
         "report's commit and seed.",
         "",
-        "| id | source | statement | verdict | worst | tolerance | cases | evidence |",
-        "|---|---|---|---|---|---|---|---|",
+        "| claim | what is checked | source | verdict | worst | tolerance | cases |",
+        "|---|---|---|---|---|---|---|",
     ]
     for v in verdicts:
-        cell = "<br>".join(_cell(e) for e in evidence(v))
+        c = claims.get([v["id"]])[0]
         out.append(
-            f"| `{v['id']}` | {_cell(v['source'])} | {_cell(v['statement'])} | **{v['verdict']}** | "
-            f"{v['worst']:.15g} | {v['tolerance']:g} | {v['cases']} | {cell} |"
+            f"| `{v['id']}` | {_cell(c.title)} | {_cell(v['source'])} | {_verdict(v)} | "
+            f"{v['worst']:.15g} | {v['tolerance']:g} | {v['cases']} |"
         )
     for v in verdicts:
-        out += [
-            "",
-            f"## `{v['id']}` — {v['verdict']}",
-            "",
-            f"- source: {v['source']}",
-            f"- statement: {v['statement']}",
-            f"- checked form: `{v['form']}`",
-            f"- cases: {v['sampled']} sampled at random, {v['searched']} visited by adversarial "
-            f"search and edge cases; {v['seconds']:.2f} s",
-            f"- replay: `{v['replay']}`",
-            "",
-        ]
-        out += [f"- {e}" for e in evidence(v)]
-        if v["counterexample"] is not None:
-            out += ["", "Counterexample:", "", "```json", json.dumps(v["counterexample"], indent=2), "```"]
+        out += _section(v)
     return "\n".join(out) + "\n"
+
+
+def _verdict(v: dict) -> str:
+    return v["verdict"] if v["verdict"] == "holds" else f"**{v['verdict']}**"
+
+
+def _section(v: dict) -> list[str]:
+    out = [
+        "",
+        f"## `{v['id']}` — {v['verdict']}",
+        "",
+        f"- source: {v['source']}",
+        f"- statement: {v['statement']}",
+        f"- checked form: `{v['form']}`",
+        f"- cases: {v['sampled']} sampled at random, {v['searched']} visited by adversarial "
+        "search and edge cases",
+        f"- time: {v['seconds']:.2f} s",
+        f"- replay: `{v['replay']}`",
+        "",
+    ]
+    out += [f"- {e}" for e in evidence(v)]
+    if v["counterexample"] is not None:
+        out += ["", "Counterexample:", "", "```json", json.dumps(v["counterexample"], indent=2), "```"]
+    return out
+
+
+SUMMARY = "verdicts"
+
+
+def summary(verdicts: list[dict], effort: Effort, base: Path) -> str:
+    """The verdict table of the README: claim (linked to its family's page, relative to the
+    folder ``base`` of the file it goes into), verdict, worst, what is checked. The pages are in
+    the repository beside the ``theory`` package."""
+    repository = Path(theory.__file__).resolve().parents[1]
+    out = [
+        f"Seed {effort.seed}, {effort.depth} depth; `worst` is each claim's worst observed value "
+        "(its meaning is in the claim's statement).",
+        "",
+        "| claim | verdict | worst | what is checked |",
+        "|---|---|---|---|",
+    ]
+    for v in verdicts:
+        c, family = claims.get([v["id"]])[0], claims.family_of(v["id"])
+        link = os.path.relpath(repository / family.doc, Path(base).resolve()) if family.doc else None
+        name = f"[`{v['id']}`]({link})" if link else f"`{v['id']}`"
+        out.append(f"| {name} | {_verdict(v)} | {v['worst']:.10g} | {_cell(c.title)} |")
+    return "\n".join(out)
+
+
+class OutputError(ValueError):
+    """An output file that cannot be written (exit status 2)."""
+
+
+def check_writable(path) -> None:
+    """Refuse, before any work, a path that is a folder or lies where no file can be written."""
+    path = Path(path)
+    if path.is_dir():
+        raise OutputError(f"{path} is a folder: give a file name")
+    folder = path.parent
+    if not folder.is_dir():
+        raise OutputError(f"cannot write {path}: the folder {folder} does not exist")
+    try:
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=f".{path.name}."):
+            pass
+    except OSError as error:
+        raise OutputError(f"cannot write {path}: {error.strerror or error}") from None
+
+
+def write_atomically(path, text: str) -> None:
+    """Write the whole text or nothing: a temporary file in the same folder, renamed over path."""
+    path = Path(path)
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as out:
+            out.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        os.unlink(temporary)
+        raise
+
+
+def begin_marker(name: str) -> str:
+    return f"<!-- begin {name} -->"
+
+
+def end_marker(name: str) -> str:
+    return f"<!-- end {name} -->"
+
+
+def _block_bounds(text: str, name: str, path) -> tuple[int, int]:
+    begin, end = begin_marker(name), end_marker(name)
+    start, stop = text.find(begin), text.find(end)
+    if start < 0 or stop < start:
+        raise OutputError(f"{path} has no block to rewrite: it needs a line {begin} and, after it, {end}")
+    return start + len(begin), stop
+
+
+def check_block(path, name: str) -> None:
+    """Refuse, before any work, a file without the block ``write_block`` rewrites."""
+    if not Path(path).is_file():
+        raise OutputError(f"{path} does not exist: the table is written into a block of an existing file")
+    _block_bounds(Path(path).read_text(encoding="utf-8"), name, path)
+
+
+def write_block(path, name: str, content: str) -> None:
+    """Replace what stands between the block's markers in a Markdown file with ``content``."""
+    text = Path(path).read_text(encoding="utf-8")
+    start, stop = _block_bounds(text, name, path)
+    write_atomically(path, text[:start] + "\n" + content.strip("\n") + "\n" + text[stop:])
+
+
+def silence_stdout() -> None:
+    """After a broken pipe: point stdout at /dev/null so that Python's exit flush does not fail
+    again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
