@@ -25,7 +25,7 @@ summary says so). "rest s" in the summary is the run's wall time less training, 
 linear evaluation: start-up, data loading, checkpoints, feature extraction.
 
 Writes into ``--out`` (at most 8 files, as the device tool returns): device_check.json
-(everything), summary.md (the table to paste into the README) and the real runs' curves; prints
+(everything), summary.md (the GPU figures for docs/performance.md) and the real runs' curves; prints
 the summary last. ``--quick`` shrinks every size so that the whole script
 runs on a CPU in seconds, on synthetic data (tests/test_device_check.py).
 """

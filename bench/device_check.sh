@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# The GPU check of the fast training path (issue 6), made to fit in 8 minutes of a GPU machine
+# The GPU check of the fast training path, made to fit in 8 minutes of a GPU machine
 # (its start excluded): the bench at the paper's configuration, linear-evaluation timing, a
 # short real run (byol-np vs byol-lp on Fashion-MNIST), fp32 and --compile variants as time
-# allows. See bench/device_check.py for the stages and README.md (Training, Performance).
+# allows. See bench/device_check.py for the stages and docs/performance.md.
 #
 #   bash bench/device_check.sh [--fashion-mnist DIR] [--budget SECONDS] [--epochs N]
 #

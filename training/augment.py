@@ -234,8 +234,8 @@ def adjust_hue(images, shift):
     form instead of torchvision's RGB → HSV → RGB with a six-way table lookup: with hue H in
     sixths of a turn and k_c = (n_c + H) mod 6, n = (5, 3, 1) for (R, G, B), each channel is
     max − (max − min)·clamp(min(k_c, 4 − k_c), 0, 1), which is torchvision's hsv_to_rgb (V·S is
-    max − min). Equal to torchvision's up to float32 round-off; 2× faster than the round trip
-    (measured on the CPU: 26 against 54 ms for 128 images at 96 px, one thread)."""
+    max − min). Equal to torchvision's up to float32 round-off, in fewer passes over the pixels
+    than the round trip."""
     top, bottom = images.amax(dim=1, keepdim=True), images.amin(dim=1, keepdim=True)
     spread = top - bottom  # 0 at a grey pixel, which has no hue and stays grey
     distance = (top - images) / torch.where(spread == 0, 1.0, spread)  # (max − c)/(max − min)
@@ -257,8 +257,7 @@ def colour_jitter(images, params: ViewParams):
     image meets it once, so: the blends that precede the hue in its order (three passes, each
     the identity for images whose hue came earlier), the hue (one evaluation), then the blends
     that follow (three passes). Seven passes instead of computing all four operations at each
-    of the four positions (sixteen, four of them hue, the costliest): 8× faster on the CPU
-    (47 against 369 ms for 128 images at 96 px, one thread)."""
+    of the four positions (sixteen, four of them hue, the costliest)."""
     slots = torch.arange(3, device=images.device)
     hue_at = (params.order == HUE).to(torch.uint8).argmax(dim=1, keepdim=True)  # its position
     blends = params.order.gather(1, slots + (slots >= hue_at))  # (N, 3): the order without hue
@@ -289,8 +288,8 @@ def gaussian_blur(images, sigma, kernel_size: int, blurred=None):
     """Separable Gaussian blur, one σ per image, reflect padding (torchvision's gaussian_blur),
     as two grouped convolutions with one kernel per (image, channel). Where ``blurred`` is False
     the kernel is a unit impulse, which convolves to exactly the image: no selection pass
-    afterwards. (Two batched products B·X·Bᵀ with banded matrices were measured too: 2× slower
-    on the CPU at 96 px.)"""
+    afterwards. (Two batched products B·X·Bᵀ with banded matrices do more arithmetic for the
+    same result.)"""
     n, c, height, width = images.shape
     offsets = torch.arange(kernel_size, device=images.device, dtype=images.dtype) - kernel_size // 2
     kernel = torch.exp(-0.5 * (offsets / sigma.view(-1, 1)) ** 2)

@@ -48,8 +48,8 @@ class Speed:
     @classmethod
     def choose(cls, device: torch.device, precision="auto", channels_last="auto", compile=False):
         """The fast path on CUDA (bf16 where the GPU has it, channels_last); on the CPU, fp32 and
-        NCHW: bf16 is emulated there, and channels_last was measured slower (README,
-        Performance)."""
+        NCHW: bf16 is emulated there, and channels_last is not faster there
+        (docs/performance.md)."""
         if precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
         if channels_last not in LAYOUTS:
