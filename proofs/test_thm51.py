@@ -129,17 +129,12 @@ def points(draw, claim_id):
     )
 
 
-def _judged(setup, point):
-    gap = C.gradient_gaps(setup, **point)
-    return gap, C.judge_gap(gap, lambda: C.gradient_gaps(setup, dtype=torch.float32, **point))
-
-
 @pytest.mark.parametrize("claim_id", CORRESPONDING)
 def test_gradient_identities_eqs_43_and_53(claim_id):
     @examples(4)
     @given(points(claim_id))
     def check(drawn):
-        gap, judgement = _judged(*drawn)
+        gap, judgement = C.judged_point(*drawn)
         assert judgement in ("agrees", "round-off"), (drawn, gap)
 
     check()
@@ -150,7 +145,7 @@ def test_gradient_identities_break(claim_id):
     @examples(4)
     @given(points(claim_id))
     def check(drawn):
-        gap, judgement = _judged(*drawn)
+        gap, judgement = C.judged_point(*drawn)
         assert judgement == "breaks" and gap.theta > 1e-6, (drawn, gap)
 
     check()
@@ -161,7 +156,7 @@ def _edge_judgements(claim_id):
     setup = C.Setup(pair=conditions.pairs[0], sphere=conditions.sphere,
                     tangential=conditions.tangential[0], predictor=conditions.predictors[0],
                     **conditions.optimizers[0], lr=0.01, dim=3)
-    return [(point, *_judged(setup, point)) for point in C.edge_points(setup)]
+    return [(point, *C.judged_point(setup, point)) for point in C.edge_points(setup)]
 
 
 @pytest.mark.parametrize("claim_id", CORRESPONDING)

@@ -11,7 +11,7 @@ import torch
 from theory.claims import Effort, Finding, fact
 from theory.thm51 import rule
 from theory.thm51.gradients import (
-    JUDGEMENTS, edge_points, gaps_at, gradient_gaps, judge_gap, mirrored_output_gap, trajectory_point,
+    JUDGEMENTS, edge_points, gaps_at, judge_gap, judged_point, mirrored_output_gap, trajectory_point,
 )
 from theory.thm51.relations import at_the_point, symbolic_relation, symbolic_tangent_noop
 from theory.thm51.search import Conditions, minimal_counterexample, sample, search
@@ -33,11 +33,6 @@ def relation_fact(setup: Setup) -> dict:
                 at_the_point=sympy.sstr(at_the_point(setup, relation)) if online and held else None)
 
 
-def _judged(setup: Setup, point: dict) -> tuple[rule.GradientGap, str]:
-    gap = gradient_gaps(setup, **point)
-    return gap, judge_gap(gap, lambda: gradient_gaps(setup, dtype=torch.float32, **point))
-
-
 def judged_points(conditions: Conditions, effort: Effort, rng):
     """Eq. 28 at random points (random setups, teacher distances, predictor scales) and at
     the edge points of two setups per predictor kind (times effort.scale)."""
@@ -45,11 +40,11 @@ def judged_points(conditions: Conditions, effort: Effort, rng):
     for i in range(8 * effort.scale):
         point = dict(teacher_noise=float(10 ** rng.uniform(-3, 0.5)),
                      predictor_scale=float(10 ** rng.uniform(-1, 1)))
-        sampled.append(_judged(sample(conditions, i, rng, thorough=False), point))
+        sampled.append(judged_point(sample(conditions, i, rng, thorough=False), point))
     searched = []
     for i, predictor in enumerate(conditions.predictors * 2 * effort.scale):
         setup = replace(sample(conditions, 100 + i, rng, thorough=False), predictor=predictor)
-        searched += [_judged(setup, point) for point in edge_points(setup)]
+        searched += [judged_point(setup, point) for point in edge_points(setup)]
     return sampled, searched
 
 

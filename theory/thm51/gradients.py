@@ -125,6 +125,12 @@ def mirrored_output_gap(setup: Setup) -> float:
 JUDGEMENTS = ("agrees", "round-off", "breaks", "unresolved")
 
 
+def judged_point(setup: Setup, point: dict) -> tuple[GradientGap, str]:
+    """Eq. 28 at a ``random_point`` and its judgement (float32 replayed only if needed)."""
+    gap = gradient_gaps(setup, **point)
+    return gap, judge_gap(gap, lambda: gradient_gaps(setup, dtype=torch.float32, **point))
+
+
 def judge_gap(gap: GradientGap, in_float32: Callable[[], GradientGap]) -> str:
     """'agrees' within FACTOR of its control; otherwise precision scaling decides between
     'round-off' and 'breaks' (float32 reproduces the gap: eq. 28 fails at this point), or
