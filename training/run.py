@@ -14,7 +14,7 @@ import os
 import random
 import sys
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -119,6 +119,12 @@ def parser() -> argparse.ArgumentParser:
         "--width", type=int, help=f"ResNet18's first-stage width (default {d.width}, ResNet18)"
     )
     p.add_argument("--seed", type=int, help=f"default {d.seed}")
+    _how_it_runs(p, d)
+    return p
+
+
+def _how_it_runs(p: argparse.ArgumentParser, d: Config) -> None:
+    """The options that say where and how the run computes and writes, not what it trains."""
     p.add_argument("--device", help="cpu, cuda, cuda:N or auto (default: cuda when available)")
     p.add_argument(
         "--precision",
@@ -149,7 +155,6 @@ def parser() -> argparse.ArgumentParser:
         "--resume", action="store_true", help="continue the run in --out from its checkpoint"
     )
     resume.add_argument("--overwrite", action="store_true", help="start again in a used --out")
-    return p
 
 
 def main(argv=None) -> int:
@@ -346,16 +351,79 @@ def read_checkpoint(path: Path) -> dict:
 # The run ---------------------------------------------------------------------------------------
 
 
+@dataclass
+class Run:
+    """A run's live objects, which its stages share."""
+
+    cfg: Config
+    variant: variants.Variant
+    out: Path
+    device: torch.device
+    speed: steps.Speed
+    train_set: data.Images
+    test_set: data.Images
+    views: augment.TwoViews
+    images: torch.Tensor  # the whole training set on the device, as uint8
+    probe: evaluate.Probe
+    online: models.Network
+    predictor: torch.nn.Module
+    target: models.Network
+    optimizer: torch.optim.Optimizer
+    generators: dict[str, torch.Generator]  # data order and augmentations
+    history: list[dict] = field(default_factory=list)  # metrics.jsonl's lines
+    epoch: int = 0  # the epoch being trained, or the last one trained
+    step: int = 0
+
+    @property
+    def checkpoint(self) -> Path:
+        return self.out / "checkpoint.pt"
+
+    def state(self) -> dict:
+        """What checkpoint.pt holds: everything needed to go on bitwise as if never stopped."""
+        return {
+            "format": CHECKPOINT_FORMAT,
+            "config": asdict(self.cfg),
+            "epoch": self.epoch,
+            "step": self.step,
+            "online": self.online.state_dict(),
+            "target": self.target.state_dict(),
+            "predictor": self.predictor.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "rng": rng_states(self.generators),
+            "history": self.history,
+        }
+
+    def measure(self, loss: float | None, began: float) -> dict:
+        """The probe metrics of the model as it is now: one line of metrics.jsonl."""
+        values = evaluate.probe_metrics(self.online, self.predictor, self.target, self.probe)
+        values = dict(zip(values, torch.stack(list(values.values())).tolist()))  # one device read
+        metrics = {"epoch": self.epoch, "step": self.step, "loss": loss}
+        metrics.update((k, evaluate.finite_or_none(v)) for k, v in values.items())
+        metrics["seconds"] = time.perf_counter() - began
+        return metrics
+
+
 def run(cfg: Config, resumed: dict | None = None) -> dict:
     """Train (Algorithm 1), measuring every epoch, from scratch or from the checkpoint
     ``resumed``; then the linear evaluation. Returns what it writes to result.json."""
+    live = prepare(cfg, resumed)
+    if resumed:
+        restore(live, resumed)
+    else:
+        start(live)
+    train_epochs(live)
+    return finish(live)
+
+
+def prepare(cfg: Config, resumed: dict | None) -> Run:
+    """The data, the networks, the optimiser and the generators, seeded. The order of the
+    calls that draw random numbers is part of what a seed means: keep it."""
     variant = variants.resolve(cfg.variant)
     out = Path(cfg.out)
     dev = device(cfg)
     speed = steps.Speed.choose(dev, cfg.precision, cfg.channels_last, cfg.compile)
     if dev.type == "cuda":
         torch.backends.cudnn.benchmark = True  # fixed shapes: find the fastest algorithms once
-    checkpoint_path = out / "checkpoint.pt"
 
     torch.manual_seed(cfg.seed)
     np.random.seed(cfg.seed)
@@ -367,7 +435,7 @@ def run(cfg: Config, resumed: dict | None = None) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     mean, std = train_set.channel_stats()
     views = augment.TwoViews(cfg.augment, cfg.image_size, mean, std)
-    images = train_set.images.to(dev)  # the whole training set stays on the device, as uint8
+    images = train_set.images.to(dev)
     probe = evaluate.Probe(
         test_set.head(cfg.probe_size).images.to(dev),
         views,
@@ -379,116 +447,131 @@ def run(cfg: Config, resumed: dict | None = None) -> dict:
         evaluate.calibrate_batch_norm(online, images[:CALIBRATION_IMAGES], views.plain)
     predictor = models.predictor(variant.predictor).to(dev)
     target = models.mean_teacher(online)
-    parameters = [*online.parameters(), *predictor.parameters()]
-    optimizer = steps.adam(parameters, cfg.lr)
+    optimizer = steps.adam([*online.parameters(), *predictor.parameters()], cfg.lr)
     generators = {
         "order": torch.Generator(dev).manual_seed(cfg.seed),
         "augment": torch.Generator(dev).manual_seed(cfg.seed + 1),
     }
+    return Run(
+        cfg, variant, out, dev, speed, train_set, test_set, views, images, probe,
+        online, predictor, target, optimizer, generators,
+    )  # fmt: skip
 
-    def state(epoch, step, history):
-        return {
-            "format": CHECKPOINT_FORMAT,
-            "config": asdict(cfg),
-            "epoch": epoch,
-            "step": step,
-            "online": online.state_dict(),
-            "target": target.state_dict(),
-            "predictor": predictor.state_dict(),
-            "optimizer": optimizer.state_dict(),
-            "rng": rng_states(generators),
-            "history": history,
-        }
 
-    def measure(epoch, step, loss, began):
-        values = evaluate.probe_metrics(online, predictor, target, probe)
-        values = dict(zip(values, torch.stack(list(values.values())).tolist()))  # one device read
-        metrics = {"epoch": epoch, "step": step, "loss": loss}
-        metrics.update((k, evaluate.finite_or_none(v)) for k, v in values.items())
-        metrics["seconds"] = time.perf_counter() - began
-        return metrics
+def start(live: Run) -> None:
+    """A fresh run: the untrained model's metrics (epoch 0) and the first checkpoint."""
+    live.history = [live.measure(None, time.perf_counter())]
+    save_checkpoint(live.checkpoint, live.state())
+    write_metrics(live.out, live.history)
 
-    if resumed:
-        online.load_state_dict(resumed["online"])
-        target.load_state_dict(resumed["target"])
-        predictor.load_state_dict(resumed["predictor"])
-        optimizer.load_state_dict(resumed["optimizer"])
-        steps.match_layouts(optimizer)
-        set_rng_states(resumed["rng"], generators)
-        start, step, history = resumed["epoch"], resumed["step"], resumed["history"]
-        write_metrics(out, history)  # drops any line written after the checkpoint
-        print(f"resuming {out} at epoch {start}, step {step}", file=sys.stderr)
-    else:
-        start, step = 0, 0
-        history = [measure(0, 0, None, time.perf_counter())]  # the untrained model
-        save_checkpoint(checkpoint_path, state(0, 0, history))
-        write_metrics(out, history)
 
+def restore(live: Run, resumed: dict) -> None:
+    """The run as the checkpoint ``resumed`` left it: parameters, optimiser, random states."""
+    live.online.load_state_dict(resumed["online"])
+    live.target.load_state_dict(resumed["target"])
+    live.predictor.load_state_dict(resumed["predictor"])
+    live.optimizer.load_state_dict(resumed["optimizer"])
+    steps.match_layouts(live.optimizer)
+    set_rng_states(resumed["rng"], live.generators)
+    live.epoch, live.step, live.history = resumed["epoch"], resumed["step"], resumed["history"]
+    write_metrics(live.out, live.history)  # drops any line written after the checkpoint
+    print(f"resuming {live.out} at epoch {live.epoch}, step {live.step}", file=sys.stderr)
+
+
+def train_epochs(live: Run) -> None:
+    """The epochs still to train, each followed by its metrics and checkpoint. A non-finite
+    loss stops the run (RunFailed), keeping the previous epoch's checkpoint."""
+    cfg = live.cfg
     train_step = steps.Step(
-        online, predictor, target, optimizer, variant, views, speed,
-        ema=cfg.ema, alpha=cfg.alpha, beta=cfg.beta,
+        live.online, live.predictor, live.target, live.optimizer, live.variant, live.views,
+        live.speed, ema=cfg.ema, alpha=cfg.alpha, beta=cfg.beta,
     )  # fmt: skip
-    latest = steps.LatestLoss(dev)
-    batch = cfg.batch_size
-    steps_per_epoch = len(images) // batch  # drop the last partial batch: batch norm sees full ones
+    latest = steps.LatestLoss(live.device)
+    steps_per_epoch = len(live.images) // cfg.batch_size  # batch norm sees full batches only
     progress = tqdm(
-        total=cfg.epochs * steps_per_epoch, initial=step, desc=variant.name, unit="step",
-        dynamic_ncols=True, disable=cfg.epochs <= start,
+        total=cfg.epochs * steps_per_epoch, initial=live.step, desc=live.variant.name,
+        unit="step", dynamic_ncols=True, disable=cfg.epochs <= live.epoch,
     )  # fmt: skip
-    for epoch in range(start + 1, cfg.epochs + 1):
-        began = time.perf_counter()
-        for network in (online, predictor, target):  # the target's batch norm too normalises
-            network.train()  # with batch statistics during training, as BYOL's target does
-        order = torch.randperm(len(images), generator=generators["order"], device=dev)
-        loss_sum = torch.zeros((), device=dev)
-        for i in range(steps_per_epoch):
-            loss = train_step(images[order[i * batch : (i + 1) * batch]], generators["augment"])
-            loss_sum += loss  # stays on the device: no synchronisation per step
-            step += 1
-            progress.update()
-            if cfg.log_every and step % cfg.log_every == 0:
-                latest.post(loss)  # on CUDA, without waiting for the device
-                if latest.value is not None:
-                    progress.set_postfix(loss=f"{latest.value:.4g}")
-        mean_loss = (loss_sum / steps_per_epoch).item()  # the epoch's one read of the loss
-        if not math.isfinite(mean_loss):
-            progress.close()
-            write_curves(out, history, variant.name)
-            raise RunFailed(
-                f"the loss became non-finite ({mean_loss}) during epoch {epoch}; stopped. The last "
-                f"good checkpoint (epoch {epoch - 1}) is kept in {checkpoint_path}; metrics up to "
-                "there are in metrics.jsonl. Lower --lr or check --alpha/--beta."
-            )
-        history.append(measure(epoch, step, mean_loss, began))
-        save_checkpoint(checkpoint_path, state(epoch, step, history))
-        append_metrics(out, history[-1])
-        progress.set_postfix(loss=history[-1]["loss"], align=history[-1]["align"])
-    progress.close()
-    write_curves(out, history, variant.name)
-
-    began = time.perf_counter()
-    linear = evaluate.linear_evaluation(
-        evaluate.features(online, images, views.plain),
-        train_set.labels.to(dev),
-        evaluate.features(online, test_set.images.to(dev), views.plain),
-        test_set.labels.to(dev),
-        classes=len(test_set.classes),
-        epochs=cfg.linear_epochs,
-        lr=cfg.linear_lr,
-        batch_size=cfg.linear_batch_size,
-        generator=torch.Generator(dev).manual_seed(cfg.seed + 3),
+    with progress:
+        for epoch in range(live.epoch + 1, cfg.epochs + 1):
+            began = time.perf_counter()
+            live.epoch = epoch
+            mean_loss = train_epoch(live, train_step, latest, progress, steps_per_epoch)
+            if not math.isfinite(mean_loss):
+                break
+            live.history.append(live.measure(mean_loss, began))
+            save_checkpoint(live.checkpoint, live.state())
+            append_metrics(live.out, live.history[-1])
+            progress.set_postfix(loss=live.history[-1]["loss"], align=live.history[-1]["align"])
+        else:
+            return
+    write_curves(live.out, live.history, live.variant.name)
+    raise RunFailed(
+        f"the loss became non-finite ({mean_loss}) during epoch {epoch}; stopped. The last "
+        f"good checkpoint (epoch {epoch - 1}) is kept in {live.checkpoint}; metrics up to "
+        "there are in metrics.jsonl. Lower --lr or check --alpha/--beta."
     )
+
+
+def train_epoch(live: Run, train_step, latest, progress, steps_per_epoch: int) -> float:
+    """The steps of one epoch; its mean loss, the epoch's one read of the device."""
+    cfg, batch = live.cfg, live.cfg.batch_size
+    for network in (live.online, live.predictor, live.target):  # the target's batch norm too
+        network.train()  # normalises with batch statistics during training, as BYOL's does
+    order = torch.randperm(len(live.images), generator=live.generators["order"], device=live.device)
+    loss_sum = torch.zeros((), device=live.device)
+    for i in range(steps_per_epoch):
+        loss = train_step(live.images[order[i * batch : (i + 1) * batch]], live.generators["augment"])
+        loss_sum += loss  # stays on the device: no synchronisation per step
+        live.step += 1
+        progress.update()
+        if cfg.log_every and live.step % cfg.log_every == 0:
+            latest.post(loss)  # on CUDA, without waiting for the device
+            if latest.value is not None:
+                progress.set_postfix(loss=f"{latest.value:.4g}")
+    return (loss_sum / steps_per_epoch).item()
+
+
+def finish(live: Run) -> dict:
+    """The curves, the linear evaluation and result.json; returns what it writes there."""
+    write_curves(live.out, live.history, live.variant.name)
+    began = time.perf_counter()
+    dev, views = live.device, live.views
+    linear = evaluate.linear_evaluation(
+        evaluate.features(live.online, live.images, views.plain),
+        live.train_set.labels.to(dev),
+        evaluate.features(live.online, live.test_set.images.to(dev), views.plain),
+        live.test_set.labels.to(dev),
+        classes=len(live.test_set.classes),
+        epochs=live.cfg.linear_epochs,
+        lr=live.cfg.linear_lr,
+        batch_size=live.cfg.linear_batch_size,
+        generator=torch.Generator(dev).manual_seed(live.cfg.seed + 3),
+    )
+    result = _result(live, linear, linear_seconds=time.perf_counter() - began)
+    write_json(live.out / "result.json", result)
+    final = live.history[-1]
+    print(
+        f"{live.variant.name}: epoch {final['epoch']}, align {final['align']}, uniform "
+        f"{final['uniform']}, linear_acc {linear['linear_acc']:.4f} -> {live.out}",
+        file=sys.stderr,
+    )
+    return result
+
+
+def _result(live: Run, linear: dict, linear_seconds: float) -> dict:
+    history, variant = live.history, live.variant
     last = history[1:][-10:] or history  # Table 1 averages the last 10 epochs of training
-    result = {
+    return {
         "variant": variant.name,
         "objective": variant.objective,
         "predictor": variant.predictor,
         "tangential": variant.tangential,
-        "config": asdict(cfg),
-        "device": str(dev),
-        "speed": asdict(speed),
+        "config": asdict(live.cfg),
+        "device": str(live.device),
+        "speed": asdict(live.speed),
         "epochs_trained": history[-1]["epoch"],
-        "steps": step,
+        "steps": live.step,
         "final": history[-1],
         "last_10_epochs": {
             key: _mean([m[key] for m in last])
@@ -496,19 +579,11 @@ def run(cfg: Config, resumed: dict | None = None) -> dict:
         },
         **linear,
         "train_seconds": sum(m["seconds"] for m in history),
-        "linear_seconds": time.perf_counter() - began,
-        "train_images": len(train_set),
-        "test_images": len(test_set),
+        "linear_seconds": linear_seconds,
+        "train_images": len(live.train_set),
+        "test_images": len(live.test_set),
         "torch": torch.__version__,
     }
-    write_json(out / "result.json", result)
-    final = history[-1]
-    print(
-        f"{variant.name}: epoch {final['epoch']}, align {final['align']}, uniform "
-        f"{final['uniform']}, linear_acc {linear['linear_acc']:.4f} -> {out}",
-        file=sys.stderr,
-    )
-    return result
 
 
 def _mean(values):
