@@ -36,7 +36,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from training import augment, evaluate, models, step as steps, variants
-from training.run import UsageError, resolve_device
+from training.run import UsageError, resolve_device as _device  # bench/device_check.py's too
 
 REGIONS = ("augment", "forward_backward", "optimizer", "ema", "other")
 CIFAR_SHAPE = (3, 32, 32)
@@ -97,7 +97,7 @@ def main(argv=None) -> int:
     except KeyError as error:
         problems.append(error.args[0])
     try:
-        device = resolve_device(args.device)
+        device = _device(args.device)
     except UsageError as error:
         problems.append(str(error))
     if problems:
