@@ -134,3 +134,84 @@ def test_collapse_indicators():
     assert float(obj.effective_rank(collapsed)) == pytest.approx(1.0)
     assert float(obj.effective_rank(spread)) == pytest.approx(8.0)
     assert float(obj.embedding_std(spread)) == pytest.approx(math.sqrt(2 / 15))
+
+
+# Shapes and dtypes: refused, never broadcast ---------------------------------------------------
+
+CALLS = {  # each function on the batches p1, p2, t1, t2, and which of them it takes
+    "alignment": (lambda b, **o: obj.alignment(b[0], b[1], **o), (0, 1)),
+    "cross_model": (lambda b, **o: obj.cross_model(b[0], b[2], **o), (0, 2)),
+    "byol": (lambda b, **o: obj.byol(b[0], b[3], **o), (0, 3)),
+    "byol_symmetric": (lambda b, **o: obj.byol_symmetric(*b, **o), (0, 1, 2, 3)),
+    "symmetric_cross_model": (lambda b, **o: obj.symmetric_cross_model(*b, **o), (0, 1, 2, 3)),
+    "byol_prime": (lambda b, **o: obj.byol_prime(*b, **o), (0, 1, 2, 3)),
+    "byol_prime_one_view": (
+        lambda b, **o: obj.byol_prime_one_view(b[0], b[1], b[3], **o), (0, 1, 3)
+    ),
+    "raft": (lambda b, **o: obj.raft(*b, **o), (0, 1, 2, 3)),
+}
+
+
+@pytest.mark.parametrize(
+    "name, position", [(name, i) for name, (_, taken) in CALLS.items() for i in taken]
+)
+@pytest.mark.parametrize("other", [(4, 1), (1, 8), (3, 8)])
+def test_batches_of_different_shapes_are_refused_not_broadcast(name, position, other):
+    """(4, 8) against (4, 1) broadcast to 7.25 for unit vectors; now any one argument of
+    another shape is a ValueError, even with validate=False."""
+    batches = [torch.randn(4, 8, dtype=torch.float64) for _ in range(4)]
+    batches[position] = torch.randn(*other, dtype=torch.float64)
+    call, _ = CALLS[name]
+    with pytest.raises(ValueError, match="one shape"):
+        call(batches, validate=False)
+
+
+@pytest.mark.parametrize(
+    "z, message",
+    [
+        (torch.zeros(0, 8), "at least 1 vector"),
+        (torch.zeros(4, 0), r"shape \(N, D\)"),
+        (torch.zeros(8), r"shape \(N, D\)"),
+        (torch.zeros(2, 4, 8), r"shape \(N, D\)"),
+        (torch.ones(4, 8, dtype=torch.complex128), "real floating point"),
+        (torch.ones(4, 8, dtype=torch.int64), "real floating point"),
+        ([[1.0, 2.0]], "must be a tensor"),
+    ],
+)
+def test_what_is_not_a_real_floating_batch_is_refused(z, message):
+    with pytest.raises(ValueError, match=message):
+        obj.alignment(z, z, validate=False)
+    with pytest.raises(ValueError, match=message):
+        obj.raft(z, z, z, z, validate=False)
+
+
+@pytest.mark.parametrize("metric", [obj.uniformity, obj.embedding_std, obj.effective_rank])
+def test_one_vector_is_refused_where_pairs_are_needed(metric):
+    with pytest.raises(ValueError, match="at least 2 vectors, got 1"):
+        metric(torch.ones(1, 8, dtype=torch.float64), validate=False)
+
+
+def test_the_shape_checks_read_no_tensor_values():
+    """Meta tensors have shapes and no values: the hot path's call runs on them, so neither the
+    checks nor the arithmetic read the device; a bad shape is still refused."""
+    p1, p2, t1, t2 = (torch.empty(4, 8, device="meta") for _ in range(4))
+    assert obj.raft(p1, p2, t1, t2, 1.0, 1.0, validate=False).device.type == "meta"
+    assert obj.byol_symmetric(p1, p2, t1, t2, tangential=True, validate=False).shape == ()
+    with pytest.raises(ValueError, match="one shape"):
+        obj.raft(p1, p2, t1, torch.empty(4, 1, device="meta"), validate=False)
+
+
+def test_per_row_weights_must_have_one_weight_per_row(batch):
+    rows = batch[0].shape[0]
+    assert obj.raft(*batch, torch.ones(rows), torch.ones(rows), reduction="none").shape == (rows,)
+    with pytest.raises(ValueError, match=r"shape \(\) or \(16,\)"):
+        obj.raft(*batch, torch.ones(rows, 1), 1.0, reduction="none")
+    with pytest.raises(ValueError, match=r"shape \(\) or \(16,\)"):
+        obj.byol_prime(*batch, 1.0, torch.ones(3))
+
+
+@pytest.mark.parametrize("scale, fault", [(1e-200, "underflows to 0"), (1e200, "overflows")])
+def test_unit_says_when_the_norm_of_a_finite_vector_under_or_overflows(scale, fault):
+    z = torch.tensor([[1.0, 1.0], [scale, scale]], dtype=torch.float64)
+    with pytest.raises(ValueError, match=f"row 1.*finite and non-zero.*{fault}"):
+        obj.unit(z)

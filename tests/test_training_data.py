@@ -110,3 +110,100 @@ def test_channel_stats_of_known_pixels():
     images = torch.tensor([[[[0, 255]]], [[[255, 255]]]], dtype=torch.uint8)  # (2, 1, 1, 2)
     mean, std = data.Images(images, torch.zeros(2), ()).channel_stats()
     assert mean == pytest.approx((0.75,)) and std == pytest.approx((np.std([0, 1, 1, 1], ddof=1),))
+
+
+# Broken, partial or foreign files: one clear DatasetMissing each ---------------------------------
+
+
+def _fashion_mnist(root, seed=0):
+    data.write_fashion_mnist(root, _images(6, (28, 28), seed), _images(4, (28, 28), seed + 1))
+    return root
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (b"not gzip at all", "unreadable"),
+        (gzip.compress(bytes([0, 0, 8, 1, 0, 0, 0, 9]) + bytes(9))[:-12], "unreadable"),  # cut
+        (gzip.compress(bytes([0, 0, 8, 3, 0, 0])), "truncated inside its header"),
+        (gzip.compress(bytes([0, 0, 8, 1, 0, 0, 0, 4]) + bytes(3)), "truncated"),
+        (gzip.compress(bytes([0, 0, 8, 1, 0, 0, 0, 4]) + bytes(5)), "longer than its header"),
+        (gzip.compress(bytes([0, 0, 0x0C, 1, 0, 0, 0, 2]) + bytes(5)), "truncated"),  # int32s
+    ],
+    ids=["not-gzip", "cut-gzip", "cut-header", "cut-values", "extra-bytes", "cut-int32"],
+)
+def test_broken_idx_files_are_a_clear_error(tmp_path, content, message):
+    path = tmp_path / "x-idx1-ubyte.gz"
+    path.write_bytes(content)
+    with pytest.raises(data.DatasetMissing, match=message):
+        data.read_idx(path)
+
+
+def test_a_missing_label_file_is_named(tmp_path):
+    (_fashion_mnist(tmp_path) / "train-labels-idx1-ubyte.gz").unlink()
+    with pytest.raises(data.DatasetMissing, match="lacks train-labels-idx1-ubyte.gz"):
+        data.load("fashion-mnist", tmp_path, train=True)
+
+
+def test_a_folder_with_train_but_no_test_is_refused_not_completed_from_elsewhere(
+    tmp_path, monkeypatch
+):
+    monkeypatch.setattr(data, "DEBIAN_FASHION_MNIST", _fashion_mnist(tmp_path / "debian", seed=5))
+    root = _fashion_mnist(tmp_path / "mine")
+    for name in data.FASHION_MNIST_FILES[False]:
+        (root / f"{name}.gz").unlink()
+    with pytest.raises(data.DatasetMissing, match=f"{root} lacks t10k-images"):
+        data.load("fashion-mnist", root, train=False)
+
+
+@pytest.mark.parametrize(
+    "images, labels, message",
+    [
+        (np.zeros((3, 32, 32), np.uint8), np.zeros(3, np.uint8), r"expected uint8 \(N, 28, 28\)"),
+        (np.zeros((3, 28, 28), np.uint8), np.zeros(2, np.uint8), "labels uint8 \\(2,\\) for 3"),
+        (np.zeros((3, 28, 28), np.uint8), np.array([0, 10, 1], np.uint8), "outside 0..9"),
+    ],
+)
+def test_fashion_mnist_of_the_wrong_shape_or_labels_is_refused(tmp_path, images, labels, message):
+    _fashion_mnist(tmp_path)
+    data.write_idx(tmp_path / "train-images-idx3-ubyte.gz", images)
+    data.write_idx(tmp_path / "train-labels-idx1-ubyte.gz", labels)
+    with pytest.raises(data.DatasetMissing, match=message):
+        data.load("fashion-mnist", tmp_path, train=True)
+
+
+@pytest.mark.parametrize("cut", [b"", b"\x80\x02}q\x00(", b"garbage"])
+def test_a_corrupt_cifar10_batch_is_a_clear_error(tmp_path, cut):
+    data.write_cifar10(tmp_path, _images(5, (3, 32, 32), 0), _images(2, (3, 32, 32), 1))
+    (tmp_path / "cifar-10-batches-py" / "data_batch_2").write_bytes(cut)
+    with pytest.raises(data.DatasetMissing, match="data_batch_2 is unreadable"):
+        data.load("cifar10", tmp_path, train=True)
+
+
+def test_cifar10_without_its_test_batch_is_refused_when_the_training_split_is_read(tmp_path):
+    data.write_cifar10(tmp_path, _images(5, (3, 32, 32), 0), _images(2, (3, 32, 32), 1))
+    (tmp_path / "cifar-10-batches-py" / "test_batch").unlink()
+    with pytest.raises(data.DatasetMissing, match="lacks test_batch"):
+        data.load("cifar10", tmp_path, train=True)
+
+
+# Fingerprints --------------------------------------------------------------------------------
+
+
+def test_the_fingerprint_is_the_same_for_the_same_images_read_again(tmp_path):
+    data.write_cifar10(tmp_path, _images(5, (3, 32, 32), 0), _images(2, (3, 32, 32), 1))
+    first, again = (data.load("cifar10", tmp_path, train=True).fingerprint() for _ in range(2))
+    assert first == again and first["shape"] == [5, 3, 32, 32]
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda s: data.Images(_images(300, (3, 32, 32), 1).images, s.labels, s.classes),
+        lambda s: data.Images(s.images, s.labels.roll(1), s.classes),
+        lambda s: s.head(len(s) - 1),  # fewer of them
+    ],
+)
+def test_the_fingerprint_tells_other_images_labels_or_sizes_apart(change):
+    images = _images(300, (3, 32, 32), 0)
+    assert change(images).fingerprint() != images.fingerprint()

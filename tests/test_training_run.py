@@ -4,12 +4,14 @@ parameters of an uninterrupted one, and bad input is refused clearly."""
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -168,6 +170,7 @@ def test_a_killed_process_resumes_to_the_uninterrupted_parameters(cifar, tmp_pat
         process.wait()
     epoch = torch.load(out / "checkpoint.pt", weights_only=True)["epoch"]
     assert 1 <= epoch < 1000
+    assert (out / run.LOCK).is_file()  # left by the killed run: it must not block the resume
     target_epochs = epoch + 1
     assert run.main(["raft-lp", "--resume", *tiny(cifar, out, epochs=target_epochs)]) == 0
     assert run.main(["raft-lp", *tiny(cifar, tmp_path / "whole", epochs=target_epochs)]) == 0
@@ -273,3 +276,284 @@ def test_missing_dataset_exits_1_saying_where_to_put_it(tmp_path, capsys, monkey
     monkeypatch.setattr("torchvision.datasets.CIFAR10", offline)
     assert run.main(["byol", *tiny(tmp_path / "no-data", tmp_path / "out")]) == 1
     assert "cifar-10-batches-py" in capsys.readouterr().err
+
+
+# Reliability: kills, full disks, two runs, other data, signals, one-line errors ----------------
+
+
+def background(cifar, out, *extra, epochs=1000, fault=None):
+    """``training.run raft-lp`` on the tiny data in another process, its stderr in a pipe."""
+    environment = dict(os.environ, PYTHONPATH=str(REPO), OMP_NUM_THREADS="1")
+    if fault:
+        environment[run.FAULT_VARIABLE] = fault
+    return subprocess.Popen(
+        [sys.executable, "-m", "training.run", "raft-lp", *tiny(cifar, out, *extra, epochs=epochs)],
+        cwd=REPO, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+
+
+def wait_for_epoch(process, out, epoch):
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and process.poll() is None:
+        if (out / "metrics.jsonl").is_file() and metrics_of(out)[-1]["epoch"] >= epoch:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"the run did not reach epoch {epoch} (exit {process.poll()})")
+
+
+def only_line(err: str) -> str:
+    """What a refused command prints: one line, starting with error:."""
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), lines
+    return lines[0]
+
+
+def last_line(err: str) -> str:
+    """What a run stopped during training prints after its progress bar: one error line last."""
+    lines = [line for line in err.replace("\r", "\n").splitlines() if line.strip()]
+    assert "Traceback" not in err
+    assert [line for line in lines if line.startswith("error:")] == lines[-1:], lines[-3:]
+    return lines[-1]
+
+
+def leftovers(out):
+    return sorted(p.name for p in Path(out).iterdir() if p.name.endswith(".tmp"))
+
+
+def test_a_kill_during_the_first_checkpoint_write_leaves_a_run_resume_restarts(cifar, tmp_path, capsys):
+    out = tmp_path / "out"
+    process = background(cifar, out, epochs=1, fault="kill@0")
+    assert process.wait() == -signal.SIGKILL
+    assert leftovers(out) == ["checkpoint.pt.tmp"] and not (out / "checkpoint.pt").exists()
+    assert run.main(["raft-lp", "--resume", *tiny(cifar, out)]) == 0
+    assert "starting afresh" in capsys.readouterr().err
+    assert run.main(["raft-lp", *tiny(cifar, tmp_path / "whole")]) == 0
+    whole, restarted = parameters(tmp_path / "whole"), parameters(out)
+    assert all(torch.equal(whole[k], restarted[k]) for k in whole) and leftovers(out) == []
+
+
+@pytest.mark.parametrize("resume", [False, True])
+def test_a_folder_holding_only_what_a_killed_run_leaves_starts_afresh(cifar, tmp_path, resume):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "checkpoint.pt.tmp").write_bytes(b"PK\x03\x04 half")
+    (out / run.LOCK).write_text('{"pid": 1, "command": "python -m training.run raft-lp"}\n')
+    assert run.main(["raft-lp", *(["--resume"] if resume else []), *tiny(cifar, out)]) == 0
+    assert leftovers(out) == []
+
+
+def test_resume_restarts_a_run_killed_before_its_first_checkpoint_beside_other_files(cifar, tmp_path):
+    """A run started with --overwrite in a folder holding the user's files, then killed."""
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    (out / run.LOCK).write_text('{"pid": 1, "command": "python -m training.run raft-lp"}\n')
+    assert run.main(["raft-lp", "--resume", *tiny(cifar, out)]) == 0
+    assert (out / "notes.txt").read_text() == "mine"
+
+
+def test_resume_refuses_a_run_whose_checkpoint_is_gone_but_outputs_remain(cifar, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert run.main(["byol-lp", *tiny(cifar, out)]) == 0
+    (out / "checkpoint.pt").unlink()
+    capsys.readouterr()
+    assert run.main(["byol-lp", "--resume", *tiny(cifar, out)]) == 2
+    assert "holds a run's curves.png, metrics.jsonl, result.json" in only_line(capsys.readouterr().err)
+
+
+def test_a_full_disk_at_the_first_checkpoint_says_so_and_leaves_no_partial_file(
+    cifar, tmp_path, capsys, monkeypatch
+):
+    monkeypatch.setenv(run.FAULT_VARIABLE, "disk-full@0")
+    out = tmp_path / "out"
+    assert run.main(["raft-lp", *tiny(cifar, out)]) == 1
+    line = only_line(capsys.readouterr().err)
+    assert line.startswith(f"error: the disk is full: cannot write {out / 'checkpoint.pt'}")
+    assert "checkpoint.pt does not exist yet, and the partial file was removed" in line
+    assert leftovers(out) == [] and not (out / "checkpoint.pt").exists()
+
+
+def test_a_full_disk_later_keeps_the_last_good_checkpoint(cifar, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv(run.FAULT_VARIABLE, "disk-full@2")
+    out = tmp_path / "out"
+    assert run.main(["raft-lp", *tiny(cifar, out, epochs=2)]) == 1
+    line = last_line(capsys.readouterr().err)
+    assert "the disk is full" in line and "checkpoint.pt keeps its last good version" in line
+    assert torch.load(out / "checkpoint.pt", weights_only=True)["epoch"] == 1
+    assert leftovers(out) == [] and [m["epoch"] for m in metrics_of(out)] == [0, 1]
+
+
+def test_a_second_run_on_the_same_out_is_refused_naming_the_first(cifar, tmp_path, capsys):
+    out = tmp_path / "out"
+    first = background(cifar, out)
+    try:
+        wait_for_epoch(first, out, 0)
+        assert run.main(["byol-lp", *tiny(cifar, out), "--overwrite"]) == 2
+        line = only_line(capsys.readouterr().err)
+        assert f"is in use by another run (pid {first.pid}" in line and "training.run raft-lp" in line
+        assert first.poll() is None and all(m["epoch"] == i for i, m in enumerate(metrics_of(out)))
+    finally:
+        first.kill()
+        first.wait()
+
+
+def test_sigterm_ends_the_process_with_143_one_line_and_the_last_checkpoint(cifar, tmp_path):
+    out = tmp_path / "out"
+    process = background(cifar, out)
+    try:
+        wait_for_epoch(process, out, 1)
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == 143
+    line = last_line(err)
+    assert line.startswith("error: interrupted by SIGTERM at epoch ") and "resume with --resume" in line
+    kept = torch.load(out / "checkpoint.pt", weights_only=True)
+    assert f"checkpoint.pt keeps epoch {kept['epoch']}, step {kept['step']}" in line
+    assert leftovers(out) == []
+
+
+def signal_at(monkeypatch, module, name, number, call):
+    """Send this process signal ``number`` from the ``call``-th call of ``module.name``."""
+    real, calls = getattr(module, name), {"n": 0}
+
+    def sending(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == call:
+            os.kill(os.getpid(), number)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(module, name, sending)
+
+
+def test_sigint_stops_the_run_with_130_and_one_line_keeping_the_last_checkpoint(
+    cifar, tmp_path, capsys, monkeypatch
+):
+    signal_at(monkeypatch, models, "ema_update", signal.SIGINT, call=3)  # epoch 2's first step
+    out = tmp_path / "out"
+    assert run.main(["raft-lp", *tiny(cifar, out, epochs=3)]) == 130
+    assert last_line(capsys.readouterr().err) == (
+        "error: interrupted by SIGINT at epoch 2, step 2; checkpoint.pt keeps epoch 1, step 2: "
+        "resume with --resume"
+    )
+    assert torch.load(out / "checkpoint.pt", weights_only=True)["epoch"] == 1
+    assert [m["epoch"] for m in metrics_of(out)] == [0, 1] and not (out / "result.json").exists()
+
+
+def test_a_signal_during_a_checkpoint_write_waits_for_the_write_to_end(
+    cifar, tmp_path, capsys, monkeypatch
+):
+    signal_at(monkeypatch, torch, "save", signal.SIGINT, call=2)  # epoch 1's checkpoint
+    out = tmp_path / "out"
+    assert run.main(["raft-lp", *tiny(cifar, out, epochs=3)]) == 130
+    assert "checkpoint.pt keeps epoch 1, step 2" in last_line(capsys.readouterr().err)
+    assert torch.load(out / "checkpoint.pt", weights_only=True)["epoch"] == 1
+    assert leftovers(out) == []
+
+
+def test_an_interrupted_extension_leaves_no_stale_result_json(cifar, tmp_path, monkeypatch):
+    out = tmp_path / "out"
+    assert run.main(["raft-lp", *tiny(cifar, out)]) == 0
+    signal_at(monkeypatch, models, "ema_update", signal.SIGTERM, call=3)  # in epoch 2
+    assert run.main(["raft-lp", "--resume", *tiny(cifar, out, epochs=3)]) == 143
+    assert not (out / "result.json").exists()
+
+
+def test_resume_on_a_missing_folder_says_it_starts_afresh(cifar, tmp_path, capsys):
+    assert run.main(["byol-np", "--resume", *tiny(cifar, tmp_path / "new")]) == 0
+    assert f"nothing to resume in {tmp_path / 'new'} (no checkpoint.pt): starting afresh" in (
+        capsys.readouterr().err
+    )
+
+
+def other_cifar(root, seed):
+    g = torch.Generator().manual_seed(seed)
+    images = lambda n: torch.randint(0, 256, (n, 3, 32, 32), dtype=torch.uint8, generator=g)  # noqa: E731
+    classes = tuple(f"class{i}" for i in range(10))
+    split = lambda n: data.Images(images(n), torch.arange(n) % 10, classes)  # noqa: E731
+    data.write_cifar10(root, split(12), split(10))
+    return root
+
+
+def test_resume_refuses_other_data_in_one_line(cifar, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert run.main(["raft-lp", *tiny(cifar, out)]) == 0
+    before = (out / "checkpoint.pt").read_bytes()
+    capsys.readouterr()
+    other = other_cifar(tmp_path / "other", seed=9)
+    assert run.main(["raft-lp", "--resume", *tiny(cifar, out, epochs=2), "--data-dir", str(other)]) == 2
+    line = only_line(capsys.readouterr().err)
+    assert f"--data-dir {other} holds other cifar10 data than the checkpoint was trained on" in line
+    assert (out / "checkpoint.pt").read_bytes() == before
+
+
+def test_resume_accepts_the_same_data_in_another_folder(cifar, tmp_path):
+    out = tmp_path / "out"
+    assert run.main(["raft-lp", *tiny(cifar, out)]) == 0
+    copy = shutil.copytree(cifar, tmp_path / "copy")
+    assert run.main(["raft-lp", "--resume", *tiny(cifar, out, epochs=2), "--data-dir", str(copy)]) == 0
+
+
+def fashion_mnist_options(root, out):
+    g = torch.Generator().manual_seed(1)
+    split = lambda n: data.Images(  # noqa: E731
+        torch.randint(0, 256, (n, 28, 28), dtype=torch.uint8, generator=g), torch.arange(n) % 10, ()
+    )
+    data.write_fashion_mnist(root, split(8), split(6))
+    options = tiny(root, out)
+    options[options.index("cifar10")] = "fashion-mnist"
+    return options
+
+
+@pytest.mark.parametrize(
+    "damage, message",
+    [
+        (lambda root: (root / "train-labels-idx1-ubyte.gz").unlink(), "lacks train-labels-idx1"),
+        (lambda root: (root / "train-images-idx3-ubyte.gz").write_bytes(b"\x1f\x8b cut"), "unreadable"),
+        (
+            lambda root: data.write_idx(root / "t10k-images-idx3-ubyte.gz", np.zeros((6, 27), np.uint8)),
+            "does not hold Fashion-MNIST images",
+        ),
+    ],
+    ids=["missing-labels", "corrupt-gzip", "wrong-shape"],
+)
+def test_broken_dataset_files_exit_1_in_one_line(tmp_path, capsys, monkeypatch, damage, message):
+    monkeypatch.setattr(data, "DEBIAN_FASHION_MNIST", tmp_path / "no-debian")
+    options = fashion_mnist_options(tmp_path / "fm", tmp_path / "out")
+    damage(tmp_path / "fm")
+    assert run.main(["byol-lp", *options]) == 1
+    assert message in only_line(capsys.readouterr().err)
+
+
+@pytest.mark.parametrize("seed", [-1, 2**32, 2**64])
+def test_a_seed_out_of_numpys_range_exits_2_in_one_line(cifar, tmp_path, capsys, seed):
+    assert run.main(["byol-lp", *tiny(cifar, tmp_path / "out"), "--seed", str(seed)]) == 2
+    assert "--seed must be in [0, 4294967295]" in only_line(capsys.readouterr().err)
+
+
+def test_the_largest_seed_numpy_takes_runs(cifar, tmp_path):
+    assert run.main(["byol-lp", *tiny(cifar, tmp_path / "out"), "--seed", str(2**32 - 1)]) == 0
+
+
+def test_an_unwritable_out_is_refused_before_any_work(cifar, tmp_path, capsys, monkeypatch):
+    def no_work(*args, **kwargs):
+        raise AssertionError("the data was loaded")
+
+    monkeypatch.setattr(data, "load", no_work)
+    (tmp_path / "file").write_text("a file, not a folder")
+    assert run.main(["byol-lp", *tiny(cifar, tmp_path / "file" / "out")]) == 2
+    assert "cannot be written (Not a directory)" in only_line(capsys.readouterr().err)
+
+
+def test_a_checkpoint_with_settings_this_version_does_not_know_exits_1(cifar, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert run.main(["byol-lp", *tiny(cifar, out)]) == 0
+    state = torch.load(out / "checkpoint.pt", weights_only=True)
+    state["config"]["warmup_epochs"] = 10
+    torch.save(state, out / "checkpoint.pt")
+    before = (out / "checkpoint.pt").read_bytes()
+    capsys.readouterr()
+    assert run.main(["byol-lp", "--resume", *tiny(cifar, out, epochs=2)]) == 1
+    assert "include warmup_epochs, which this version does not know" in only_line(capsys.readouterr().err)
+    assert (out / "checkpoint.pt").read_bytes() == before

@@ -10,7 +10,12 @@ detached here.
 ``reduction="mean"`` averages over the batch (the expectations of the paper);
 ``reduction="none"`` returns one value per row, for checks that need per-sample values.
 
-``validate=True`` raises a clear error on degenerate input (a zero or non-finite vector,
+Every function refuses, with a ValueError, what would broadcast into a wrong value or give no
+value at all: an input that is not a real floating (N, D) batch with N ≥ 1 and D ≥ 1, inputs
+of different shapes, and fewer than 2 vectors where pairs are needed. These checks read shapes
+and dtypes only, never tensor values, and so run with ``validate=False`` too.
+
+``validate=True`` also raises a clear error on degenerate values (a zero or non-finite vector,
 λ = 0 in the tangential form). Those checks read tensor values and so synchronise with the
 device; training's hot path passes ``validate=False`` and checks the loss once per epoch.
 """
@@ -20,6 +25,27 @@ import math
 import torch
 
 
+def _batches(function: str, least: int = 1, **batches: torch.Tensor) -> None:
+    """Refuse anything but real floating (N, D) batches of one shape with N ≥ ``least`` and
+    D ≥ 1, naming ``function`` and the argument. Reads shapes and dtypes only: no device read."""
+    for name, z in batches.items():
+        if not torch.is_tensor(z):
+            kind = type(z).__name__
+            raise ValueError(f"{function}: {name} must be a tensor of shape (N, D), got {kind}")
+        if not z.is_floating_point():
+            raise ValueError(f"{function}: {name} must be real floating point, got {z.dtype}")
+        if z.dim() != 2 or z.shape[1] < 1:
+            raise ValueError(f"{function}: {name} must have shape (N, D), got {tuple(z.shape)}")
+    shapes = {name: tuple(z.shape) for name, z in batches.items()}
+    if len(set(shapes.values())) > 1:
+        described = ", ".join(f"{name} {shape}" for name, shape in shapes.items())
+        raise ValueError(f"{function} needs batches of one shape (N, D), got {described}")
+    n = next(iter(shapes.values()))[0]
+    if n < least:
+        needed = "vector" if least == 1 else "vectors"
+        raise ValueError(f"{function} needs at least {least} {needed}, got {n}")
+
+
 def unit(z: torch.Tensor, *, validate: bool = True) -> torch.Tensor:
     """The rows of z projected onto the unit hypersphere, z/‖z‖₂ (Sec. 2.1)."""
     norm = z.norm(dim=-1, keepdim=True)
@@ -27,11 +53,21 @@ def unit(z: torch.Tensor, *, validate: bool = True) -> torch.Tensor:
         bad = (norm == 0) | ~torch.isfinite(norm)
         if bool(bad.any()):
             row = int(bad.flatten().nonzero()[0])
+            value = float(norm.flatten()[row])
             raise ValueError(
-                f"cannot l2-normalise row {row}: its norm is {float(norm.flatten()[row])} "
-                "(a zero or non-finite vector has no direction on the hypersphere)"
+                f"cannot l2-normalise row {row}: its norm is {value} "
+                f"({_why_no_direction(z.reshape(-1, z.shape[-1])[row], value)})"
             )
     return z / norm
+
+
+def _why_no_direction(vector: torch.Tensor, norm: float) -> str:
+    if not bool(torch.isfinite(vector).all()):
+        return "a non-finite vector has no direction on the hypersphere"
+    if not bool(vector.any()):
+        return "the zero vector has no direction on the hypersphere"
+    fault = "underflows to 0" if norm == 0 else "overflows"
+    return f"the vector is finite and non-zero, but its norm {fault} in {vector.dtype}: rescale it"
 
 
 def squared_distance(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -67,13 +103,19 @@ def _reduce(values: torch.Tensor, reduction: str) -> torch.Tensor:
     raise ValueError(f"reduction must be 'mean' or 'none', not {reduction!r}")
 
 
-def _weights(alpha, beta) -> None:
-    """α, β > 0 (Definitions 4.2 and 4.3); numbers, or tensors of per-row weights."""
+def _weights(alpha, beta, rows: int) -> None:
+    """α, β > 0 (Definitions 4.2 and 4.3); numbers, or tensors of per-row weights: of shape ()
+    or (N,) for a batch of N rows, since any other shape would broadcast the loss wrongly."""
     for name, value in (("alpha", alpha), ("beta", beta)):
         if isinstance(value, (int, float)):  # checked on the host: no tensor, no device read
             ok = math.isfinite(value) and value > 0
         else:
             v = torch.as_tensor(value)
+            if v.is_complex() or v.shape not in ((), (rows,)):
+                raise ValueError(
+                    f"{name} must be a real number or a tensor of per-row weights of shape () "
+                    f"or ({rows},), got {v.dtype} of shape {tuple(v.shape)}"
+                )
             ok = bool(torch.all(torch.isfinite(v) & (v > 0)))
         if not ok:
             raise ValueError(
@@ -90,6 +132,7 @@ def alignment(
     validate: bool = True,
 ) -> torch.Tensor:
     """L_align = E‖f(x1) − f(x2)‖₂² over positive pairs (Definition 2.1, eq. 2)."""
+    _batches("alignment", z1=z1, z2=z2)
     if sphere:
         z1, z2 = unit(z1, validate=validate), unit(z2, validate=validate)
     return _reduce(squared_distance(z1, z2), reduction)
@@ -101,8 +144,7 @@ def uniformity(z: torch.Tensor, t: float = 2.0, *, validate: bool = True) -> tor
     As Wang & Isola's reference, ``torch.pdist(x).pow(2).mul(-t).exp().mean().log()``, computed
     as a log-sum-exp so that it stays finite when every pair is far apart.
     """
-    if z.shape[0] < 2:
-        raise ValueError(f"uniformity needs at least 2 vectors, got {z.shape[0]}")
+    _batches("uniformity", least=2, z=z)
     if not t > 0:
         raise ValueError(f"uniformity's temperature t must be > 0, got {t!r}")
     squared = torch.pdist(unit(z, validate=validate)).pow(2)
@@ -120,6 +162,7 @@ def cross_model(
 ) -> torch.Tensor:
     """L_cross-model = E‖f(x) − g(x)‖₂² between the online p and the teacher t (Definition 4.1,
     eq. 6). ``tangential=True`` uses the Remark's form ‖t − λp‖²/λ, λ = sg(⟨p, t⟩)."""
+    _batches("cross_model", p=p, t=t)
     t = t.detach()
     if sphere:
         p, t = unit(p, validate=validate), unit(t, validate=validate)
@@ -135,12 +178,14 @@ def symmetric_cross_model(
 ) -> torch.Tensor:
     """½[L_cross-model on view 1 + L_cross-model on view 2], the form Definition 4.2 adopts
     "for the sake of symmetry" and Algorithm 1 (line 8) computes."""
+    _batches("symmetric_cross_model", p1=p1, p2=p2, t1=t1, t2=t2)
     return 0.5 * (cross_model(p1, t1, **options) + cross_model(p2, t2, **options))
 
 
 def byol(p1: torch.Tensor, t2: torch.Tensor, **options) -> torch.Tensor:
     """L_BYOL = E‖q_w(f_θ(x1)) − f_ξ(x2)‖₂² (eq. 4): the online prediction of view 1 against
     the teacher's view 2. Options as ``cross_model`` (``tangential=True``: TanBYOL)."""
+    _batches("byol", p1=p1, t2=t2)
     return cross_model(p1, t2, **options)
 
 
@@ -149,13 +194,14 @@ def byol_symmetric(
 ) -> torch.Tensor:
     """½[L_BYOL(p1, t2) + L_BYOL(p2, t1)]: eq. 4 with the roles of the views swapped and
     averaged, as BYOL trains (Grill et al., 2020, eq. 2)."""
+    _batches("byol_symmetric", p1=p1, p2=p2, t1=t1, t2=t2)
     return 0.5 * (byol(p1, t2, **options) + byol(p2, t1, **options))
 
 
 def _weighted_alignment(p1, p2, alpha, beta, options: dict) -> torch.Tensor:
     """α·L_align after checking α, β > 0; the tangential option belongs to the cross-model
     term alone."""
-    _weights(alpha, beta)
+    _weights(alpha, beta, rows=p1.shape[0])
     return alpha * alignment(p1, p2, **{k: v for k, v in options.items() if k != "tangential"})
 
 
@@ -169,6 +215,7 @@ def byol_prime_one_view(
 ) -> torch.Tensor:
     """α L_align(q_w∘f_θ) + β L_cross-model(q_w∘f_θ, f_ξ; X₂) exactly as eq. 7 writes it:
     the cross-model term on the second view only (as in eq. 13)."""
+    _batches("byol_prime_one_view", p1=p1, p2=p2, t2=t2)
     return _weighted_alignment(p1, p2, alpha, beta, options) + beta * cross_model(p2, t2, **options)
 
 
@@ -184,6 +231,7 @@ def byol_prime(
     """L_BYOL' = α L_align(q_w∘f_θ) + β L_cross-model(q_w∘f_θ, f_ξ) (Definition 4.2, eqs. 7
     and 10), the cross-model term symmetrised over the two views as Algorithm 1 computes.
     ``tangential=True`` (TanBYOL') replaces the cross-model term by its tangential form."""
+    _batches("byol_prime", p1=p1, p2=p2, t1=t1, t2=t2)
     cross = symmetric_cross_model(p1, p2, t1, t2, **options)
     return _weighted_alignment(p1, p2, alpha, beta, options) + beta * cross
 
@@ -200,6 +248,7 @@ def raft(
     """L_RAFT = α L_align(q_w∘f_θ) − β L_cross-model(q_w∘f_θ, f_ξ) (Definition 4.3, eqs. 9 and
     11; Algorithm 1), with β > 0: running away from the mean teacher. Table 3 prints this β
     with a minus sign. ``tangential=True`` (TanRAFT) as in ``byol_prime``."""
+    _batches("raft", p1=p1, p2=p2, t1=t1, t2=t2)
     cross = symmetric_cross_model(p1, p2, t1, t2, **options)
     return _weighted_alignment(p1, p2, alpha, beta, options) - beta * cross
 
@@ -208,6 +257,7 @@ def embedding_std(z: torch.Tensor, *, validate: bool = True) -> torch.Tensor:
     """Mean over dimensions of the batch standard deviation of the l2-normalised embeddings:
     0 under complete collapse, about 1/√D when they spread uniformly over the sphere
     (the collapse indicator of Chen & He, 2021, Sec. 4.1)."""
+    _batches("embedding_std", least=2, z=z)  # a standard deviation needs two samples
     return unit(z, validate=validate).std(dim=0).mean()
 
 
@@ -215,6 +265,7 @@ def effective_rank(z: torch.Tensor, *, validate: bool = True) -> torch.Tensor:
     """exp(entropy) of the normalised eigenvalue spectrum of the covariance of the
     l2-normalised embeddings (Roy & Vetterli, 2007): 1 when they collapse onto a line,
     D when they fill every direction equally (dimensional collapse indicator)."""
+    _batches("effective_rank", least=2, z=z)  # a covariance needs two samples
     centred = unit(z, validate=validate)
     centred = centred - centred.mean(dim=0)
     spectrum = torch.linalg.svdvals(centred).pow(2)

@@ -36,6 +36,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from training import augment, evaluate, models, step as steps, variants
+from training.run import UsageError, resolve_device as _device  # bench/device_check.py's too
 
 REGIONS = ("augment", "forward_backward", "optimizer", "ema", "other")
 CIFAR_SHAPE = (3, 32, 32)
@@ -95,12 +96,15 @@ def main(argv=None) -> int:
             problems.append(f"--variant {variant.name} does not train")
     except KeyError as error:
         problems.append(error.args[0])
+    try:
+        device = _device(args.device)
+    except UsageError as error:
+        problems.append(str(error))
     if problems:
         print("error: " + "; ".join(problems), file=sys.stderr)
         return 2
     if args.threads:
         torch.set_num_threads(args.threads)
-    device = _device(args.device)
     report = bench(args, device, variant, paths)
     print(json.dumps(report, indent=2) if args.json else summary(report))
     return 0
@@ -113,15 +117,6 @@ def cpu_name() -> str:
         return names[0] if names else platform.machine()
     except OSError:
         return platform.machine()
-
-
-def _device(spelled: str) -> torch.device:
-    if spelled == "auto":
-        spelled = "cuda" if torch.cuda.is_available() else "cpu"
-    device = torch.device(spelled)
-    if device.type == "cuda" and device.index is None:
-        device = torch.device("cuda", torch.cuda.current_device())
-    return device
 
 
 def bench(args, device: torch.device, variant, paths) -> dict:

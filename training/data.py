@@ -15,9 +15,11 @@
 """
 
 import gzip
+import hashlib
 import os
 import pickle
 import struct
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,6 +41,9 @@ FASHION_MNIST_CLASSES = (
     "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
 )  # fmt: skip
 FASHION_MNIST_PAD = 2  # 28 + 2·2 = 32
+FASHION_MNIST_SIDE = 28
+CLASSES = 10  # both datasets'
+FINGERPRINT_SAMPLE = 256  # images hashed, spread evenly over the set
 
 
 class DatasetMissing(RuntimeError):
@@ -65,6 +70,16 @@ class Images:
         pixels = self.images.transpose(0, 1).reshape(self.images.shape[1], -1).double() / 255
         return tuple(pixels.mean(1).tolist()), tuple(pixels.std(1).tolist())
 
+    def fingerprint(self) -> dict:
+        """A cheap identity of the set, to tell it from another: its shape, and a hash of all its
+        labels and of FINGERPRINT_SAMPLE images spread evenly over it. It tells another dataset,
+        split or subset apart, not one changed image."""
+        n = len(self)
+        sample = torch.linspace(0, n - 1, min(n, FINGERPRINT_SAMPLE)).round().long()
+        digest = hashlib.sha256(self.labels.cpu().contiguous().numpy().tobytes())
+        digest.update(self.images[sample].cpu().contiguous().numpy().tobytes())
+        return {"shape": list(self.images.shape), "sha256": digest.hexdigest()}
+
 
 def load(name: str, data_dir: str | os.PathLike, train: bool) -> Images:
     """The training (``train=True``) or test split of ``name`` (one of ``DATASETS``)."""
@@ -82,24 +97,63 @@ def cifar10(root: Path, train: bool) -> Images:
     folder = root / CIFAR10_FOLDER
     if not folder.is_dir():
         _download_cifar10(root)
-    names = CIFAR10_TRAIN if train else CIFAR10_TEST
-    missing = [n for n in names + ("batches.meta",) if not (folder / n).is_file()]
+    # Both splits' files, whichever is loaded: a run needs both, and half a dataset is a broken
+    # copy rather than one to complete from elsewhere.
+    names = CIFAR10_TRAIN + CIFAR10_TEST + ("batches.meta",)
+    missing = [n for n in names if not (folder / n).is_file()]
     if missing:
         raise DatasetMissing(
             f"CIFAR10 is incomplete: {folder} lacks {', '.join(missing)}. "
             f"Extract {CIFAR10_URL} into {root} again."
         )
-    batches = [_unpickle(folder / n) for n in names]
-    images = np.concatenate([b["data"] for b in batches]).reshape(-1, 3, 32, 32)
-    labels = np.concatenate([np.asarray(b["labels"]) for b in batches])
-    classes = tuple(n.decode() for n in _unpickle(folder / "batches.meta")["label_names"])
-    return Images(torch.from_numpy(images.astype(np.uint8)), torch.from_numpy(labels).long(), classes)
+    batches = [_cifar10_batch(folder / n) for n in (CIFAR10_TRAIN if train else CIFAR10_TEST)]
+    images = np.concatenate([data for data, _ in batches]).reshape(-1, 3, 32, 32)
+    labels = np.concatenate([labels for _, labels in batches])
+    try:
+        classes = tuple(n.decode() for n in _unpickle(folder / "batches.meta")["label_names"])
+    except (KeyError, TypeError, AttributeError, UnicodeDecodeError) as error:
+        raise DatasetMissing(
+            f"{folder / 'batches.meta'} is not CIFAR10's list of classes ({error!r})"
+        ) from error
+    return Images(torch.from_numpy(images), torch.from_numpy(labels).long(), classes)
+
+
+def _cifar10_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """The uint8 pixels (n, 3072) and labels (n,) of one batch file, or DatasetMissing saying
+    what is wrong with it."""
+    batch = _unpickle(path)
+    try:
+        data, labels = np.asarray(batch["data"]), np.asarray(batch["labels"])
+    except KeyError as error:
+        raise DatasetMissing(f"{path} is not a CIFAR10 batch (it has no {error} entry)") from error
+    if data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != 3 * 32 * 32:
+        raise DatasetMissing(f"{path} is not a CIFAR10 batch: data {data.dtype} {data.shape}")
+    _check_labels(path, labels, len(data))
+    return data, labels
 
 
 def _unpickle(path: Path) -> dict:
-    """A CIFAR10 batch: a pickled dict written by Python 2, so its keys come back as bytes."""
-    with open(path, "rb") as f:
-        return {key.decode(): value for key, value in pickle.load(f, encoding="bytes").items()}
+    """A CIFAR10 file: a pickled dict written by Python 2, so its keys come back as bytes."""
+    try:
+        with open(path, "rb") as f:
+            content = pickle.load(f, encoding="bytes")
+        return {key.decode(): value for key, value in content.items()}
+    except Exception as error:  # truncated, corrupt or foreign: the unpickler raises anything
+        raise DatasetMissing(
+            f"{path} is unreadable ({type(error).__name__}: {error}); extract {CIFAR10_URL} again"
+        ) from error
+
+
+def _check_labels(path: Path, labels: np.ndarray, count: int) -> None:
+    if labels.shape != (count,) or not np.issubdtype(labels.dtype, np.integer):
+        raise DatasetMissing(
+            f"{path} has labels {labels.dtype} {labels.shape} for {count} images; expected "
+            f"{count} integers"
+        )
+    if count and not (0 <= labels.min() and labels.max() < CLASSES):
+        raise DatasetMissing(
+            f"{path} has labels outside 0..{CLASSES - 1} ({labels.min()}..{labels.max()})"
+        )
 
 
 def _download_cifar10(root: Path) -> None:
@@ -143,27 +197,37 @@ def write_cifar10(root: Path, train: Images, test: Images) -> None:
 
 
 def fashion_mnist(root: Path, train: bool) -> Images:
-    images_name, labels_name = FASHION_MNIST_FILES[train]
-    folder = _fashion_mnist_folder(root, images_name)
+    folder = _fashion_mnist_folder(root)
     if folder is None:
         _download_fashion_mnist(root)
-        folder = _fashion_mnist_folder(root, images_name)
-    images = read_idx(_idx_file(folder, images_name))
-    labels = read_idx(_idx_file(folder, labels_name))
-    if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
+        folder = _fashion_mnist_folder(root)
+    images_path, labels_path = (_idx_file(folder, name) for name in FASHION_MNIST_FILES[train])
+    images, labels = read_idx(images_path), read_idx(labels_path)
+    side = FASHION_MNIST_SIDE
+    if images.dtype != np.uint8 or images.ndim != 3 or images.shape[1:] != (side, side):
         raise DatasetMissing(
-            f"Fashion-MNIST in {folder} is inconsistent: images {tuple(images.shape)}, "
-            f"labels {tuple(labels.shape)}"
+            f"{images_path} does not hold Fashion-MNIST images: {images.dtype} "
+            f"{tuple(images.shape)}, expected uint8 (N, {side}, {side})"
         )
+    _check_labels(labels_path, labels, len(images))
     p = FASHION_MNIST_PAD
     padded = torch.nn.functional.pad(torch.from_numpy(images).unsqueeze(1), (p, p, p, p))
     return Images(padded, torch.from_numpy(labels.astype(np.int64)), FASHION_MNIST_CLASSES)
 
 
-def _fashion_mnist_folder(root: Path, images_name: str) -> Path | None:
-    """The first folder holding the split's files: ``root``, torchvision's layout, Debian's."""
+def _fashion_mnist_folder(root: Path) -> Path | None:
+    """The first folder holding any of the four files (``root``, torchvision's layout,
+    Debian's), which must then hold all four: a split missing there is not taken from the next
+    folder, which may hold another copy."""
+    names = [name for pair in FASHION_MNIST_FILES.values() for name in pair]
     for folder in (root, root / "FashionMNIST" / "raw", DEBIAN_FASHION_MNIST):
-        if _idx_file(folder, images_name) is not None:
+        missing = [name for name in names if _idx_file(folder, name) is None]
+        if len(missing) < len(names):
+            if missing:
+                raise DatasetMissing(
+                    f"Fashion-MNIST is incomplete: {folder} lacks "
+                    f"{', '.join(f'{name}.gz' for name in missing)} (or their uncompressed forms)"
+                )
             return folder
     return None
 
@@ -196,18 +260,28 @@ _IDX_TYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f
 
 def read_idx(path: Path) -> np.ndarray:
     """An IDX file (gzip-compressed when its name ends in .gz): two zero bytes, a type code, the
-    number of dimensions, each dimension as a big-endian uint32, then the values."""
+    number of dimensions, each dimension as a big-endian uint32, then the values. A file that
+    is not one, or not whole, is DatasetMissing saying so."""
     opener = gzip.open if str(path).endswith(".gz") else open
-    with opener(path, "rb") as f:
-        content = f.read()
+    try:
+        with opener(path, "rb") as f:
+            content = f.read()
+    except (OSError, EOFError, zlib.error) as error:  # gzip's errors for a corrupt or cut file
+        raise DatasetMissing(f"{path} is unreadable ({type(error).__name__}: {error})") from error
     if len(content) < 4 or content[:2] != b"\0\0" or content[2] not in _IDX_TYPES:
         raise DatasetMissing(f"{path} is not an IDX file (header {content[:4]!r})")
-    ndim = content[3]
-    shape = struct.unpack(f">{ndim}I", content[4 : 4 + 4 * ndim])
+    ndim, offset = content[3], 4 + 4 * content[3]
+    if len(content) < offset:
+        raise DatasetMissing(f"{path} is truncated inside its header ({ndim} dimensions)")
+    shape = struct.unpack(f">{ndim}I", content[4:offset])
     dtype = np.dtype(_IDX_TYPES[content[2]])
-    values = np.frombuffer(content, dtype=dtype, offset=4 + 4 * ndim)
-    if values.size != int(np.prod(shape)):
-        raise DatasetMissing(f"{path} is truncated: header says {shape}, holds {values.size} values")
+    expected, held = int(np.prod(shape)) * dtype.itemsize, len(content) - offset
+    if held != expected:
+        state = "truncated" if held < expected else "longer than its header says"
+        raise DatasetMissing(
+            f"{path} is {state}: header says {shape} of {dtype}, {expected} bytes; it holds {held}"
+        )
+    values = np.frombuffer(content, dtype=dtype, offset=offset)
     return values.reshape(shape).copy()  # frombuffer is read-only; torch wants writable memory
 
 

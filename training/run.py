@@ -2,19 +2,28 @@
 Algorithm 1 describe, measure it every epoch, evaluate it linearly at the end.
 
 Writes into ``--out``: ``metrics.jsonl`` (one JSON object per epoch; epoch 0 is the untrained
-model), ``checkpoint.pt`` (every epoch, atomically), ``result.json`` and ``curves.png``.
-Exit status: 0 done; 2 bad input (unknown variant, bad option, ``--out`` in use); 1 the run
-could not go on (dataset missing, corrupt checkpoint, non-finite loss).
+model), ``checkpoint.pt`` (every epoch), ``result.json`` and ``curves.png``, each atomically;
+``run.lock`` is the folder's lock, held by the run using it.
+Exit status: 0 done; 2 bad input (unknown variant, bad option, ``--out`` in use or unwritable,
+data other than the checkpoint's); 1 the run could not go on (dataset missing or broken,
+corrupt checkpoint, full disk, non-finite loss); 130 and 143 stopped by SIGINT and SIGTERM.
 """
 
 import argparse
+import contextlib
+import errno
+import fcntl
 import json
 import math
 import os
 import random
+import shlex
+import signal
+import socket
 import sys
+import threading
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +34,12 @@ from training import augment, data, evaluate, models, step as steps, variants
 
 OUTPUTS = ("checkpoint.pt", "metrics.jsonl", "result.json", "curves.png")
 TEMPORARY = tuple(f"{name}.tmp" for name in OUTPUTS)  # left by a kill mid-write
+LOCK = "run.lock"
 CHECKPOINT_FORMAT = 1
+SEEDS = 2**32  # numpy's np.random.seed takes 0 ≤ seed < 2**32; torch and Python take more
+# Test-only: "kill@E" or "disk-full@E" strikes the checkpoint of epoch E in the middle of its
+# write (see _injected_fault), so that the tests of those windows are reproducible.
+FAULT_VARIABLE = "RAFT_VERIFY_FAULT"
 CALIBRATION_IMAGES = 4096  # training images that set an untrained network's batch-norm statistics
 
 
@@ -76,6 +90,20 @@ class RunFailed(RuntimeError):
     """The run cannot go on (exit status 1)."""
 
 
+class Interrupted(BaseException):
+    """SIGINT or SIGTERM stopped the run (exit status 128 + the signal's number). A
+    BaseException, as KeyboardInterrupt is, so that no ``except Exception`` on its way
+    swallows it."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+        self.where = "before the run began: run the same command again"
+
+    def __str__(self) -> str:
+        return f"interrupted by {signal.Signals(self.signum).name} {self.where}"
+
+
 # The command line ------------------------------------------------------------------------------
 
 
@@ -119,6 +147,12 @@ def parser() -> argparse.ArgumentParser:
         "--width", type=int, help=f"ResNet18's first-stage width (default {d.width}, ResNet18)"
     )
     p.add_argument("--seed", type=int, help=f"default {d.seed}")
+    _how_it_runs(p, d)
+    return p
+
+
+def _how_it_runs(p: argparse.ArgumentParser, d: Config) -> None:
+    """The options that say where and how the run computes and writes, not what it trains."""
     p.add_argument("--device", help="cpu, cuda, cuda:N or auto (default: cuda when available)")
     p.add_argument(
         "--precision",
@@ -149,10 +183,10 @@ def parser() -> argparse.ArgumentParser:
         "--resume", action="store_true", help="continue the run in --out from its checkpoint"
     )
     resume.add_argument("--overwrite", action="store_true", help="start again in a used --out")
-    return p
 
 
 def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = vars(parser().parse_args(argv))
     if args.pop("list", False):
         print(variants.table())
@@ -165,61 +199,107 @@ def main(argv=None) -> int:
     except KeyError as error:
         print(f"error: {error.args[0]}", file=sys.stderr)
         return 2
+    command = shlex.join(["python", "-m", "training.run", *argv])
     try:
-        run(*configure(args, resume=resume, overwrite=overwrite))
+        with STOP.installed():
+            launch(args, resume=resume, overwrite=overwrite, command=command)
     except UsageError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except (RunFailed, data.DatasetMissing) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
+    except Interrupted as stop:
+        print(f"error: {stop}", file=sys.stderr)
+        return 128 + stop.signum
     return 0
 
 
-def configure(given: dict, *, resume: bool, overwrite: bool) -> tuple[Config, dict | None]:
-    """The run's configuration, and the checkpoint it resumes from (None when it starts afresh):
-    the options ``given`` over the defaults, or over the saved configuration when resuming.
-    Checks every value, then prepares ``--out`` (refusing one in use)."""
+def launch(given: dict, *, resume: bool, overwrite: bool, command: str) -> dict:
+    """Check the options, take ``--out`` for this run alone, settle what it holds, and run."""
     cfg = replace(Config(), **given)
     variant = variants.resolve(cfg.variant)
     if cfg.out is None:
         cfg.out = str(Path("runs") / f"{variants.file_name(variant)}-{cfg.dataset}-s{cfg.seed}")
     out = Path(cfg.out)
-    checkpoint = out / "checkpoint.pt"
-    used = out.is_dir() and any(out.iterdir())
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out {out} exists and is not a folder")
+    if not out.exists():
+        check(cfg, variant)  # so that bad values are refused before anything is created
+    with FolderLock(out) as lock:
+        cfg, resumed = configure(
+            cfg, given, resume=resume, overwrite=overwrite, ran_here=lock.previous is not None
+        )
+        lock.record(command)
+        return run(cfg, resumed)
+
+
+def configure(
+    cfg: Config, given: dict, *, resume: bool, overwrite: bool, ran_here: bool
+) -> tuple[Config, dict | None]:
+    """The run's configuration, and the checkpoint it resumes from (None when it starts afresh):
+    ``cfg``, the options ``given`` over the defaults, or ``given`` over the saved configuration
+    when resuming. Checks every value, and clears ``--out`` for a fresh start where it may.
+    ``ran_here``: a run of training.run has held the folder before."""
+    variant = variants.resolve(cfg.variant)
+    out = Path(cfg.out)
+    checkpoint = out / "checkpoint.pt"
     resumed = read_checkpoint(checkpoint) if resume and checkpoint.is_file() else None
     if resumed:
-        saved = Config(**resumed["config"])
-        changed = {
-            k: (getattr(saved, k), v)
-            for k, v in given.items()
-            if k not in RESUMABLE and k != "out" and v != getattr(saved, k)
-        }
-        if changed:
-            described = "; ".join(f"{k}: saved {a!r}, given {b!r}" for k, (a, b) in changed.items())
-            raise UsageError(f"cannot resume {checkpoint} with different settings ({described})")
-        cfg = replace(saved, out=str(out), **{k: v for k, v in given.items() if k in RESUMABLE})
-        if cfg.epochs < resumed["epoch"]:
-            raise UsageError(f"--epochs {cfg.epochs}: {checkpoint} has trained {resumed['epoch']}")
+        cfg = resumed_config(resumed, given, checkpoint)
     check(cfg, variant)
-    if used and not resumed:
-        if resume:
-            raise UsageError(f"nothing to resume: {out} has no checkpoint.pt but is not empty")
-        if not overwrite:
-            raise UsageError(
-                f"--out {out} is not empty: pass --resume to continue its run or --overwrite to "
-                "start again"
-            )
-        for name in OUTPUTS + TEMPORARY:
-            (out / name).unlink(missing_ok=True)
+    if not resumed:
+        clear_for_a_fresh_start(out, resume=resume, overwrite=overwrite, ran_here=ran_here)
     if not variant.trains:
         cfg.epochs = 0
     if variant.weighted:
         cfg.alpha = variant.alpha if cfg.alpha is None else cfg.alpha
         cfg.beta = variant.beta if cfg.beta is None else cfg.beta
     return cfg, resumed
+
+
+def resumed_config(resumed: dict, given: dict, checkpoint: Path) -> Config:
+    """The saved configuration with the options that may change on resume (RESUMABLE) as
+    ``given``; any other option given must be the saved one."""
+    saved = Config(**resumed["config"])
+    changed = {
+        k: (getattr(saved, k), v)
+        for k, v in given.items()
+        if k not in RESUMABLE and k != "out" and v != getattr(saved, k)
+    }
+    if changed:
+        described = "; ".join(f"{k}: saved {a!r}, given {b!r}" for k, (a, b) in changed.items())
+        raise UsageError(f"cannot resume {checkpoint} with different settings ({described})")
+    resumable = {k: v for k, v in given.items() if k in RESUMABLE}
+    cfg = replace(saved, out=str(checkpoint.parent), **resumable)
+    if cfg.epochs < resumed["epoch"]:
+        raise UsageError(f"--epochs {cfg.epochs}: {checkpoint} has trained {resumed['epoch']}")
+    return cfg
+
+
+def clear_for_a_fresh_start(out: Path, *, resume: bool, overwrite: bool, ran_here: bool) -> None:
+    """Refuse to start afresh over what may matter, unless ``--overwrite``; then remove the
+    run's own files. A folder holding only what a killed run leaves (the lock, temporary
+    files), or files beside a run that never reached its first checkpoint, starts afresh with
+    ``--resume`` too: every state a kill can leave is resumable or restartable."""
+    held = {p.name for p in out.iterdir()} - {LOCK, *TEMPORARY}
+    outputs = sorted(held & set(OUTPUTS))
+    if resume:
+        if outputs:
+            raise UsageError(
+                f"nothing to resume: {out} has no checkpoint.pt but holds a run's "
+                f"{', '.join(outputs)}; pass --overwrite to start that run again"
+            )
+        if held and not ran_here:
+            raise UsageError(f"nothing to resume: {out} has no checkpoint.pt but is not empty")
+        print(f"nothing to resume in {out} (no checkpoint.pt): starting afresh", file=sys.stderr)
+    elif held and not overwrite:
+        raise UsageError(
+            f"--out {out} is not empty: pass --resume to continue its run or --overwrite to "
+            "start again"
+        )
+    for name in TEMPORARY + OUTPUTS[::-1]:  # checkpoint.pt last: till then the old run resumes
+        (out / name).unlink(missing_ok=True)
 
 
 def check(cfg: Config, variant: variants.Variant) -> None:
@@ -251,6 +331,7 @@ def check(cfg: Config, variant: variants.Variant) -> None:
         ("linear-batch-size", cfg.linear_batch_size >= 1, "≥ 1"),
         ("width", cfg.width >= 1, "≥ 1"),
         ("log-every", cfg.log_every >= 0, "≥ 0"),
+        ("seed", 0 <= cfg.seed < SEEDS, f"in [0, {SEEDS - 1}] (np.random.seed takes no other)"),
         ("precision", cfg.precision in steps.PRECISIONS, f"one of {', '.join(steps.PRECISIONS)}"),
         ("channels-last", cfg.channels_last in steps.LAYOUTS, f"one of {', '.join(steps.LAYOUTS)}"),
     )
@@ -261,22 +342,24 @@ def check(cfg: Config, variant: variants.Variant) -> None:
         raise UsageError(f"unknown dataset {cfg.dataset!r}; valid: {', '.join(data.DATASETS)}")
     if cfg.augment not in augment.RECIPES:
         raise UsageError(f"unknown recipe {cfg.augment!r}; valid: {', '.join(augment.RECIPES)}")
-    device(cfg)
+    resolve_device(cfg.device)
 
 
-def device(cfg: Config) -> torch.device:
-    """The device of ``--device``; auto: CUDA when available, else the CPU."""
-    spelled = cfg.device
+def resolve_device(spelled: str) -> torch.device:
+    """The device ``--device`` names; auto: CUDA when available, else the CPU."""
     if spelled == "auto":
-        spelled = "cuda" if torch.cuda.is_available() else "cpu"
-    try:
-        chosen = torch.device(spelled)
-    except RuntimeError as error:
-        raise UsageError(f"--device {cfg.device!r}: {error}") from error
+        chosen = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    else:
+        try:
+            chosen = torch.device(spelled)
+        except RuntimeError as error:  # torch's message lists every device type it knows
+            raise UsageError(
+                f"--device {spelled!r} is not a device: use cpu, cuda, cuda:N or auto"
+            ) from error
     if chosen.type == "cuda" and not torch.cuda.is_available():
-        raise UsageError(f"--device {cfg.device}: CUDA is not available on this machine")
+        raise UsageError(f"--device {spelled}: CUDA is not available on this machine")
     if chosen.type not in ("cpu", "cuda"):
-        raise UsageError(f"--device {cfg.device}: only cpu and cuda are supported")
+        raise UsageError(f"--device {spelled}: only cpu and cuda are supported")
     if chosen.type == "cuda" and chosen.index is None:  # generators and tensors name one GPU
         chosen = torch.device("cuda", torch.cuda.current_device())
     return chosen
@@ -313,14 +396,15 @@ def set_rng_states(states: dict, generators: dict[str, torch.Generator]) -> None
 
 
 def save_checkpoint(path: Path, state: dict) -> None:
-    """Write ``state`` atomically: to a temporary file, flushed to disk, then renamed over the
-    old checkpoint, so that a kill at any moment leaves either the old or the new one whole."""
-    temporary = path.with_name(path.name + ".tmp")
-    with open(temporary, "wb") as f:
-        torch.save(state, f)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(temporary, path)
+    """Write ``state`` atomically (``write_atomically``)."""
+    write_atomically(path, lambda f: torch.save(state, f), fault=_injected_fault(state["epoch"]))
+
+
+def _injected_fault(epoch: int) -> str | None:
+    """The fault FAULT_VARIABLE asks for in the checkpoint of ``epoch``: "kill" or "disk-full".
+    Test-only, and read nowhere else."""
+    fault, _, at = os.environ.get(FAULT_VARIABLE, "").partition("@")
+    return fault if at == str(epoch) and fault in ("kill", "disk-full") else None
 
 
 def read_checkpoint(path: Path) -> dict:
@@ -335,10 +419,17 @@ def read_checkpoint(path: Path) -> dict:
     needed = {"format", "config", "epoch", "step", "online", "target", "predictor", "optimizer"}
     needed |= {"rng", "history"}
     missing = needed - set(state) if isinstance(state, dict) else needed
-    if missing or state["format"] != CHECKPOINT_FORMAT:
+    if missing or state["format"] != CHECKPOINT_FORMAT or not isinstance(state["config"], dict):
         raise RunFailed(
             f"checkpoint {path} is not a training.run checkpoint of format {CHECKPOINT_FORMAT} "
             f"(missing {sorted(missing)}); it was left as it is"
+        )
+    unknown = sorted(set(state["config"]) - set(Config.__dataclass_fields__))
+    if unknown:
+        raise RunFailed(
+            f"checkpoint {path} was written by another version of training.run: its settings "
+            f"include {', '.join(unknown)}, which this version does not know; it was left as it "
+            "is: resume it with the version that wrote it"
         )
     return state
 
@@ -346,28 +437,118 @@ def read_checkpoint(path: Path) -> dict:
 # The run ---------------------------------------------------------------------------------------
 
 
+@dataclass
+class Run:
+    """A run's live objects, which its stages share."""
+
+    cfg: Config
+    variant: variants.Variant
+    out: Path
+    device: torch.device
+    speed: steps.Speed
+    train_set: data.Images
+    test_set: data.Images
+    views: augment.TwoViews
+    images: torch.Tensor  # the whole training set on the device, as uint8
+    probe: evaluate.Probe
+    online: models.Network
+    predictor: torch.nn.Module
+    target: models.Network
+    optimizer: torch.optim.Optimizer
+    generators: dict[str, torch.Generator]  # data order and augmentations
+    fingerprint: dict  # of the training and test sets (data.Images.fingerprint)
+    history: list[dict] = field(default_factory=list)  # metrics.jsonl's lines
+    epoch: int = 0  # the epoch being trained, or the last one trained
+    step: int = 0
+    saved: tuple[int, int] | None = None  # the epoch and step checkpoint.pt holds
+
+    @property
+    def checkpoint(self) -> Path:
+        return self.out / "checkpoint.pt"
+
+    def state(self) -> dict:
+        """What checkpoint.pt holds: everything needed to go on bitwise as if never stopped."""
+        return {
+            "format": CHECKPOINT_FORMAT,
+            "config": asdict(self.cfg),
+            "epoch": self.epoch,
+            "step": self.step,
+            "online": self.online.state_dict(),
+            "target": self.target.state_dict(),
+            "predictor": self.predictor.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "rng": rng_states(self.generators),
+            "history": self.history,
+            "data": self.fingerprint,
+        }
+
+    def save(self) -> None:
+        with STOP.deferred():  # a stop meanwhile must report the checkpoint just written
+            save_checkpoint(self.checkpoint, self.state())
+            self.saved = (self.epoch, self.step)
+
+    def measure(self, loss: float | None, began: float) -> dict:
+        """The probe metrics of the model as it is now: one line of metrics.jsonl."""
+        values = evaluate.probe_metrics(self.online, self.predictor, self.target, self.probe)
+        values = dict(zip(values, torch.stack(list(values.values())).tolist()))  # one device read
+        metrics = {"epoch": self.epoch, "step": self.step, "loss": loss}
+        metrics.update((k, evaluate.finite_or_none(v)) for k, v in values.items())
+        metrics["seconds"] = time.perf_counter() - began
+        return metrics
+
+
 def run(cfg: Config, resumed: dict | None = None) -> dict:
     """Train (Algorithm 1), measuring every epoch, from scratch or from the checkpoint
     ``resumed``; then the linear evaluation. Returns what it writes to result.json."""
+    live = None
+    try:
+        live = prepare(cfg, resumed)
+        if resumed:
+            restore(live, resumed)
+        else:
+            start(live)
+        train_epochs(live)
+        return finish(live)
+    except Interrupted as stop:
+        if live:
+            position, kept = f"at epoch {live.epoch}, step {live.step}", live.saved
+        else:
+            position, kept = "before training began", resumed and (resumed["epoch"], resumed["step"])
+        stop.where = _whereabouts(position, kept)
+        raise
+
+
+def _whereabouts(position: str, saved: tuple[int, int] | None) -> str:
+    """Where the run stopped and what it kept, for the line an interruption prints."""
+    if saved is None:
+        return f"{position}, before its first checkpoint: run the same command again"
+    kept = f"checkpoint.pt keeps epoch {saved[0]}, step {saved[1]}"
+    return f"{position}; {kept}: resume with --resume"
+
+
+def prepare(cfg: Config, resumed: dict | None) -> Run:
+    """The data, the networks, the optimiser and the generators, seeded. The order of the
+    calls that draw random numbers is part of what a seed means: keep it."""
     variant = variants.resolve(cfg.variant)
     out = Path(cfg.out)
-    dev = device(cfg)
+    dev = resolve_device(cfg.device)
     speed = steps.Speed.choose(dev, cfg.precision, cfg.channels_last, cfg.compile)
     if dev.type == "cuda":
         torch.backends.cudnn.benchmark = True  # fixed shapes: find the fastest algorithms once
-    checkpoint_path = out / "checkpoint.pt"
 
     torch.manual_seed(cfg.seed)
     np.random.seed(cfg.seed)
     random.seed(cfg.seed)
     train_set = data.load(cfg.dataset, cfg.data_dir, train=True).head(cfg.subset)
     test_set = data.load(cfg.dataset, cfg.data_dir, train=False)
+    fingerprint = {"train": train_set.fingerprint(), "test": test_set.fingerprint()}
+    if resumed:
+        check_same_data(resumed.get("data"), fingerprint, cfg)
     if len(train_set) < cfg.batch_size and variant.trains:
         raise UsageError(f"{len(train_set)} training images cannot fill a batch of {cfg.batch_size}")
-    out.mkdir(parents=True, exist_ok=True)
     mean, std = train_set.channel_stats()
     views = augment.TwoViews(cfg.augment, cfg.image_size, mean, std)
-    images = train_set.images.to(dev)  # the whole training set stays on the device, as uint8
+    images = train_set.images.to(dev)
     probe = evaluate.Probe(
         test_set.head(cfg.probe_size).images.to(dev),
         views,
@@ -379,116 +560,157 @@ def run(cfg: Config, resumed: dict | None = None) -> dict:
         evaluate.calibrate_batch_norm(online, images[:CALIBRATION_IMAGES], views.plain)
     predictor = models.predictor(variant.predictor).to(dev)
     target = models.mean_teacher(online)
-    parameters = [*online.parameters(), *predictor.parameters()]
-    optimizer = steps.adam(parameters, cfg.lr)
+    optimizer = steps.adam([*online.parameters(), *predictor.parameters()], cfg.lr)
     generators = {
         "order": torch.Generator(dev).manual_seed(cfg.seed),
         "augment": torch.Generator(dev).manual_seed(cfg.seed + 1),
     }
+    return Run(
+        cfg, variant, out, dev, speed, train_set, test_set, views, images, probe,
+        online, predictor, target, optimizer, generators, fingerprint,
+    )  # fmt: skip
 
-    def state(epoch, step, history):
-        return {
-            "format": CHECKPOINT_FORMAT,
-            "config": asdict(cfg),
-            "epoch": epoch,
-            "step": step,
-            "online": online.state_dict(),
-            "target": target.state_dict(),
-            "predictor": predictor.state_dict(),
-            "optimizer": optimizer.state_dict(),
-            "rng": rng_states(generators),
-            "history": history,
-        }
 
-    def measure(epoch, step, loss, began):
-        values = evaluate.probe_metrics(online, predictor, target, probe)
-        values = dict(zip(values, torch.stack(list(values.values())).tolist()))  # one device read
-        metrics = {"epoch": epoch, "step": step, "loss": loss}
-        metrics.update((k, evaluate.finite_or_none(v)) for k, v in values.items())
-        metrics["seconds"] = time.perf_counter() - began
-        return metrics
+def check_same_data(saved: dict | None, found: dict, cfg: Config) -> None:
+    """Refuse to resume on other data than the checkpoint's (UsageError)."""
+    if saved is None:  # a checkpoint written before checkpoints recorded their data
+        return
+    differ = [split for split in found if saved.get(split) != found[split]]
+    if differ:
+        described = "; ".join(
+            f"{split}: trained on {_data(saved.get(split))}, found {_data(found[split])}"
+            for split in differ
+        )
+        raise UsageError(
+            f"--data-dir {cfg.data_dir} holds other {cfg.dataset} data than the checkpoint was "
+            f"trained on ({described}); resume with the data it was trained on"
+        )
 
-    if resumed:
-        online.load_state_dict(resumed["online"])
-        target.load_state_dict(resumed["target"])
-        predictor.load_state_dict(resumed["predictor"])
-        optimizer.load_state_dict(resumed["optimizer"])
-        steps.match_layouts(optimizer)
-        set_rng_states(resumed["rng"], generators)
-        start, step, history = resumed["epoch"], resumed["step"], resumed["history"]
-        write_metrics(out, history)  # drops any line written after the checkpoint
-        print(f"resuming {out} at epoch {start}, step {step}", file=sys.stderr)
-    else:
-        start, step = 0, 0
-        history = [measure(0, 0, None, time.perf_counter())]  # the untrained model
-        save_checkpoint(checkpoint_path, state(0, 0, history))
-        write_metrics(out, history)
 
+def _data(fingerprint: dict | None) -> str:
+    if not fingerprint:
+        return "nothing recorded"
+    return f"{fingerprint['shape'][0]} images, sha256 {fingerprint['sha256'][:12]}"
+
+
+def start(live: Run) -> None:
+    """A fresh run: the untrained model's metrics (epoch 0) and the first checkpoint."""
+    live.history = [live.measure(None, time.perf_counter())]
+    live.save()
+    write_metrics(live.out, live.history)
+
+
+def restore(live: Run, resumed: dict) -> None:
+    """The run as the checkpoint ``resumed`` left it: parameters, optimiser, random states."""
+    live.online.load_state_dict(resumed["online"])
+    live.target.load_state_dict(resumed["target"])
+    live.predictor.load_state_dict(resumed["predictor"])
+    live.optimizer.load_state_dict(resumed["optimizer"])
+    steps.match_layouts(live.optimizer)
+    set_rng_states(resumed["rng"], live.generators)
+    live.epoch, live.step, live.history = resumed["epoch"], resumed["step"], resumed["history"]
+    live.saved = (live.epoch, live.step)
+    write_metrics(live.out, live.history)  # drops any line written after the checkpoint
+    if live.cfg.epochs > live.epoch:  # an extension: until it ends, there is no final result
+        (live.out / "result.json").unlink(missing_ok=True)
+    print(f"resuming {live.out} at epoch {live.epoch}, step {live.step}", file=sys.stderr)
+
+
+def train_epochs(live: Run) -> None:
+    """The epochs still to train, each followed by its metrics and checkpoint. A non-finite
+    loss stops the run (RunFailed), keeping the previous epoch's checkpoint."""
+    cfg = live.cfg
     train_step = steps.Step(
-        online, predictor, target, optimizer, variant, views, speed,
-        ema=cfg.ema, alpha=cfg.alpha, beta=cfg.beta,
+        live.online, live.predictor, live.target, live.optimizer, live.variant, live.views,
+        live.speed, ema=cfg.ema, alpha=cfg.alpha, beta=cfg.beta,
     )  # fmt: skip
-    latest = steps.LatestLoss(dev)
-    batch = cfg.batch_size
-    steps_per_epoch = len(images) // batch  # drop the last partial batch: batch norm sees full ones
+    latest = steps.LatestLoss(live.device)
+    steps_per_epoch = len(live.images) // cfg.batch_size  # batch norm sees full batches only
     progress = tqdm(
-        total=cfg.epochs * steps_per_epoch, initial=step, desc=variant.name, unit="step",
-        dynamic_ncols=True, disable=cfg.epochs <= start,
+        total=cfg.epochs * steps_per_epoch, initial=live.step, desc=live.variant.name,
+        unit="step", dynamic_ncols=True, disable=cfg.epochs <= live.epoch,
     )  # fmt: skip
-    for epoch in range(start + 1, cfg.epochs + 1):
-        began = time.perf_counter()
-        for network in (online, predictor, target):  # the target's batch norm too normalises
-            network.train()  # with batch statistics during training, as BYOL's target does
-        order = torch.randperm(len(images), generator=generators["order"], device=dev)
-        loss_sum = torch.zeros((), device=dev)
-        for i in range(steps_per_epoch):
-            loss = train_step(images[order[i * batch : (i + 1) * batch]], generators["augment"])
-            loss_sum += loss  # stays on the device: no synchronisation per step
-            step += 1
-            progress.update()
-            if cfg.log_every and step % cfg.log_every == 0:
-                latest.post(loss)  # on CUDA, without waiting for the device
-                if latest.value is not None:
-                    progress.set_postfix(loss=f"{latest.value:.4g}")
-        mean_loss = (loss_sum / steps_per_epoch).item()  # the epoch's one read of the loss
-        if not math.isfinite(mean_loss):
-            progress.close()
-            write_curves(out, history, variant.name)
-            raise RunFailed(
-                f"the loss became non-finite ({mean_loss}) during epoch {epoch}; stopped. The last "
-                f"good checkpoint (epoch {epoch - 1}) is kept in {checkpoint_path}; metrics up to "
-                "there are in metrics.jsonl. Lower --lr or check --alpha/--beta."
-            )
-        history.append(measure(epoch, step, mean_loss, began))
-        save_checkpoint(checkpoint_path, state(epoch, step, history))
-        append_metrics(out, history[-1])
-        progress.set_postfix(loss=history[-1]["loss"], align=history[-1]["align"])
-    progress.close()
-    write_curves(out, history, variant.name)
-
-    began = time.perf_counter()
-    linear = evaluate.linear_evaluation(
-        evaluate.features(online, images, views.plain),
-        train_set.labels.to(dev),
-        evaluate.features(online, test_set.images.to(dev), views.plain),
-        test_set.labels.to(dev),
-        classes=len(test_set.classes),
-        epochs=cfg.linear_epochs,
-        lr=cfg.linear_lr,
-        batch_size=cfg.linear_batch_size,
-        generator=torch.Generator(dev).manual_seed(cfg.seed + 3),
+    with progress:
+        for epoch in range(live.epoch + 1, cfg.epochs + 1):
+            began = time.perf_counter()
+            live.epoch = epoch
+            mean_loss = train_epoch(live, train_step, latest, progress, steps_per_epoch)
+            if not math.isfinite(mean_loss):
+                break
+            live.history.append(live.measure(mean_loss, began))
+            live.save()
+            append_metrics(live.out, live.history[-1])
+            progress.set_postfix(loss=live.history[-1]["loss"], align=live.history[-1]["align"])
+        else:
+            return
+    write_curves(live.out, live.history, live.variant.name)
+    raise RunFailed(
+        f"the loss became non-finite ({mean_loss}) during epoch {epoch}; stopped. The last "
+        f"good checkpoint (epoch {epoch - 1}) is kept in {live.checkpoint}; metrics up to "
+        "there are in metrics.jsonl. Lower --lr or check --alpha/--beta."
     )
+
+
+def train_epoch(live: Run, train_step, latest, progress, steps_per_epoch: int) -> float:
+    """The steps of one epoch; its mean loss, the epoch's one read of the device."""
+    cfg, batch = live.cfg, live.cfg.batch_size
+    for network in (live.online, live.predictor, live.target):  # the target's batch norm too
+        network.train()  # normalises with batch statistics during training, as BYOL's does
+    order = torch.randperm(len(live.images), generator=live.generators["order"], device=live.device)
+    loss_sum = torch.zeros((), device=live.device)
+    for i in range(steps_per_epoch):
+        images = live.images[order[i * batch : (i + 1) * batch]]
+        loss = train_step(images, live.generators["augment"])
+        loss_sum += loss  # stays on the device: no synchronisation per step
+        live.step += 1
+        progress.update()
+        if cfg.log_every and live.step % cfg.log_every == 0:
+            latest.post(loss)  # on CUDA, without waiting for the device
+            if latest.value is not None:
+                progress.set_postfix(loss=f"{latest.value:.4g}")
+    return (loss_sum / steps_per_epoch).item()
+
+
+def finish(live: Run) -> dict:
+    """The curves, the linear evaluation and result.json; returns what it writes there."""
+    write_curves(live.out, live.history, live.variant.name)
+    began = time.perf_counter()
+    dev, views = live.device, live.views
+    linear = evaluate.linear_evaluation(
+        evaluate.features(live.online, live.images, views.plain),
+        live.train_set.labels.to(dev),
+        evaluate.features(live.online, live.test_set.images.to(dev), views.plain),
+        live.test_set.labels.to(dev),
+        classes=len(live.test_set.classes),
+        epochs=live.cfg.linear_epochs,
+        lr=live.cfg.linear_lr,
+        batch_size=live.cfg.linear_batch_size,
+        generator=torch.Generator(dev).manual_seed(live.cfg.seed + 3),
+    )
+    result = _result(live, linear, linear_seconds=time.perf_counter() - began)
+    write_json(live.out / "result.json", result)
+    final = live.history[-1]
+    print(
+        f"{live.variant.name}: epoch {final['epoch']}, align {final['align']}, uniform "
+        f"{final['uniform']}, linear_acc {linear['linear_acc']:.4f} -> {live.out}",
+        file=sys.stderr,
+    )
+    return result
+
+
+def _result(live: Run, linear: dict, linear_seconds: float) -> dict:
+    history, variant = live.history, live.variant
     last = history[1:][-10:] or history  # Table 1 averages the last 10 epochs of training
-    result = {
+    return {
         "variant": variant.name,
         "objective": variant.objective,
         "predictor": variant.predictor,
         "tangential": variant.tangential,
-        "config": asdict(cfg),
-        "device": str(dev),
-        "speed": asdict(speed),
+        "config": asdict(live.cfg),
+        "device": str(live.device),
+        "speed": asdict(live.speed),
         "epochs_trained": history[-1]["epoch"],
-        "steps": step,
+        "steps": live.step,
         "final": history[-1],
         "last_10_epochs": {
             key: _mean([m[key] for m in last])
@@ -496,19 +718,11 @@ def run(cfg: Config, resumed: dict | None = None) -> dict:
         },
         **linear,
         "train_seconds": sum(m["seconds"] for m in history),
-        "linear_seconds": time.perf_counter() - began,
-        "train_images": len(train_set),
-        "test_images": len(test_set),
+        "linear_seconds": linear_seconds,
+        "train_images": len(live.train_set),
+        "test_images": len(live.test_set),
         "torch": torch.__version__,
     }
-    write_json(out / "result.json", result)
-    final = history[-1]
-    print(
-        f"{variant.name}: epoch {final['epoch']}, align {final['align']}, uniform "
-        f"{final['uniform']}, linear_acc {linear['linear_acc']:.4f} -> {out}",
-        file=sys.stderr,
-    )
-    return result
 
 
 def _mean(values):
@@ -520,20 +734,23 @@ def _mean(values):
 
 
 def write_json(path: Path, value) -> None:
-    temporary = path.with_name(path.name + ".tmp")
-    temporary.write_text(json.dumps(value, indent=2) + "\n")
-    os.replace(temporary, path)
+    text = json.dumps(value, indent=2) + "\n"
+    write_atomically(path, lambda f: f.write(text.encode()))
 
 
 def write_metrics(out: Path, history: list[dict]) -> None:
-    temporary = out / "metrics.jsonl.tmp"
-    temporary.write_text("".join(json.dumps(m) + "\n" for m in history))
-    os.replace(temporary, out / "metrics.jsonl")
+    text = "".join(json.dumps(m) + "\n" for m in history)
+    write_atomically(out / "metrics.jsonl", lambda f: f.write(text.encode()))
 
 
 def append_metrics(out: Path, metrics: dict) -> None:
-    with open(out / "metrics.jsonl", "a") as f:
-        f.write(json.dumps(metrics) + "\n")
+    path = out / "metrics.jsonl"
+    try:
+        with open(path, "a") as f:
+            f.write(json.dumps(metrics) + "\n")
+    except OSError as error:
+        kept = "checkpoint.pt is whole, and resuming rewrites metrics.jsonl"
+        raise RunFailed(_cannot_write(path, error, kept)) from error
 
 
 def write_curves(out: Path, history: list[dict], title: str) -> None:
@@ -560,8 +777,195 @@ def write_curves(out: Path, history: list[dict], title: str) -> None:
         axis.set_xlabel("epoch")
         axis.grid(alpha=0.3)
     figure.suptitle(title)
-    figure.savefig(out / "curves.png", dpi=110)
-    plt.close(figure)
+    try:
+        write_atomically(out / "curves.png", lambda f: figure.savefig(f, format="png", dpi=110))
+    finally:
+        plt.close(figure)
+
+
+def write_atomically(path: Path, write, fault: str | None = None) -> None:
+    """Write ``path`` by ``write(file)`` into a temporary file, flushed to disk, then renamed
+    over it, so that a kill at any moment leaves the old file or the new one whole. SIGINT and
+    SIGTERM wait for the write's end (``STOP``). A failed write removes its temporary file; an
+    OSError (a full disk, say) becomes RunFailed, one line. ``fault``: ``_injected_fault``'s."""
+    temporary = path.with_name(path.name + ".tmp")
+    output = None
+    with STOP.deferred():
+        try:
+            with open(temporary, "wb") as f:
+                output = _Output(f, fault)
+                write(output)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(temporary, path)
+        except BaseException as error:
+            temporary.unlink(missing_ok=True)
+            cause = output.error if output and output.error else error
+            if not isinstance(cause, OSError):
+                raise
+            state = "keeps its last good version" if path.exists() else "does not exist yet"
+            kept = f"{path.name} {state}, and the partial file was removed"
+            raise RunFailed(_cannot_write(path, cause, kept)) from error
+
+
+class _Output:
+    """The file a writer writes to. It keeps the OSError of a failed write, which torch.save
+    reports only as "unexpected pos …", and strikes the injected fault once the first chunk is
+    written."""
+
+    def __init__(self, file, fault: str | None):
+        self.file, self.fault = file, fault
+        self.error: OSError | None = None
+        self.chunks = 0
+
+    def write(self, chunk) -> int:
+        if self.fault and self.chunks:
+            self._strike()
+        self.chunks += 1
+        try:
+            return self.file.write(chunk)
+        except OSError as error:
+            self.error = error
+            raise
+
+    def flush(self) -> None:
+        self.file.flush()
+
+    def _strike(self) -> None:
+        if self.fault == "kill":
+            self.file.flush()  # the partial file on disk, as a kill mid-write leaves it
+            os.kill(os.getpid(), signal.SIGKILL)
+        self.error = OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        raise self.error
+
+
+def _cannot_write(path: Path, error: OSError, kept: str) -> str:
+    reason = error.strerror or str(error)
+    if error.errno in (errno.ENOSPC, errno.EDQUOT):
+        return (
+            f"the disk is full: cannot write {path} ({reason}); {kept}. Free space, then resume "
+            "with --resume"
+        )
+    return f"cannot write {path} ({reason}); {kept}. Resume with --resume once it can be written"
+
+
+# The folder's lock and the signals -------------------------------------------------------------
+
+
+class FolderLock:
+    """``--out`` for one run at a time: an exclusive ``flock`` on its run.lock for the run's
+    life. The kernel drops the lock when the process ends, however it ends, so a killed run
+    never blocks the next; the file, which stays, only records who holds or last held it."""
+
+    def __init__(self, out: Path):
+        self.out, self.path = out, out / LOCK
+        self.previous: dict | None = None  # the record of the run that held it last
+
+    def __enter__(self) -> "FolderLock":
+        try:
+            self.out.mkdir(parents=True, exist_ok=True)
+            self.file = open(self.path, "a+")
+        except OSError as error:
+            if error.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise RunFailed(_cannot_write(self.path, error, "nothing was written")) from error
+            reason = error.strerror or error
+            raise UsageError(f"--out {self.out} cannot be written ({reason})") from error
+        try:
+            fcntl.flock(self.file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as error:
+            holder = self._read()
+            self.file.close()
+            if error.errno in (errno.EWOULDBLOCK, errno.EAGAIN):
+                raise UsageError(
+                    f"--out {self.out} is in use by another run ({_holder(holder)}); wait for it "
+                    "to end, or choose another --out"
+                ) from error
+            raise UsageError(f"cannot lock {self.path} ({error.strerror})") from error
+        self.previous = self._read()
+        return self
+
+    def _read(self) -> dict | None:
+        self.file.seek(0)
+        try:
+            return json.loads(self.file.read())
+        except ValueError:  # empty, or caught in the middle of its holder's write
+            return None
+
+    def record(self, command: str) -> None:
+        """Say who holds the lock, for a second run's refusal to name."""
+        holder = {
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+            "started": time.strftime("%Y-%m-%d %H:%M:%S"),
+            "command": command,
+        }
+        try:
+            self.file.seek(0)
+            self.file.truncate()
+            self.file.write(json.dumps(holder) + "\n")
+            self.file.flush()
+        except OSError as error:
+            raise RunFailed(_cannot_write(self.path, error, "nothing else was written")) from error
+
+    def __exit__(self, *exception) -> None:
+        self.file.close()  # and with it the lock
+
+
+def _holder(record: dict | None) -> str:
+    if not record:
+        return "which has not said who it is yet"
+    return (
+        f"pid {record.get('pid')} on {record.get('host')}, started {record.get('started')}: "
+        f"{record.get('command')}"
+    )
+
+
+class _Signals:
+    """SIGINT and SIGTERM as a clean stop: the handler raises Interrupted where the run is,
+    except while an output is written (``deferred``), whose end it waits for: torch.save turns
+    an exception raised inside it into an opaque RuntimeError. Once the run is stopping, more
+    signals are ignored, so that a second Ctrl-C cannot break the stop into a traceback."""
+
+    def __init__(self):
+        self.writing = 0
+        self.pending: int | None = None
+        self.stopping = False
+
+    @contextlib.contextmanager
+    def installed(self):
+        if threading.current_thread() is not threading.main_thread():
+            yield  # Python runs signal handlers in the main thread only
+            return
+        previous = {s: signal.signal(s, self._handle) for s in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield
+        finally:
+            for number, handler in previous.items():
+                signal.signal(number, handler)
+            self.pending, self.stopping = None, False
+
+    def _handle(self, signum, frame) -> None:
+        if self.stopping:
+            return
+        if self.writing:
+            self.pending = signum
+            return
+        self.stopping = True
+        raise Interrupted(signum)
+
+    @contextlib.contextmanager
+    def deferred(self):
+        self.writing += 1
+        try:
+            yield
+        finally:
+            self.writing -= 1
+        if self.pending is not None and not self.writing:
+            signum, self.pending, self.stopping = self.pending, None, True
+            raise Interrupted(signum)
+
+
+STOP = _Signals()
 
 
 if __name__ == "__main__":
