@@ -69,3 +69,21 @@ def test_reference_with_v2_transforms_and_no_workers_and_a_printed_summary(capsy
 def test_bad_options_exit_2(capsys, options, message):
     assert bench.main([*TINY, *options]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_the_markdown_table_goes_into_the_named_block(tmp_path, capsys):
+    from theory import report
+
+    page = tmp_path / "performance.md"
+    page.write_text(f"{report.begin_marker('cpu-tiny')}\n{report.end_marker('cpu-tiny')}\n")
+    assert bench.main([*TINY, "--linear-epochs", "1", "--markdown", str(page), "--block", "cpu-tiny"]) == 0
+    text = page.read_text()
+    assert "| fast |" in text and "| reference |" in text and "fast / reference" in text
+    assert "Written by `python -m training.bench --device cpu" in text and "Linear evaluation" in text
+
+
+def test_a_page_without_the_block_is_refused_before_the_bench_runs(tmp_path, capsys):
+    page = tmp_path / "performance.md"
+    page.write_text("no block\n")
+    assert bench.main([*TINY, "--markdown", str(page), "--block", "cpu-tiny"]) == 2
+    assert "no block to rewrite" in capsys.readouterr().err

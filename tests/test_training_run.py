@@ -430,7 +430,7 @@ def signal_at(monkeypatch, module, name, number, call):
 def test_sigint_stops_the_run_with_130_and_one_line_keeping_the_last_checkpoint(
     cifar, tmp_path, capsys, monkeypatch
 ):
-    signal_at(monkeypatch, models, "ema_update", signal.SIGINT, call=3)  # epoch 2's first step
+    signal_at(monkeypatch, steps, "ema_update", signal.SIGINT, call=3)  # epoch 2's first step
     out = tmp_path / "out"
     assert run.main(["raft-lp", *tiny(cifar, out, epochs=3)]) == 130
     assert last_line(capsys.readouterr().err) == (
@@ -455,7 +455,7 @@ def test_a_signal_during_a_checkpoint_write_waits_for_the_write_to_end(
 def test_an_interrupted_extension_leaves_no_stale_result_json(cifar, tmp_path, monkeypatch):
     out = tmp_path / "out"
     assert run.main(["raft-lp", *tiny(cifar, out)]) == 0
-    signal_at(monkeypatch, models, "ema_update", signal.SIGTERM, call=3)  # in epoch 2
+    signal_at(monkeypatch, steps, "ema_update", signal.SIGTERM, call=3)  # in epoch 2
     assert run.main(["raft-lp", "--resume", *tiny(cifar, out, epochs=3)]) == 143
     assert not (out / "result.json").exists()
 

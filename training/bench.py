@@ -3,7 +3,7 @@ SSL repositories are, in one process, on one device, on synthetic CIFAR-shaped d
 
 - fast: what ``python -m training.run`` runs (``training/step.py``): uint8 images resident on
   the device, views drawn there in batches, bf16 autocast and channels_last on CUDA, fused
-  Adam, one ``_foreach_lerp_`` for the EMA, the loss summed on the device.
+  Adam, the EMA in two multi-tensor kernels (``theory.teacher``), the loss summed on the device.
 - reference: per-image torchvision transforms (v1 on PIL images, or v2 on uint8 tensors) in a
   ``DataLoader`` with worker processes, batches copied to the device, fp32 with PyTorch's
   defaults (on a GPU cuDNN may use TF32) and NCHW, Adam as constructed by default, and the EMA
@@ -19,7 +19,9 @@ the reference waiting for its DataLoader and the copy to the device), forward+ba
 optimizer, EMA and the rest, timed with CUDA events on a GPU (the split of the GPU's timeline;
 recording them does not synchronise) and ``perf_counter`` on the CPU, and peak memory. Then
 fast/reference. ``--linear-epochs N`` also times the linear evaluation
-(``training/evaluate.py``) on cached features of ``--dataset-size`` images.
+(``training/evaluate.py``) on cached features of ``--dataset-size`` images. ``--markdown FILE
+--block NAME`` also writes the figures as a table into a block of a Markdown page
+(docs/performance.md's figures come from here).
 """
 
 import argparse
@@ -35,6 +37,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from theory import report as theory_report
 from training import augment, evaluate, models, step as steps, variants
 from training.run import UsageError, resolve_device as _device  # bench/device_check.py's too
 
@@ -69,6 +72,8 @@ def parser() -> argparse.ArgumentParser:
                    help="also time the linear evaluation for this many epochs (default 0: no)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", action="store_true", help="print one JSON document")
+    p.add_argument("--markdown", metavar="FILE.md", help="write the figures into a block of FILE")
+    p.add_argument("--block", default="bench", help="the block's name in FILE (default bench)")
     return p
 
 
@@ -100,6 +105,11 @@ def main(argv=None) -> int:
         device = _device(args.device)
     except UsageError as error:
         problems.append(str(error))
+    if args.markdown:
+        try:
+            theory_report.check_block(args.markdown, args.block)
+        except theory_report.OutputError as error:
+            problems.append(str(error))
     if problems:
         print("error: " + "; ".join(problems), file=sys.stderr)
         return 2
@@ -107,6 +117,9 @@ def main(argv=None) -> int:
         torch.set_num_threads(args.threads)
     report = bench(args, device, variant, paths)
     print(json.dumps(report, indent=2) if args.json else summary(report))
+    if args.markdown:
+        command = "python -m training.bench " + " ".join(argv if argv is not None else sys.argv[1:])
+        theory_report.write_block(args.markdown, args.block, markdown(report, command))
     return 0
 
 
@@ -396,6 +409,36 @@ def summary(report: dict) -> str:
             f"linear evaluation: {lin['epochs']} epochs on {lin['train_features']} cached "
             f"{lin['dim']}-d features: {lin['seconds']:.2f} s"
         )
+    return "\n".join(lines)
+
+
+def markdown(report: dict, command: str) -> str:
+    """The figures of ``summary`` as a Markdown table, with the command and setting above it."""
+    c = report["config"]
+    head = ["path", "images/s", "ms/step", "epoch s", *(f"{r} ms" for r in REGIONS), "peak memory"]
+    lines = [
+        f"Written by `{command}` on {report['device']} ({report['device_name']}), torch "
+        f"{report['torch']}, {report['torch_threads']} threads, {report['date']}: ResNet18 width "
+        f"{c['width']}, {c['image_size']}×{c['image_size']}, batch {c['batch_size']}, {c['variant']}, "
+        f"{c['steps']} timed steps after {c['warmup']}; reference: torchvision "
+        f"{c['reference_transforms']}, {c['workers']} workers.",
+        "",
+        "| " + " | ".join(head) + " |",
+        "|" + "---|" * len(head),
+    ]
+    for name in ("fast", "reference"):
+        if name in report:
+            r = report[name]
+            split = [f"{1000 * r['split_seconds_per_step'][region]:.2f}" for region in REGIONS]
+            memory = f"{r['peak_memory']['bytes'] / 2**20:.0f} MiB ({r['peak_memory']['kind']})"
+            lines.append("| " + " | ".join([name, f"{r['images_per_second']:.0f}", f"{1000 * r['step_seconds']:.1f}",
+                                            f"{r['epoch_seconds']:.1f}", *split, memory]) + " |")
+    if "speedup" in report:
+        lines += ["", f"fast / reference: **{report['speedup']:.2f}×** the images per second."]
+    if "linear" in report:
+        lin = report["linear"]
+        lines += ["", f"Linear evaluation, {lin['epochs']} epochs on {lin['train_features']} cached "
+                      f"{lin['dim']}-d features: {lin['seconds']:.1f} s."]
     return "\n".join(lines)
 
 
