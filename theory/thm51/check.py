@@ -13,7 +13,9 @@ from theory.thm51 import rule
 from theory.thm51.gradients import (
     JUDGEMENTS, edge_points, gaps_at, judge_gap, judged_point, mirrored_output_gap, trajectory_point,
 )
-from theory.thm51.relations import at_the_point, symbolic_relation, symbolic_tangent_noop
+from theory.thm51.relations import (
+    at_teacher_equals_online, at_the_point, online_gradients, symbolic_relation, symbolic_tangent_noop,
+)
 from theory.thm51.search import Conditions, minimal_counterexample, sample, search
 from theory.thm51.setups import Outcome, Setup, evaluate, parameter_count, run
 
@@ -38,13 +40,14 @@ def judged_points(conditions: Conditions, effort: Effort, rng):
     the edge points of two setups per predictor kind (times effort.scale)."""
     sampled = []
     for i in range(8 * effort.scale):
-        point = dict(teacher_noise=float(10 ** rng.uniform(-3, 0.5)),
+        noise = float(10 ** rng.uniform(-3, 0.5))
+        point = dict(teacher_noise=0.0 if conditions.at_fixed_point else noise,
                      predictor_scale=float(10 ** rng.uniform(-1, 1)))
         sampled.append(judged_point(sample(conditions, i, rng, thorough=False), point))
     searched = []
     for i, predictor in enumerate(conditions.predictors * 2 * effort.scale):
         setup = replace(sample(conditions, 100 + i, rng, thorough=False), predictor=predictor)
-        searched += [judged_point(setup, point) for point in edge_points(setup)]
+        searched += [judged_point(setup, point) for point in edge_points(setup, conditions.at_fixed_point)]
     return sampled, searched
 
 
@@ -62,11 +65,11 @@ def judged_probe(outcome: Outcome):
     return [(g, judge_gap(g, in_float32(k))) for k, g in enumerate(outcome.trace.gradients, 1)]
 
 
-def gradient_fact(where: str, judged) -> dict:
+def gradient_fact(where: str, judged, at_fixed_point: bool = False) -> dict:
     counted = [gap for gap, judgement in judged if judgement != "round-off"]
     finite = [gap for gap, _ in judged if math.isfinite(gap.ratio)]
     return fact(
-        "gradient-identities", where=where, points=len(judged),
+        "gradient-identities", where=where, at_fixed_point=at_fixed_point, points=len(judged),
         theta=max((g.theta for g in finite), default=0), predictor=max((g.predictor for g in finite), default=0),
         ratio=max((g.ratio for g in counted), default=0),
         judgements={k: sum(j == k for _, j in judged) for k in JUDGEMENTS},
@@ -95,6 +98,10 @@ def trajectory_fact(which: str, outcomes: list[Outcome]) -> dict:
     return fact("trajectories", **values)
 
 
+# The pairs whose loss relation is a multiple of β (L_RAFT(θ, −W) = L_BYOL'(θ, W) − 4β).
+WEIGHTED_PAIRS = ("byol'/raft", "byol'/raft-frozen")
+
+
 def loss_facts(outcomes: list[Outcome]) -> list[dict]:
     """The measured loss relation L_second − L_first over every decisive step (divided by β
     for BYOL'/RAFT), per pair and form, beside the sympy relation."""
@@ -102,14 +109,14 @@ def loss_facts(outcomes: list[Outcome]) -> list[dict]:
     for o in outcomes:
         if o.setup.pair.split("/")[1].startswith("tan"):
             continue  # a plain objective and its Tan* form differ in value, not in gradient
-        scale = o.setup.beta if o.setup.pair == "byol'/raft" else 1.0
+        scale = o.setup.beta if o.setup.pair in WEIGHTED_PAIRS else 1.0
         values = groups.setdefault((o.setup.pair, o.setup.tangential), [])
         for k in range(o.assessment.decisive):
             difference = (o.trace.second_loss[k] - o.trace.first_loss[k]) / scale
             if math.isfinite(difference):
                 values.append(difference)
     return [
-        fact("loss-measured", pair=pair, tangential=tangential, per_beta=pair == "byol'/raft",
+        fact("loss-measured", pair=pair, tangential=tangential, per_beta=pair in WEIGHTED_PAIRS,
              steps=len(values), low=min(values), high=max(values))
         for (pair, tangential), values in groups.items() if values
     ]
@@ -132,8 +139,24 @@ def separation_fact(separated: list[Outcome], total: int, found: Outcome, exampl
                 found=asdict(found.setup), example=example)
 
 
+def fixed_point_fact(setup: Setup) -> dict:
+    """∇ of the loss difference in the online outputs, and whether it vanishes where each
+    teacher output equals its online output (ξ = θ without a predictor)."""
+
+    def words(combination):
+        terms = [f"({sympy.sstr(c)})·{name}" for name, c in combination.items() if c != 0]
+        return " + ".join(terms) or "0"
+
+    gradients = online_gradients(setup)
+    return fact("fixed-point-gradient", sphere=setup.sphere, predictor=setup.predictor,
+                gradients={p: words(c) for p, c in gradients.items()},
+                vanishes=all(c == 0 for p in gradients for c in at_teacher_equals_online(setup, gradients[p]).values()))
+
+
 def _symbolic_facts(conditions: Conditions, first_setup: Setup) -> list[dict]:
     facts = [relation_fact(first_setup)]
+    if conditions.at_fixed_point:
+        facts.append(fixed_point_fact(first_setup))
     mirrored = [p for p in conditions.predictors if replace(first_setup, predictor=p).mirrored]
     if mirrored:
         gap = max(mirrored_output_gap(replace(first_setup, predictor=p)) for p in mirrored)
@@ -161,8 +184,9 @@ def check(effort: Effort, conditions: Conditions) -> Finding:
         for i in range(max(3, len(conditions.optimizers)) * effort.scale)
     ]
     probed = judged_probe(random_runs[0])
-    evidence += [gradient_fact("random", sampled_gaps), gradient_fact("edge", searched_gaps),
-                 gradient_fact("trajectory", probed), trajectory_fact("random", random_runs)]
+    fixed = conditions.at_fixed_point
+    evidence += [gradient_fact("random", sampled_gaps, fixed), gradient_fact("edge", searched_gaps, fixed),
+                 gradient_fact("trajectory", probed, fixed), trajectory_fact("random", random_runs)]
     searched_runs = [] if any(o.assessment.separation for o in random_runs) else search(random_runs, effort)
     if searched_runs:
         evidence.append(trajectory_fact("adversarial", searched_runs))

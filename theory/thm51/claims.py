@@ -18,6 +18,8 @@ CONDITIONS = {
                             tangential=(False,), predictors=("linear", "mlp")),
     "tangent-noop": Conditions(pairs=("byol/tanbyol", "byol'/tanbyol'", "raft/tanraft"),
                                predictors=("linear", "mlp")),
+    "byol-raft": Conditions(pairs=("byol-sym/raft",)),
+    "byolp-np-frozen": Conditions(pairs=("byol'/raft-frozen",), predictors=("none",), tangential=(True, False)),
 }
 
 SOURCE = "Theorem 5.1, Appendix G (eqs. 28, 43, 53–56)"
@@ -133,6 +135,26 @@ CLAIMS = (
         "predictors) from the same (θ0, W0): the trajectories" + correspond(" and W_k = W'_k"),
         "byol, byol_prime, raft with tangential=False / True with sphere=True, the same "
         "(θ0, W0), SGD",
+    ),
+    _claim(
+        "byol-raft",
+        "BYOL itself (not BYOL') from (θ0, W0) and RAFT from (θ0, −W0) follow the same trajectory",
+        "Abstract ('BYOL is equivalent to RAFT under certain conditions'); Section 5; eq. 4",
+        "Under the conditions of Theorem 5.1 — (i) l2-normalised representations, (ii) a linear "
+        "predictor, (iii) the tangential form (λ = sg⟨p̂, t̂⟩) — plain SGD: BYOL itself (eq. 4, "
+        "symmetrised over the views as trained, ½[‖p̂1 − t̂2‖² + ‖p̂2 − t̂1‖²]; not BYOL') from "
+        "(θ0, W0) and RAFT from (θ0, −W0)" + NEGATED,
+        "byol_symmetric / raft with sphere=True, tangential=True, predictor −W0, SGD",
+    ),
+    _claim(
+        "byolp-np-frozen",
+        "BYOL'-NP from θ0 and RAFT with its linear predictor frozen at W = −I follow the same trajectory",
+        "Section 5 ('removing the predictor means fixing W = I'); Theorem 5.1 with W frozen",
+        "With (i) l2-normalised representations, with and without (iii) the tangential form, "
+        "plain SGD: BYOL' without a predictor (q = I, BYOL'-NP) from θ0 and RAFT whose linear "
+        "predictor is frozen at W = −I (q(z) = −z, never trained) from θ0" + correspond(""),
+        "byol_prime / raft(−p1, −p2, t1, t2) with sphere=True, tangential=True and False, no "
+        "trained predictor, SGD",
     ),
 )
 

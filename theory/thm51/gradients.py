@@ -91,16 +91,19 @@ def rotation(dim: int, cosine: float) -> torch.Tensor:
     return w
 
 
-def edge_points(setup: Setup) -> list[dict]:
+def edge_points(setup: Setup, at_fixed_point: bool = False) -> list[dict]:
     """Boundary points for eq. 28 (``random_point`` arguments): the teacher equal to the online
     encoder (ξ = θ, as at step 0) or far from it; the predictor tiny or huge; for a square
     linear predictor at ξ = θ, W = ±I (predictions on, or antipodal to, the teacher's) and
-    rotations with ⟨Wz, z⟩ ≈ 0 (λ → 0 in the tangential form) or obtuse."""
+    rotations with ⟨Wz, z⟩ ≈ 0 (λ → 0 in the tangential form) or obtuse. ``at_fixed_point``:
+    only points with ξ = θ (the predictor's scales too)."""
+    far = [] if at_fixed_point else [dict(teacher_noise=5.0)]
+    near = dict(teacher_noise=0.0) if at_fixed_point else {}
     points = [
         dict(teacher_noise=0.0),
-        dict(teacher_noise=5.0),
-        dict(predictor_scale=1e-3),
-        dict(predictor_scale=1e3),
+        *far,
+        dict(predictor_scale=1e-3, **near),
+        dict(predictor_scale=1e3, **near),
     ]
     if setup.predictor == "linear" and setup.dim >= 2:
         eye = torch.eye(setup.dim, dtype=torch.float64)

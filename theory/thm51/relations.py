@@ -21,6 +21,8 @@ def _objective(name: str, p1, p2, t1, t2, tangential: bool) -> sympy.Expr:
         "run-away-byol": lambda: -sym.byol(p1, t2, **o),
         "byol-sym": lambda: sym.byol_symmetric(p1, p2, t1, t2, **o),
         "run-away-byol-sym": lambda: -sym.byol_symmetric(p1, p2, t1, t2, **o),
+        "raft-frozen": lambda: sym.raft(-p1, -p2, t1, t2, **o),
+        "half-align": lambda: sym.alignment(p1, p2) / 2,
     }
     return forms[name]()
 
@@ -53,6 +55,39 @@ def symbolic_relation(setup: Setup) -> tuple[sympy.Expr, list[sympy.Symbol]]:
 def at_the_point(setup: Setup, relation: sympy.Expr) -> sympy.Expr:
     """The relation where each held λ takes its value at the point itself (Λ_pt = ⟨p, t⟩)."""
     return sympy.simplify(gram(setup).release(relation))
+
+
+def online_gradients(setup: Setup) -> dict[str, dict[str, sympy.Expr]]:
+    """∇ of L_second − L_first with respect to each online output p_i, as a combination
+    {vector name: coefficient} of p1, p2, t1, t2 (held λ carry no gradient; on the sphere the
+    radial part, which the normalisation removes, is left out)."""
+    relation, _ = symbolic_relation(setup)
+    g = gram(setup)
+    gradients = {}
+    for p in ("p1", "p2"):
+        combination = {}
+        for b in NAMES:
+            entry = g(p, b)
+            if isinstance(entry, sympy.Symbol):
+                combination[b] = sympy.diff(relation, entry) * (2 if b == p else 1)
+        gradients[p] = combination
+    return gradients
+
+
+def at_teacher_equals_online(setup: Setup, combination: dict[str, sympy.Expr]) -> dict[str, sympy.Expr]:
+    """A combination evaluated where each teacher output equals its online output (t_i = p_i:
+    the EMA fixed point ξ = θ of a run without a predictor)."""
+    g, rename = gram(setup), {"t1": "p1", "t2": "p2"}
+    values = {}
+    for (a, b), entry in g.entries.items():
+        if isinstance(entry, sympy.Symbol):
+            value = g(rename.get(a, a), rename.get(b, b))
+            values[entry] = values[g.held(entry)] = value
+    merged = {}
+    for name, coefficient in combination.items():
+        target = rename.get(name, name)
+        merged[target] = merged.get(target, 0) + coefficient.subs(values)
+    return {name: sympy.simplify(c) for name, c in merged.items()}
 
 
 def symbolic_tangent_noop(dim: int = 3) -> sympy.Matrix:

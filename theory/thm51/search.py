@@ -31,18 +31,22 @@ def lr_range(optimizer_name: str, sphere: bool) -> tuple[float, float]:
 
 @dataclass(frozen=True)
 class Conditions:
-    """A claim's conditions (what its setups fix) and the choices its checks vary."""
+    """A claim's conditions (what its setups fix) and the choices its checks vary.
+    ``at_fixed_point``: every gradient point has its teacher equal to the online encoder (ξ = θ),
+    and runs keep it there with ``taus = (0.0,)``."""
 
     pairs: tuple[str, ...] = ("byol'/raft",)
     sphere: bool = True
     tangential: tuple[bool, ...] = (True,)
     predictors: tuple[str, ...] = ("linear",)
     optimizers: tuple[dict, ...] = (SGD,)
+    taus: tuple[float, ...] = (0.9, 0.996)
+    at_fixed_point: bool = False
 
 
 def sample(conditions: Conditions, i: int, rng, thorough: bool) -> Setup:
     """The i-th random setup: encoders cycle MLP, MLP+BatchNorm, CNN+BatchNorm; τ cycles
-    0.9, 0.996; D cycles 2, 8, 3, 16; α = β for i mod 4 ∈ {0, 1}, else both log-uniform in
+    through the conditions' taus (0.9, 0.996 by default); D cycles 2, 8, 3, 16; α = β for i mod 4 ∈ {0, 1}, else both log-uniform in
     [0.1, 10]; the conditions' pairs, predictors, forms and optimisers cycle out of step, so
     that three runs already cover two of each; learning rate log-uniform in ``lr_range``; under
     --thorough runs last 60 to 240 steps."""
@@ -64,7 +68,7 @@ def sample(conditions: Conditions, i: int, rng, thorough: bool) -> Setup:
         predictor=conditions.predictors[(i + i // len(conditions.pairs)) % len(conditions.predictors)],
         **preset,
         lr=float(math.exp(rng.uniform(math.log(low), math.log(high)))),
-        tau=(0.9, 0.996)[i % 2],
+        tau=conditions.taus[i % len(conditions.taus)],
         batch=int(rng.choice([4, 8, 16])),
         steps=STEPS * (1 + i % 4 if thorough else 1),
         seed=int(rng.integers(2**31)),

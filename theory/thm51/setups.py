@@ -44,6 +44,25 @@ def _byol_symmetric(setup: "Setup", tangential: bool) -> Objective:
     return objective
 
 
+def _half_alignment(setup: "Setup") -> Objective:
+    """½·L_align (eq. 2) of the online outputs: what BYOL-NP descends at ξ = θ (Section 2.2)."""
+
+    def objective(p1, p2, t1, t2):
+        return 0.5 * obj.alignment(p1, p2, sphere=setup.sphere, validate=False)
+
+    return objective
+
+
+def frozen_negation(objective: Objective) -> Objective:
+    """The objective of a run whose predictor is frozen at q(z) = −z (W = −I, never trained):
+    its online outputs negated."""
+
+    def negated_outputs(p1, p2, t1, t2):
+        return objective(-p1, -p2, t1, t2)
+
+    return negated_outputs
+
+
 def run_away(objective: Objective) -> Objective:
     """−objective: 'run-away BYOL' minimises −‖p̂1 − t̂2‖², i.e. maximises the distance to the
     teacher that BYOL minimises."""
@@ -65,6 +84,14 @@ PAIRS: dict[str, Callable[["Setup"], tuple[Objective, Objective, PredictorMap]]]
     "byol-sym/run-away-byol-sym": lambda s: (
         _byol_symmetric(s, s.tangential), run_away(_byol_symmetric(s, s.tangential)), negate_output_layer
     ),
+    # BYOL itself (eq. 4, symmetrised) from (θ0, W0), RAFT from (θ0, M(W0)).
+    "byol-sym/raft": lambda s: (_byol_symmetric(s, s.tangential), _weighted(obj.raft, s, s.tangential),
+                                negate_output_layer),
+    # BYOL'-NP from θ0, RAFT with its predictor frozen at −I from θ0.
+    "byol'/raft-frozen": lambda s: (_weighted(obj.byol_prime, s, s.tangential),
+                                    frozen_negation(_weighted(obj.raft, s, s.tangential)), identity_map),
+    # Symmetrised BYOL against ½·L_align (Section 2.2's fixed point), from the same (θ0, W0).
+    "byol-sym/half-align": lambda s: (_byol_symmetric(s, s.tangential), _half_alignment(s), identity_map),
     # A plain objective and its Tan* variant (Table 2) from the same (θ0, W0).
     "byol/tanbyol": lambda s: (_byol(s, False), _byol(s, True), identity_map),
     "byol'/tanbyol'": lambda s: (_weighted(obj.byol_prime, s, False), _weighted(obj.byol_prime, s, True),

@@ -34,6 +34,19 @@ def loss_relation(f: dict) -> str:
     )
 
 
+def fixed_point_gradient(f: dict) -> str:
+    where = "on the unit sphere" if f["sphere"] else "on raw vectors"
+    line = (f"sympy, per sample {where}: ∇_p1(L_second − L_first) = {f['gradients']['p1']}, "
+            f"∇_p2(L_second − L_first) = {f['gradients']['p2']}")
+    if f["predictor"] == "none":
+        return line + ("; at ξ = θ without a predictor each teacher output is its online output "
+                       "(t_i = p_i), where " + ("both vanish: the two gradients are equal there"
+                                                 if f["vanishes"] else "they do NOT vanish"))
+    return line + ("; at ξ = θ the teacher outputs are the projections ẑ_i and the online outputs "
+                   "the predictions q̂(z_i): both vanish only where every view's prediction equals "
+                   "its own projection")
+
+
 def tangent_noop_gradient(f: dict) -> str:
     return (
         "sympy, D = 3 in components: ∇_p[‖t̂ − Λû‖²/Λ] − ∇_p[‖t̂ − û‖²] with û = p/‖p‖ in the "
@@ -48,13 +61,21 @@ GRADIENT_PLACES = {
     "edge": "eq. 28 at edge points (ξ = θ, far teacher, W tiny/huge, W = ±I, λ ≈ 0)",
     "trajectory": "eq. 28 along a trajectory (the first side's exact state, every step)",
 }
+FIXED_POINT_PLACES = {
+    "random": "the gradient identity at random points with ξ = θ",
+    "edge": "the gradient identity at edge points with ξ = θ (W tiny/huge, W = ±I, λ ≈ 0)",
+    "trajectory": "the gradient identity along a trajectory with τ = 0 (the first side's exact state, every step)",
+}
 
 
 def gradient_identities(f: dict) -> str:
+    place = (FIXED_POINT_PLACES if f["at_fixed_point"] else GRADIENT_PLACES)[f["where"]]
     line = (
-        f"{GRADIENT_PLACES[f['where']]}: {f['points']} points, largest gap eq. 43 (θ) "
-        f"{f['theta']:.3g}, eq. 53 (predictor) {f['predictor']:.3g}, largest gap/control "
-        f"{f['ratio']:.3g}"
+        f"{place}: {f['points']} points, largest gap in θ {f['theta']:.3g}, in the predictor "
+        f"{f['predictor']:.3g}, largest gap/control {f['ratio']:.3g}"
+        if f["at_fixed_point"] else
+        f"{place}: {f['points']} points, largest gap eq. 43 (θ) {f['theta']:.3g}, eq. 53 (predictor) "
+        f"{f['predictor']:.3g}, largest gap/control {f['ratio']:.3g}"
     )
     extra = [f"{n} {k}" for k, n in f["judgements"].items() if n and k != "agrees"]
     return line + (f" ({', '.join(extra)})" if extra else "")
@@ -139,6 +160,7 @@ def inconclusive(f: dict) -> str:
 WORDING = {
     "loss-relation": loss_relation,
     "tangent-noop-gradient": tangent_noop_gradient,
+    "fixed-point-gradient": fixed_point_gradient,
     "predictor-map": lambda f: (
         f"predictor map: max |q_M(w)(z) + q_w(z)| / max |q_w(z)| = {f['gap']:.3g} at 64 random z "
         f"for predictors {', '.join(f['predictors'])} (q' = −q)"
