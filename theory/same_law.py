@@ -24,7 +24,7 @@ from theory.thm51.setups import PAIRS, Setup, build, view_pairs
 # statistics; the test is called able to see a difference when it rejects the identity-initialised
 # pair at the same level.
 ALPHA = 0.01
-RUNS, STEPS = 32, 20
+RUNS, STEPS = 24, 15
 FAN_INS = (1, 2, 3, 4, 5, 16, 64, 127, 128, 512)
 
 
