@@ -187,11 +187,12 @@ def expected_gradients(theta, xi, W, A, B):
     return 2 * W.swapaxes(-1, -2) @ R, 2 * R @ theta.swapaxes(-1, -2)
 
 
-def train_jointly(theta, W, A, B, steps: int, lr: float = 0.05, tau: float = 0.99):
-    """Gradient descent on θ and W (batched runs) with the target ξ an EMA of θ (eq. 5 / 64):
-    the linear model of Appendix H trained the way BYOL trains. Returns (θ, W, ξ) as arrays."""
+def train_jointly(theta, W, A, B, steps: int, lr: float = 0.05, tau: float = 0.99, xi=None):
+    """Gradient descent on θ and W (batched runs) with the target ξ an EMA of θ (eq. 5 / 64),
+    starting from ξ = θ unless ``xi`` is given: the linear model of Appendix H trained the way
+    BYOL trains. Returns (θ, W, ξ) as arrays."""
     theta, W, A, B = (torch.tensor(np.asarray(M, dtype=np.float64)) for M in (theta, W, A, B))
-    xi = theta.clone()
+    xi = theta.clone() if xi is None else torch.tensor(np.asarray(xi, dtype=np.float64))
     for _ in range(steps):
         g_theta, g_W = expected_gradients(theta, xi, W, A, B)
         theta -= lr * g_theta
