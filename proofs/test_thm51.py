@@ -29,8 +29,8 @@ def examples(n: int):
 
 
 CORRESPONDING = ["thm5.1", "thm5.1-adam", "thm5.1-no-tangent", "thm5.1-no-sphere", "thm5.1-mlp",
-                 "byol-dual", "tangent-noop"]
-SEPARATING = ["thm5.1-linear-only", "thm5.1-np"]
+                 "byol-dual", "tangent-noop", "byolp-np-frozen"]
+SEPARATING = ["thm5.1-linear-only", "thm5.1-np", "byol-raft"]
 
 
 @st.composite
@@ -193,6 +193,8 @@ ALPHA, BETA = sympy.symbols("alpha beta", positive=True)
         ("thm5.1-mlp", dict(predictor="mlp", tangential=False), -4 * BETA),
         ("byol-dual", dict(pair="byol/run-away-byol", tangential=False), -4),
         ("byol-dual", dict(pair="byol-sym/run-away-byol-sym", tangential=False), -4),
+        ("byolp-np-frozen", dict(pair="byol'/raft-frozen", predictor="none"), 0),
+        ("byolp-np-frozen", dict(pair="byol'/raft-frozen", predictor="none", tangential=False), -4 * BETA),
     ],
 )
 def test_loss_relation_is_constant(claim_id, fields, expected):
@@ -205,6 +207,12 @@ def test_thm51_linear_only_loss_relation_depends_on_the_online_outputs():
     g = {name: sympy.Symbol(f"g_{name}", real=True) for name in ("p1_p1", "p2_p2", "t1_t1", "t2_t2")}
     assert sympy.simplify(relation + BETA * sum(g.values())) == 0
     assert [s.name for s in online] == ["g_p1_p1", "g_p2_p2"]
+
+
+def test_byol_raft_loss_relation_depends_on_the_online_outputs():
+    # BYOL's cross term pairs each prediction with the other view's teacher, RAFT's with its own
+    relation, online = C.symbolic_relation(C.Setup(pair="byol-sym/raft", tangential=False))
+    assert {"g_p1_t2", "g_p2_t1", "g_p1_t1", "g_p2_t2"} <= {s.name for s in online}
 
 
 def test_thm51_np_loss_relation_depends_on_the_online_outputs():
