@@ -2,8 +2,9 @@
 
 Exit status: 0 when the run completes (whatever the verdicts; ``--strict``: 1 unless all hold),
 2 for bad input (an unknown id, a seed out of range, an output that cannot be written), 1 when
-the output is cut short (a closed pipe), 130 when interrupted. Outputs are written whole or not
-at all."""
+a plugin or a checker could not be used (the other claims still run; one line each) or the
+output is cut short (a closed pipe), 130 when interrupted. Outputs are written whole or not at
+all."""
 
 import argparse
 import json
@@ -39,6 +40,10 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     listing = commands.add_parser("list", help="the claims: ids, sources, statements")
     listing.add_argument("--json", action="store_true", help="one JSON document")
+    plugin_help = ("also load the claims of a plugin: package.module[:attribute] or a .py file "
+                   "(repeatable; installed plugins of the entry-point group raft_verify.claims "
+                   "load by themselves)")
+    listing.add_argument("--plugin", action="append", default=[], metavar="SPEC", help=plugin_help)
     verify = commands.add_parser(
         "verify",
         help="check claims and print their verdicts",
@@ -46,6 +51,7 @@ def _parser() -> argparse.ArgumentParser:
         "whatever the verdicts; --strict exits 1 unless every verdict is 'holds'.",
     )
     verify.add_argument("ids", nargs="*", metavar="ID", help="claim ids (see 'list')")
+    verify.add_argument("--plugin", action="append", default=[], metavar="SPEC", help=plugin_help)
     verify.add_argument("--json", action="store_true", help='one JSON document {"claims": [...]}')
     verify.add_argument(
         "--thorough", action="store_true", help=f"search {claims.THOROUGH_FACTOR}x harder"
@@ -85,11 +91,15 @@ def _verify(args) -> tuple[str, int]:
     _outputs(args)
     effort = claims.Effort(seed=args.seed, thorough=args.thorough)
     started = datetime.now(timezone.utc)
-    verdicts = []
+    verdicts, errors = [], []
     try:
         for c in selected:
             print(f"checking {c.id} ...", file=sys.stderr, flush=True)
-            verdicts.append(claims.verify(c, effort))
+            try:
+                verdicts.append(claims.verify(c, effort))
+            except claims.CheckerError as error:
+                errors.append(str(error))
+                print(f"error: {error}", file=sys.stderr, flush=True)
     except KeyboardInterrupt:
         raise Interrupted(len(verdicts), len(selected)) from None
     if args.report:
@@ -99,8 +109,9 @@ def _verify(args) -> tuple[str, int]:
         report.write_block(args.summary, report.SUMMARY,
                            report.summary(verdicts, effort, Path(args.summary).parent))
         print(f"verdict table written to {args.summary}", file=sys.stderr)
-    text = json.dumps({"claims": [report.document(v) for v in verdicts]}, indent=2) if args.json else report.table(verdicts)
-    failed = args.strict and any(v["verdict"] != "holds" for v in verdicts)
+    document = {"claims": [report.document(v) for v in verdicts]} | ({"errors": errors} if errors else {})
+    text = json.dumps(document, indent=2) if args.json else report.table(verdicts)
+    failed = errors or (args.strict and any(v["verdict"] != "holds" for v in verdicts))
     return text, 1 if failed else 0
 
 
@@ -111,8 +122,13 @@ class Interrupted(Exception):
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    claims.use_plugins(args.plugin)
+    left_out = claims.plugin_errors()
+    for line in left_out:
+        print(f"error: {line}", file=sys.stderr)
     try:
         text, code = (_list(args.json), 0) if args.command == "list" else _verify(args)
+        code = code or (1 if left_out else 0)
     except (KeyError, report.OutputError) as error:
         print(f"error: {error.args[0]}", file=sys.stderr)
         return 2

@@ -1,6 +1,7 @@
 """The claims registry: every claim of the paper as data — its id, source, statement, the exact
 form checked, the checker and the checker's arguments — grouped in families, one per module or
-package of ``theory`` that defines a ``FAMILY``; ``families()`` finds them.
+package of ``theory`` that defines a ``FAMILY``, and the families of plugins
+(``theory.plugins``); ``families()`` finds them all.
 
 A checker receives an ``Effort`` (seed, depth) and its claim's arguments and returns a
 ``Finding``: the verdict, the numbers that decided it, and its evidence as facts (``fact``:
@@ -109,23 +110,28 @@ class Claim:
 @dataclass(frozen=True)
 class Family:
     """Claims that share a checker and a wording, in the order ``families()`` lists them
-    (``order``: reading order of the paper). ``wording`` maps a fact's kind to a function
-    that writes it as a sentence; ``doc`` is the page that explains the family."""
+    (``order``: reading order of the paper; plugins follow the paper's claims). ``wording`` maps
+    a fact's kind to a function that writes it as a sentence; ``doc`` is the page that explains
+    the family. ``plugin`` names the plugin a family comes from (empty for the toolkit's own);
+    ``replay_option`` is what a replay command needs to load it."""
 
     name: str
     order: int
     claims: tuple[Claim, ...]
     wording: Mapping[str, Callable[[dict], str]] = field(repr=False)
     doc: str = ""
+    plugin: str = ""
+    replay_option: str = ""
 
 
-_FAMILIES: list[Family] = []
+_BUILT_IN: list[Family] = []
+_PLUGINS: dict[str, list] = {}  # "families", "errors", "specs": loaded once per set of specs
 
 
-def families() -> list[Family]:
+def built_in() -> list[Family]:
     """Every family of claims defined in ``theory`` (a module or package with a ``FAMILY``),
     in reading order."""
-    if not _FAMILIES:
+    if not _BUILT_IN:
         import theory
 
         found = []
@@ -134,8 +140,33 @@ def families() -> list[Family]:
                 family = getattr(importlib.import_module(info.name), "FAMILY", None)
                 if isinstance(family, Family):
                     found.append(family)
-        _FAMILIES.extend(in_order(found))
-    return list(_FAMILIES)
+        _BUILT_IN.extend(in_order(found))
+    return list(_BUILT_IN)
+
+
+def use_plugins(specs: list[str]) -> None:
+    """Load the plugins named by ``specs`` (beside the installed ones) from now on."""
+    _PLUGINS.clear()
+    _PLUGINS["specs"] = list(specs)
+
+
+def _plugins() -> dict[str, list]:
+    if "families" not in _PLUGINS:
+        from theory import plugins
+
+        taken = {c.id for f in built_in() for c in f.claims}
+        _PLUGINS["families"], _PLUGINS["errors"] = plugins.discover(_PLUGINS.get("specs", []), taken)
+    return _PLUGINS
+
+
+def plugin_errors() -> list[str]:
+    """One line per plugin left out (it could not be loaded, or its claim ids are taken)."""
+    return list(_plugins()["errors"])
+
+
+def families() -> list[Family]:
+    """The toolkit's families in reading order, then the plugins' in the order they were found."""
+    return built_in() + list(_plugins()["families"])
 
 
 def in_order(found: list[Family]) -> list[Family]:
@@ -166,16 +197,28 @@ def get(ids: list[str]) -> list[Claim]:
     return [claims[i] for i in ids] if ids else list(claims.values())
 
 
-def replay_command(claim_id: str, seed: int, thorough: bool) -> str:
-    return f"python -m theory verify {claim_id} --seed {seed}" + (" --thorough" if thorough else "")
+def replay_command(claim_id: str, seed: int, thorough: bool, option: str = "") -> str:
+    return (f"python -m theory verify {claim_id} --seed {seed}" + (" --thorough" if thorough else "")
+            + (f" {option}" if option else ""))
+
+
+class CheckerError(Exception):
+    """A checker that raised or returned something else than a Finding; one line naming it."""
 
 
 def verify(c: Claim, effort: Effort) -> dict:
     """Run a claim's checker (float64 on CPU) and return its verdict document; its evidence is
-    the list of facts under "facts"."""
+    the list of facts under "facts". A checker that fails to give a Finding is a CheckerError."""
+    family = family_of(c.id)
+    where = f"plugin {family.plugin}, claim {c.id}" if family.plugin else f"claim {c.id}"
     started = time.perf_counter()
-    with float64():
-        finding = c.check(effort, **c.arguments)
+    try:
+        with float64():
+            finding = c.check(effort, **c.arguments)
+    except Exception as error:
+        raise CheckerError(f"{where}: the checker raised {type(error).__name__}: {error}") from error
+    if not isinstance(finding, Finding):
+        raise CheckerError(f"{where}: the checker returned {type(finding).__name__}, not a theory.claims.Finding")
     return {
         "id": c.id,
         "verdict": finding.verdict,
@@ -191,7 +234,7 @@ def verify(c: Claim, effort: Effort) -> dict:
         "facts": finding.evidence,
         "seed": effort.seed,
         "depth": effort.depth,
-        "replay": replay_command(c.id, effort.seed, effort.thorough),
+        "replay": replay_command(c.id, effort.seed, effort.thorough, family.replay_option),
         "seconds": round(time.perf_counter() - started, 3),
     }
 

@@ -48,7 +48,7 @@ def document(verdict: dict) -> dict:
 
 
 def table(verdicts: list[dict]) -> str:
-    width = max(len(v["id"]) for v in verdicts)
+    width = max((len(v["id"]) for v in verdicts), default=len("claim"))
     lines = [f"{'claim':<{width}}  {'verdict':<12}  {'worst':>22}  {'cases':>9}  {'seconds':>7}"]
     for v in verdicts:
         lines.append(
