@@ -13,7 +13,7 @@ import torch
 from theory import objectives, symbolic
 from theory.claims import Claim, Effort, Family, Finding, fact
 from theory.search import DIMS, search
-from theory.wording import search_phase
+from theory.wording import search_sentences
 
 # Both sides are a few rounded operations on unit vectors of length ≤ 128: their difference is
 # round-off of order 1e-15; 1e-12 (relative to the largest value, 4) is far above it.
@@ -45,7 +45,7 @@ FAMILY = Family(
     name="Grill et al. (2020): BYOL's loss as a cosine",
     order=1000,
     wording={
-        "search": search_phase("|difference|/4"),
+        **search_sentences("|difference|/4"),
         "identity": lambda f: ("sympy over the Gram matrix of unit vectors: ‖q̂ − ẑ'‖² = 2 − 2⟨q̂, ẑ'⟩ "
                                + ("identically" if f["proven"] else "does NOT reduce")),
     },

@@ -16,7 +16,7 @@ tries, for every dimension asked for,
 
 import itertools
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
@@ -56,11 +56,17 @@ class Phase:
     worst: Candidate
 
 
+# The random phase's largest score per bin of log10(β/α), per dimension: the profile that the
+# HTML report plots (sampled weights are log-uniform in [1e-3, 1e3], so β/α spans 1e-6 to 1e6).
+PROFILE_BINS = tuple(range(-6, 7))
+
+
 @dataclass
 class Report:
     phases: list[Phase]
     by_dim: dict[int, Candidate]
     weights: bool
+    profile: dict[int, list[float | None]] = field(default_factory=dict)
 
     @property
     def worst(self) -> Candidate:
@@ -82,11 +88,16 @@ class Report:
 
     def facts(self) -> list[dict]:
         """One fact per phase: its cases, the dimensions searched, its worst score and where."""
-        return [
+        facts = [
             fact("search", phase=p.name, cases=p.cases, dims=sorted(self.by_dim), worst=p.worst.score,
                  dim=p.worst.dim, **({"alpha": p.worst.alpha, "beta": p.worst.beta} if self.weights else {}))
             for p in self.phases
         ]
+        facts.append(fact("worst-by-dim", dims=sorted(self.by_dim), worst=[self.by_dim[d].score for d in sorted(self.by_dim)]))
+        if self.profile:
+            facts.append(fact("profile", bins=list(PROFILE_BINS), dims=sorted(self.profile),
+                              worst=[self.profile[d] for d in sorted(self.profile)]))
+        return facts
 
 
 def _unit(x: torch.Tensor) -> torch.Tensor:
@@ -131,6 +142,16 @@ def _best(x: torch.Tensor, log_w: torch.Tensor, s: torch.Tensor) -> Candidate:
         float(log_w[i, 1].exp()),
         float(s[i]),
     )
+
+
+def _profile(log_w: torch.Tensor, s: torch.Tensor) -> list[float | None]:
+    """The largest score per bin of log10(β/α) (None where a bin holds no case)."""
+    ratio = (log_w[:, 1] - log_w[:, 0]) / math.log(10)
+    out = []
+    for centre in PROFILE_BINS:
+        inside = (ratio >= centre - 0.5) & (ratio < centre + 0.5) & torch.isfinite(s)
+        out.append(float(s[inside].max()) if bool(inside.any()) else None)
+    return out
 
 
 def _ascend(score: Score, x, log_w, steps: int, lr: float, weights: bool):
@@ -219,6 +240,7 @@ def search(
     phases = {name: Phase(name, 0, Candidate(np.zeros((k, 1)), 1.0, 1.0, -math.inf))
               for name in ("random", "adversarial", "polish", "edge cases")}
     by_dim: dict[int, Candidate] = {}
+    profile: dict[int, list[float | None]] = {}
 
     def record(name: str, cases: int, candidate: Candidate) -> None:
         phase = phases[name]
@@ -234,6 +256,8 @@ def search(
         log_w = _log_weights(gen, batch, weights)
         s = _evaluate(score, x, log_w)
         record("random", batch, _best(x, log_w, s))
+        if weights:
+            profile[dim] = _profile(log_w, s)
 
         half = n_starts * scale // 2
         top = torch.topk(s, half).indices
@@ -252,4 +276,4 @@ def search(
             ex, ew = edge_cases(k, dim, weights)
             record("edge cases", len(ex), _best(ex, ew, _evaluate(score, ex, ew)))
 
-    return Report([p for p in phases.values() if p.cases], by_dim, weights)
+    return Report([p for p in phases.values() if p.cases], by_dim, weights, profile)

@@ -8,7 +8,7 @@ import torch
 from theory import objectives as obj
 from theory.claims import Claim, Effort, Family, Finding, fact
 from theory.search import DIMS, search
-from theory.wording import search_phase
+from theory.wording import search_sentences
 
 # Relative to 2‖z̄‖, which bounds both gradients (each is −2 P_z z̄). The two are computed along
 # different float64 paths, each a handful of dot products of length D ≤ 128: their round-off is
@@ -90,7 +90,7 @@ def check(effort: Effort) -> Finding:
 
 
 WORDING = {
-    "search": search_phase("relative gradient mismatch"),
+    **search_sentences("relative gradient mismatch"),
     "symbolic-difference": lambda f: (
         f"sympy proof, component-wise for D = {f['dims'][0]}…{f['dims'][-1]}: ∇_z[‖z̄ − λz‖²/λ] − "
         "(I − zzᵀ)∇_z‖z̄ − z‖² = 2(‖z‖² − 1)z, zero exactly on the unit sphere (and only there, "

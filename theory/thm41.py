@@ -20,7 +20,7 @@ from theory import objectives, symbolic
 from theory.claims import Claim, Effort, Family, Finding, fact
 from theory.search import DIMS, Candidate, search
 from theory.symbolic import ALPHA, BETA, Gram, is_identity, rational, rational_unit_vector
-from theory.wording import search_phase
+from theory.wording import search_sentences
 
 # Relative tolerance: a case violates when LHS > RHS·(1 + TOLERANCE). Each side is a sum of at
 # most D + 3 ≤ 131 non-negative rounded float64 terms (differences of close floats are exact),
@@ -281,7 +281,7 @@ def check(effort: Effort, bound: Bound) -> Finding:
 
 
 WORDING = {
-    "search": search_phase("LHS/RHS"),
+    **search_sentences("LHS/RHS"),
     "no-certificate": lambda f: "sympy: no sum-of-squares certificate is known for RHS − LHS",
     "repair-proof": lambda f: (
         f"sympy proof of the repaired bound {f['bound']}: its slack is {f['certificate']} ≥ 0 "

@@ -2,7 +2,7 @@
 
 
 def search_phase(what: str):
-    """The wording of ``theory.search`` facts, ``what`` naming the score (e.g. "LHS/RHS")."""
+    """The wording of ``theory.search`` phase facts, ``what`` naming the score (e.g. "LHS/RHS")."""
 
     def sentence(f: dict) -> str:
         where = f"D={f['dim']}"
@@ -14,3 +14,17 @@ def search_phase(what: str):
         )
 
     return sentence
+
+
+def search_sentences(what: str) -> dict:
+    """The wording of every fact ``theory.search.Report.facts`` gives."""
+    return {
+        "search": search_phase(what),
+        "worst-by-dim": lambda f: f"largest {what} per D: " + ", ".join(
+            f"D = {d}: {w:.6g}" for d, w in zip(f["dims"], f["worst"])),
+        "profile": lambda f: (
+            f"random phase, largest {what} per decade of β/α from 1e{f['bins'][0]} to 1e{f['bins'][-1]} "
+            f"(the report's figure): at D = {f['dims'][0]} "
+            + ", ".join("–" if w is None else f"{w:.3g}" for w in f["worst"][0])
+        ),
+    }

@@ -242,12 +242,14 @@ def float_jordan(rng, blocks, log_cond: float) -> np.ndarray:
 
 
 class _Worst:
-    """The largest |exact dimension − formula| seen, and the first case that shows it."""
+    """The largest |exact dimension − formula| seen, the first case that shows it, and every
+    (formula, dimension) pair seen."""
 
     def __init__(self):
-        self.gap, self.counterexample = 0, None
+        self.gap, self.counterexample, self.pairs = 0, None, []
 
     def see(self, case: str, W, C, dimension: int, formula: int) -> None:
+        self.pairs.append([formula, dimension])
         gap = abs(dimension - formula)
         if gap > self.gap or (gap and self.counterexample is None):
             self.gap = max(self.gap, gap)
@@ -317,6 +319,7 @@ def check_dimension(effort: Effort) -> Finding:
     large, largest, large_bad = _large_float_cases(rng, effort.scale)
     evidence.append(fact("large-schur", cases=large, largest=largest, disagree=len(large_bad),
                          examples=large_bad[:2]))
+    evidence.append(fact("dimension-pairs", pairs=worst.pairs))
     common = dict(worst=float(worst.gap), tolerance=0.0, sampled=len(sampled) + integer + large,
                   searched=len(exhaustive))
     if worst.counterexample is not None:

@@ -110,6 +110,11 @@ WORDING = {
         f"float64 Schur method, S J S⁻¹ with cond(S) up to e³, n up to {f['largest']}: {f['cases']} "
         f"constructed pairs, dimension ≠ formula in {f['disagree']} {f['examples']}"
     ),
+    "dimension-pairs": lambda f: (
+        f"exact dimension against the formula, {len(f['pairs'])} cases (the report's figure): "
+        f"{sum(a != b for a, b in f['pairs'])} off the diagonal, dimensions from "
+        f"{min(b for _, b in f['pairs'])} to {max(b for _, b in f['pairs'])}"
+    ),
     # appH-random-W
     "random-draws": lambda f: (
         f"random: {f['draws']} draws (n in {f['dims']}; inits {tuple(f['inits'])}; augmentations "

@@ -122,16 +122,24 @@ def loss_facts(outcomes: list[Outcome]) -> list[dict]:
     ]
 
 
-def precision_fact(outcomes: list[Outcome]) -> dict | None:
-    """Precision scaling of the most amplified fully decisive run."""
+def most_amplified(outcomes: list[Outcome]) -> Outcome | None:
+    """The fully decisive, unseparated run whose trajectory amplifies round-off most."""
     decided = [o for o in outcomes if o.assessment.fully_decisive and o.assessment.separation is None]
-    if not decided:
-        return None
-    hardest = max(decided, key=lambda o: o.pressure)
+    return max(decided, key=lambda o: o.pressure) if decided else None
+
+
+def precision_fact(hardest: Outcome) -> dict:
+    """Precision scaling of a run: its largest deviation in float64 and in float32."""
     float32 = run(hardest.setup, dtype=torch.float32, controls=()).deviation
     return fact("precision-scaling", setup=asdict(hardest.setup), float64=hardest.assessment.worst_deviation,
                 float32=max((d for d in float32 if math.isfinite(d)), default=math.nan),
                 expected=rule.PRECISION_RATIO)
+
+
+def trace_fact(which: str, outcome: Outcome) -> dict:
+    """A run's deviation and control per step (the HTML report plots them)."""
+    return fact("trace", which=which, setup=asdict(outcome.setup), deviation=outcome.trace.deviation,
+                envelope=outcome.trace.envelope, decisive=outcome.assessment.decisive)
 
 
 def separation_fact(separated: list[Outcome], total: int, found: Outcome, example: dict) -> dict:
@@ -205,11 +213,11 @@ def check(effort: Effort, conditions: Conditions) -> Finding:
     if separated:
         found = min(separated, key=lambda o: (o.assessment.separation, parameter_count(o.setup)))
         example = minimal_counterexample(found)
-        evidence.append(separation_fact(separated, len(everything), found, example))
+        evidence += [separation_fact(separated, len(everything), found, example), trace_fact("first separating", found)]
         return Finding("fails", evidence=evidence, counterexample=example, **common)
-    precision = precision_fact(everything)
-    if precision:
-        evidence.append(precision)
+    hardest = most_amplified(everything)
+    if hardest is not None:
+        evidence += [precision_fact(hardest), trace_fact("most amplified", hardest)]
     undecided = _inconclusive(gaps, everything, random_runs)
     if undecided:
         evidence.append(undecided)

@@ -157,7 +157,13 @@ def inconclusive(f: dict) -> str:
     return "inconclusive: " + "; ".join(r for r in reasons if r)
 
 
+def trace(f: dict) -> str:
+    return (f"per-step deviation and round-off control of the {f['which']} run ({describe(f['setup'])}): "
+            f"{len(f['deviation'])} steps, {f['decisive']} decisive (the report's figure)")
+
+
 WORDING = {
+    "trace": trace,
     "loss-relation": loss_relation,
     "tangent-noop-gradient": tangent_noop_gradient,
     "fixed-point-gradient": fixed_point_gradient,
