@@ -12,7 +12,7 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
-from theory import claims, report
+from theory import claims, html_report, report
 
 
 def _seed(text: str) -> int:
@@ -61,7 +61,8 @@ def _parser() -> argparse.ArgumentParser:
     verify.add_argument(
         "--strict", action="store_true", help="exit 1 when any verdict is not 'holds'"
     )
-    verify.add_argument("--report", metavar="FILE.md", help="write a citable Markdown report")
+    verify.add_argument("--report", metavar="FILE", help="write a citable report: Markdown, or one "
+                        "self-contained HTML page with figures when FILE ends in .html")
     verify.add_argument(
         "--summary", metavar="FILE.md",
         help=f"rewrite the verdict table between the {report.begin_marker(report.SUMMARY)} and "
@@ -103,7 +104,8 @@ def _verify(args) -> tuple[str, int]:
     except KeyboardInterrupt:
         raise Interrupted(len(verdicts), len(selected)) from None
     if args.report:
-        report.write_atomically(args.report, report.markdown(verdicts, effort, started))
+        render = html_report.page if args.report.endswith(".html") else report.markdown
+        report.write_atomically(args.report, render(verdicts, effort, started))
         print(f"report written to {args.report}", file=sys.stderr)
     if args.summary:
         report.write_block(args.summary, report.SUMMARY,

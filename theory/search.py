@@ -57,8 +57,10 @@ class Phase:
 
 
 # The random phase's largest score per bin of log10(β/α), per dimension: the profile that the
-# HTML report plots (sampled weights are log-uniform in [1e-3, 1e3], so β/α spans 1e-6 to 1e6).
+# HTML report plots (sampled weights are log-uniform in [1e-3, 1e3], so β/α spans 1e-6 to 1e6;
+# a bin with fewer than PROFILE_CASES cases, in the thin tails, is left empty).
 PROFILE_BINS = tuple(range(-6, 7))
+PROFILE_CASES = 20
 
 
 @dataclass
@@ -145,12 +147,12 @@ def _best(x: torch.Tensor, log_w: torch.Tensor, s: torch.Tensor) -> Candidate:
 
 
 def _profile(log_w: torch.Tensor, s: torch.Tensor) -> list[float | None]:
-    """The largest score per bin of log10(β/α) (None where a bin holds no case)."""
+    """The largest score per bin of log10(β/α) (None where a bin holds too few cases)."""
     ratio = (log_w[:, 1] - log_w[:, 0]) / math.log(10)
     out = []
     for centre in PROFILE_BINS:
         inside = (ratio >= centre - 0.5) & (ratio < centre + 0.5) & torch.isfinite(s)
-        out.append(float(s[inside].max()) if bool(inside.any()) else None)
+        out.append(float(s[inside].max()) if int(inside.sum()) >= PROFILE_CASES else None)
     return out
 
 
