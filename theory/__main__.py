@@ -92,7 +92,7 @@ def _verify(args) -> tuple[str, int]:
     _outputs(args)
     effort = claims.Effort(seed=args.seed, thorough=args.thorough)
     started = datetime.now(timezone.utc)
-    verdicts, errors = [], []
+    verdicts, errors = [], claims.plugin_errors()
     try:
         for c in selected:
             print(f"checking {c.id} ...", file=sys.stderr, flush=True)

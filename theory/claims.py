@@ -202,6 +202,12 @@ def replay_command(claim_id: str, seed: int, thorough: bool, option: str = "") -
             + (f" {option}" if option else ""))
 
 
+def replay_all(ids: list[str], seed: int, thorough: bool) -> str:
+    """The command that replays a whole run of these claims, with the plugins they need."""
+    options = dict.fromkeys(family_of(i).replay_option for i in ids if family_of(i).replay_option)
+    return replay_command(" ".join(ids), seed, thorough, " ".join(options))
+
+
 class CheckerError(Exception):
     """A checker that raised or returned something else than a Finding; one line naming it."""
 

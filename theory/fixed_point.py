@@ -1,7 +1,8 @@
 """Section 2.2's expectation for BYOL at the EMA fixed point: "when the final convergence of the
-online and target is reached, L_BYOL degenerates to L_align". At ξ = θ the teacher's outputs
-are the online encoder's own, so the symmetrised BYOL loss and ½·L_align have the same value;
-the claims below ask whether they have the same gradient, without a predictor and with one.
+online and target is reached, L_BYOL degenerates to L_align". At ξ = θ without a predictor the
+teacher's outputs are the online encoder's own, so the symmetrised BYOL loss equals L_align in
+value; with the teacher held (no gradient) its gradient is that of ½·L_align. The claims below
+ask whether the gradients agree, without a predictor and with one.
 They are decided by the Theorem 5.1 engine and rule (``theory.thm51``): the gradient identity at
 points with ξ = θ (eq. 28's machinery, the second side being ½·L_align with the same predictor),
 and trajectories with τ = 0, which keep ξ = θ after every step."""

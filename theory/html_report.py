@@ -17,7 +17,7 @@ import torch
 
 import theory
 from theory import claims, report
-from theory.claims import Effort, replay_command
+from theory.claims import Effort
 from theory.thm51.rule import FACTOR, FLOOR
 
 PAPER_BIBTEX = """@article{shi2020run,
@@ -150,13 +150,13 @@ def _compact(value: dict) -> str:
 
 def _header(verdicts: list[dict], effort: Effort, started: datetime) -> list[str]:
     commit = report.git_commit()
-    ids = " ".join(v["id"] for v in verdicts)
+    ids = [v["id"] for v in verdicts]
     rows = [
         ("toolkit", f"raft-verify {theory.__version__}"), ("commit", commit), ("seed", effort.seed),
         ("depth", effort.depth), ("date", started.isoformat(timespec="seconds")),
         ("software", f"Python {platform.python_version()}, torch {torch.__version__}, numpy "
                      f"{numpy.__version__}, scipy {scipy.__version__}, sympy {sympy.__version__}"),
-        ("replay", replay_command(ids, effort.seed, effort.thorough)),
+        ("replay", claims.replay_all(ids, effort.seed, effort.thorough)),
     ]
     return [
         "<header>", "<h1>raft-verify report</h1>",

@@ -17,7 +17,7 @@ import torch
 
 import theory
 from theory import claims
-from theory.claims import Claim, Effort, replay_command
+from theory.claims import Claim, Effort
 
 
 def describe(c: Claim) -> dict:
@@ -87,7 +87,7 @@ def _cell(text) -> str:
 def markdown(verdicts: list[dict], effort: Effort, started: datetime) -> str:
     """The citable report: what a citation needs, a table of verdicts, then per claim its
     statement, source, checked form, evidence, counterexample and replay command."""
-    ids = " ".join(v["id"] for v in verdicts)
+    ids = [v["id"] for v in verdicts]
     out = [
         "# raft-verify report",
         "",
@@ -98,7 +98,7 @@ def markdown(verdicts: list[dict], effort: Effort, started: datetime) -> str:
         f"- run: {started.isoformat(timespec='seconds')}, seed {effort.seed}, depth {effort.depth}",
         f"- software: Python {platform.python_version()}, torch {torch.__version__}, numpy "
         f"{numpy.__version__}, scipy {scipy.__version__}, sympy {sympy.__version__}",
-        f"- replay the whole run: `{replay_command(ids, effort.seed, effort.thorough)}`",
+        f"- replay the whole run: `{claims.replay_all(ids, effort.seed, effort.thorough)}`",
         "",
         "A verdict is *holds* when neither random sampling nor adversarial search (optimisation "
         "that maximises the violation, plus edge cases) found a case beyond the stated relative "
