@@ -19,6 +19,7 @@ import sympy
 import torch
 
 from theory import objectives
+from theory.steps.calculus import unit_jacobian_proof
 from theory.symbolic import Gram, Vector
 
 
@@ -124,6 +125,9 @@ def jacobian_even(v, alpha, beta=None):
 
 @dataclass(frozen=True)
 class Lemma:
+    """A vector statement: its score over ``vectors`` unit vectors for ``theory.search``
+    (``weights``: the search's α scales them), and its sympy result."""
+
     name: str
     vectors: int
     score: Callable
@@ -211,12 +215,6 @@ def _wrong_point_proof() -> dict:
             "supremum": str(sympy.sqrt(ratio.subs(c, top))), "supremum_value": float(sympy.sqrt(ratio.subs(c, top)))}
 
 
-def _jacobian_even_proof() -> dict:
-    from theory.steps.calculus import unit_jacobian_proof
-
-    return unit_jacobian_proof()
-
-
 LEMMAS = {
     lemma.name: lemma
     for lemma in (
@@ -227,7 +225,7 @@ LEMMAS = {
         Lemma("eq41", 2, eq41, _eq41_proof),
         Lemma("wrong-point", 2, wrong_point, _wrong_point_proof),
         Lemma("own-point", 2, own_point, _own_point_proof),
-        Lemma("jacobian-even", 1, jacobian_even, _jacobian_even_proof, weights=True),
+        Lemma("jacobian-even", 1, jacobian_even, unit_jacobian_proof, weights=True),
     )
 }
 
