@@ -212,36 +212,51 @@ class CheckerError(Exception):
     """A checker that raised or returned something else than a Finding; one line naming it."""
 
 
+_FINDINGS: dict[tuple[str, Effort], tuple[Finding, float]] = {}
+
+
+def finding(c: Claim, effort: Effort) -> Finding:
+    """What a claim's checker finds at this effort (float64 on CPU), computed once per process:
+    a checker is a pure function of its effort, and a claim that cites another's finding (as
+    appH-steps cites appH-derivation's) reuses it. A checker that fails to give a Finding is a
+    CheckerError."""
+    if (c.id, effort) not in _FINDINGS:
+        family = family_of(c.id)
+        where = f"plugin {family.plugin}, claim {c.id}" if family.plugin else f"claim {c.id}"
+        started = time.perf_counter()
+        try:
+            with float64():
+                found = c.check(effort, **c.arguments)
+        except Exception as error:
+            raise CheckerError(f"{where}: the checker raised {type(error).__name__}: {error}") from error
+        if not isinstance(found, Finding):
+            raise CheckerError(f"{where}: the checker returned {type(found).__name__}, not a theory.claims.Finding")
+        _FINDINGS[c.id, effort] = found, time.perf_counter() - started
+    return _FINDINGS[c.id, effort][0]
+
+
 def verify(c: Claim, effort: Effort) -> dict:
-    """Run a claim's checker (float64 on CPU) and return its verdict document; its evidence is
-    the list of facts under "facts". A checker that fails to give a Finding is a CheckerError."""
+    """A claim's verdict document (see ``finding``); its evidence is the list of facts under
+    "facts", its time the seconds its checker took."""
     family = family_of(c.id)
-    where = f"plugin {family.plugin}, claim {c.id}" if family.plugin else f"claim {c.id}"
-    started = time.perf_counter()
-    try:
-        with float64():
-            finding = c.check(effort, **c.arguments)
-    except Exception as error:
-        raise CheckerError(f"{where}: the checker raised {type(error).__name__}: {error}") from error
-    if not isinstance(finding, Finding):
-        raise CheckerError(f"{where}: the checker returned {type(finding).__name__}, not a theory.claims.Finding")
+    found = finding(c, effort)
     return {
         "id": c.id,
-        "verdict": finding.verdict,
+        "verdict": found.verdict,
         "source": c.source,
         "statement": c.statement,
         "form": c.form,
-        "cases": finding.sampled + finding.searched,
-        "sampled": finding.sampled,
-        "searched": finding.searched,
-        "worst": finding.worst,
-        "tolerance": finding.tolerance,
-        "counterexample": finding.counterexample,
-        "facts": finding.evidence,
+        "cases": found.sampled + found.searched,
+        "sampled": found.sampled,
+        "searched": found.searched,
+        "worst": found.worst,
+        "tolerance": found.tolerance,
+        "counterexample": found.counterexample,
+        "facts": found.evidence,
         "seed": effort.seed,
         "depth": effort.depth,
         "replay": replay_command(c.id, effort.seed, effort.thorough, family.replay_option),
-        "seconds": round(time.perf_counter() - started, 3),
+        "seconds": round(_FINDINGS[c.id, effort][1], 3),
     }
 
 

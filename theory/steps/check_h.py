@@ -166,7 +166,7 @@ def derivation_reference(effort: Effort) -> dict:
     this effort). A "fails" there with no violation among the configurations where W is
     invertible, θ has full rank or B + Bᵀ ≻ 0 makes this step hold after that correction."""
     (c,) = claims.get(["appH-derivation"])
-    f = c.check(effort, **c.arguments)
+    f = claims.finding(c, effort)
     categories = [{k: e[k] for k in ("category", "configurations", "violating")}
                   for e in f.evidence if e["kind"] == "derivation-category"]
     repaired = bool(categories) and all(e["configurations"] > 0 and e["violating"] == 0 for e in categories)
