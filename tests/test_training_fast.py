@@ -10,7 +10,7 @@ import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from theory import objectives
-from training import augment, data, evaluate, models, pair, probes, step as steps, variants
+from training import augment, data, evaluate, lockstep, models, pair, probes, step as steps, variants
 
 PLAIN = steps.Speed(bf16=False, channels_last=False, compile=False)
 CPU = torch.device("cpu")
@@ -219,9 +219,9 @@ def test_a_pair_step_reads_nothing_back(tmp_path):
     given = {"dataset": "cifar10", "data_dir": str(tmp_path), "batch_size": 4, "image_size": 16,
              "width": 4, "probe_size": 6}  # fmt: skip
     first, second = (pair.side_config(given, name, tmp_path / "out") for name in ("byol'-lp", "raft-lp"))
-    corr = pair.correspondence(variants.resolve("byol'-lp"), variants.resolve("raft-lp"))
-    sides = pair.build(first, second, corr, control=True)
-    step = pair.Pair(sides, -4.0, check_every=0)
+    corr = lockstep.correspondence(variants.resolve("byol'-lp"), variants.resolve("raft-lp"))
+    sides = lockstep.build(first, second, corr, control=True)
+    step = lockstep.Pair(sides, -4.0, check_every=0)
     images, generator = sides.first.images, sides.first.generators["augment"]
     step(images[:4], generator)
     with SyncAudit() as audit:

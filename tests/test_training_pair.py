@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from theory.thm51 import rule
-from training import data, models, pair, run, step as steps, variants
+from training import data, lockstep, models, pair, run, step as steps, variants
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -49,18 +49,18 @@ def lines(out) -> list[dict]:
 
 
 def test_raft_against_byol_prime_mirrors_the_predictors_output_layer():
-    corr = pair.correspondence(variants.resolve("byol'"), variants.resolve("raft"))
+    corr = lockstep.correspondence(variants.resolve("byol'"), variants.resolve("raft"))
     assert corr.sign == -1 and corr.signs == {"0.weight": 1.0, "0.bias": 1.0, "2.weight": -1.0, "2.bias": -1.0}
 
 
 def test_no_predictor_corresponds_to_the_fixed_minus_identity_and_to_itself():
-    assert pair.correspondence(variants.resolve("byol'-np"), variants.resolve("raft-minus-i")).sign == -1
-    assert pair.correspondence(variants.resolve("byol'-np"), variants.resolve("raft-np")).sign == 1
+    assert lockstep.correspondence(variants.resolve("byol'-np"), variants.resolve("raft-minus-i")).sign == -1
+    assert lockstep.correspondence(variants.resolve("byol'-np"), variants.resolve("raft-np")).sign == 1
 
 
 def test_predictors_without_a_map_between_them_are_refused():
     with pytest.raises(run.UsageError, match="no map"):
-        pair.correspondence(variants.resolve("byol'-lp"), variants.resolve("raft"))
+        lockstep.correspondence(variants.resolve("byol'-lp"), variants.resolve("raft"))
 
 
 @pytest.mark.parametrize("first, second, expected", [
@@ -73,7 +73,7 @@ def test_predictors_without_a_map_between_them_are_refused():
 ])  # fmt: skip
 def test_the_predicted_loss_difference_is_the_theorys_relation(first, second, expected):
     a, b = variants.resolve(first), variants.resolve(second)
-    predicted = pair.predicted_difference(a, b, pair.correspondence(a, b).sign, 1.0, 0.5)
+    predicted = lockstep.predicted_difference(a, b, lockstep.correspondence(a, b).sign, 1.0, 0.5)
     assert predicted["value"] == expected
 
 

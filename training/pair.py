@@ -40,23 +40,21 @@ is untested here.
 """
 
 import argparse
-import copy
 import json
 import math
-import os
 import shlex
 import sys
 import time
 import warnings
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import torch
-from tqdm import tqdm
 
-from theory import report, symbolic
+from theory import report
 from theory.thm51 import engine, rule
-from training import models, run, step as steps, variants
+from training import lockstep, run, step as steps, variants
+from training.lockstep import Correspondence, Pair
 
 OUTPUTS = ("pair.jsonl", "pair.json", "pair.png")
 # The rule's constants are float64's. A float32 run's round-off is rule.PRECISION_RATIO = 2^29
@@ -64,295 +62,6 @@ OUTPUTS = ("pair.jsonl", "pair.json", "pair.png")
 # 4.5 float32 ulps), and it stays decisive only while its control is ≤ FLOAT32_DECISIVE: an
 # excess needs a deviation above FACTOR × the control, and a relative deviation cannot exceed 2.
 FLOAT32_DECISIVE = 1e-3
-
-
-class GivenViews:
-    """The views ``Step`` is handed: the pair draws each batch's views once and gives every side
-    the same tensors, so a step's ``images`` are the pair (x1, x2) itself."""
-
-    def __call__(self, pair, generator):
-        return pair
-
-    def compile(self) -> None:  # the pair's own views are compiled, not these
-        pass
-
-
-# What corresponds to what ------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Correspondence:
-    """SECOND's start from FIRST's: ``sign`` −1 when the predictor is mirrored (q' = −q),
-    ``signs`` the map per predictor parameter (None: SECOND's predictor is its own, fixed),
-    ``words`` the map in words."""
-
-    sign: int
-    signs: dict[str, float] | None
-    words: str
-
-
-def correspondence(first: variants.Variant, second: variants.Variant) -> Correspondence:
-    """The Theorem 5.1 map from FIRST to SECOND (see the module's docstring), or UsageError."""
-    for v in (first, second):
-        if not v.trains:
-            raise run.UsageError(f"{v.name} is not trained: a pair compares two training runs")
-    sign = -1 if (first.objective == "raft") != (second.objective == "raft") else 1
-    kinds = {first.predictor, second.predictor}
-    if kinds == {"none"}:
-        return Correspondence(1, None, "q = I on both sides")
-    if kinds == {"none", "fixed-minus-identity"}:
-        if sign == 1:
-            raise run.UsageError("q = I and W = −I correspond only when one side is RAFT")
-        return Correspondence(-1, None, "q = I mapped to the fixed W = −I")
-    shapes = [
-        {k: v.shape for k, v in models.predictor(v.predictor).state_dict().items()}
-        for v in (first, second)
-    ]
-    if shapes[0] != shapes[1] or "fixed-minus-identity" in kinds:
-        raise run.UsageError(
-            f"{first.name}'s predictor ({first.predictor}) and {second.name}'s ({second.predictor}) "
-            "have no map between them: pair variants with the same predictor, or q = I with W = −I"
-        )
-    predictor = models.predictor(first.predictor)
-    if sign == -1:
-        return Correspondence(-1, engine.negate_output_layer(predictor), "q' = −q (output layer negated)")
-    return Correspondence(1, engine.identity_map(predictor), "q' = q (the same predictor)")
-
-
-def predicted_difference(first, second, sign: int, alpha, beta) -> dict:
-    """What the theory predicts for L_SECOND − L_FIRST at corresponding points: the per-sample
-    relation of ``thm51.relations.symbolic_relation`` when it is free of the online outputs (then
-    the gradients correspond and the difference is that constant), else nothing."""
-    if first.name == second.name:
-        return {"relation": "0", "value": 0.0}
-    objectives = {first.objective, second.objective}
-    if objectives != {"byol_prime", "raft"} or first.tangential != second.tangential:
-        return {"relation": None, "value": None}
-    from theory.thm51.relations import symbolic_relation  # sympy: only when a pair needs it
-    from theory.thm51.setups import Setup
-
-    setup = Setup(pair="byol'/raft", tangential=first.tangential,
-                  predictor="linear" if sign == -1 else "none")  # fmt: skip
-    relation, online = symbolic_relation(setup)
-    if online:
-        return {"relation": None, "value": None}
-    if first.objective == "raft":  # the relation runs from BYOL' to RAFT
-        relation = -relation
-    value = float(relation.subs({symbolic.ALPHA: alpha, symbolic.BETA: beta}))
-    return {"relation": str(relation), "value": value}
-
-
-# The three runs ------------------------------------------------------------------------------
-
-
-@dataclass
-class Sides:
-    first: run.Run
-    second: run.Run
-    control: run.Run | None
-    correspondence: Correspondence
-
-    @property
-    def runs(self) -> list[run.Run]:
-        return [self.first, self.second] + ([self.control] if self.control else [])
-
-
-def _optimizer(online, predictor, cfg: run.Config):
-    return steps.adam([*online.parameters(), *predictor.parameters()], cfg.lr)
-
-
-def build(first_cfg: run.Config, second_cfg: run.Config, corr: Correspondence, control: bool) -> Sides:
-    """FIRST as ``training.run`` prepares it (data, networks, generators, probe set), SECOND from
-    its state mapped by ``corr``, and the control from it moved up by one ulp."""
-    first = run.prepare(first_cfg, None)
-    second_variant = variants.resolve(second_cfg.variant)
-    if corr.signs is None:
-        predictor = models.predictor(second_variant.predictor).to(first.device, first.speed.dtype)
-    else:
-        predictor = engine.mirrored(first.predictor, corr.signs)
-    online = copy.deepcopy(first.online)
-    second = replace(first, cfg=second_cfg, variant=second_variant, online=online,
-                     predictor=predictor, target=copy.deepcopy(first.target),
-                     optimizer=_optimizer(online, predictor, second_cfg), history=[])  # fmt: skip
-    nudged = None
-    if control:
-        online, predictor = copy.deepcopy(first.online), copy.deepcopy(first.predictor)
-        engine.nudge_up([p for p in (*online.parameters(), *predictor.parameters()) if p.requires_grad])
-        nudged = replace(first, online=online, predictor=predictor, target=models.mean_teacher(online),
-                         optimizer=_optimizer(online, predictor, first_cfg), history=[])  # fmt: skip
-    return Sides(first, second, nudged, corr)
-
-
-def _theta(live: run.Run) -> list[torch.Tensor]:
-    """θ as the theory engine compares it: parameters and floating buffers (batch-norm
-    statistics) of the online network, live (updated in place)."""
-    return [t.detach() for t in live.online.state_dict(keep_vars=True).values() if t.is_floating_point()]
-
-
-def _predictor(live: run.Run) -> list[torch.Tensor]:
-    return [p.detach() for p in live.predictor.parameters()]
-
-
-def deterministic(device: torch.device) -> None:
-    """On CUDA: deterministic kernels, so that both sides compute alike (see the docstring)."""
-    if device.type == "cuda":
-        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
-        torch.use_deterministic_algorithms(True, warn_only=True)
-        torch.backends.cudnn.deterministic = True
-
-
-# Training side by side -----------------------------------------------------------------------
-
-
-class _Enough(Exception):
-    """A replay has reached the step it was run for."""
-
-
-class Pair:
-    """The sides trained on the same batches, checked every ``check_every`` steps (0: at epoch
-    ends only) and at every epoch's end; ``measure``: the probe metrics of both at epoch ends;
-    ``until``: stop after the check at that step (a replay)."""
-
-    def __init__(self, sides: Sides, predicted: float | None, check_every: int, *,
-                 measure: bool = True, until: int | None = None, out: Path | None = None):  # fmt: skip
-        self.sides, self.predicted, self.check_every = sides, predicted, check_every
-        self.measure, self.until, self.out = measure, until, out
-        given = GivenViews()
-        self.steps = [
-            steps.Step(r.online, r.predictor, r.target, r.optimizer, r.variant, given, r.speed,
-                       ema=r.cfg.ema, alpha=r.cfg.alpha, beta=r.cfg.beta)
-            for r in sides.runs
-        ]  # fmt: skip
-        if sides.first.speed.compile:
-            sides.first.views.compile()
-        self.states = [(_theta(r), _predictor(r)) for r in sides.runs]
-        self.checks: list[dict] = []  # as measured (non-finite values kept)
-        zero = torch.zeros((), dtype=torch.float64, device=sides.first.device)
-        self.gap, self.second_sum, self.latest = zero.clone(), zero.clone(), None
-        self.step = 0
-        self.per_epoch = len(sides.first.images) // sides.first.cfg.batch_size
-
-    def __call__(self, images, generator) -> torch.Tensor:
-        """One step of every side on one draw of views; FIRST's loss (for ``run.train_epoch``)."""
-        x1, x2 = self.sides.first.views(images, generator)
-        losses = [train((x1, x2), None) for train in self.steps]
-        self.latest = losses[:2]
-        if self.predicted is not None:
-            difference = losses[1].double() - losses[0].double()
-            self.gap = torch.maximum(self.gap, (difference - self.predicted).abs())
-        self.second_sum += losses[1]
-        self.step += 1
-        if self.check_every and self.step % self.check_every == 0 and self.step % self.per_epoch:
-            self.check()  # an epoch's last step is checked with the epoch's metrics
-        return losses[0]
-
-    def deviations(self) -> list[torch.Tensor | None]:
-        """θ, predictor and control deviations, on the device (None where there is nothing)."""
-        (theta_a, pred_a), (theta_b, pred_b) = self.states[0], self.states[1]
-        signs = self.sides.correspondence.signs
-        theta = engine.relative_deviation(theta_a, theta_b)
-        predictor = None
-        if signs is not None and pred_a:
-            names = [n for n, _ in self.sides.first.predictor.named_parameters()]
-            predictor = engine.relative_deviation(pred_a, pred_b, [signs[n] for n in names])
-        control = None
-        if self.sides.control:
-            theta_c, pred_c = self.states[2]
-            control = engine.relative_deviation(theta_a + pred_a, theta_c + pred_c)
-        return [theta, predictor, control]
-
-    def check(self, metrics: dict | None = None) -> dict:
-        """Read the deviations and losses (one device read) and record them as a line."""
-        with torch.no_grad():
-            values = self.deviations()
-            if self.latest is not None:
-                values += [x.double() for x in self.latest]
-                values.append(self.gap if self.predicted is not None else None)
-            present = [v for v in values if v is not None]
-            read = iter(torch.stack(present).tolist()) if present else iter(())
-            theta, predictor, control, *losses = [None if v is None else next(read) for v in values]
-        self.gap.zero_()
-        line = {"step": self.step, "epoch": self.sides.first.epoch, "theta": theta,
-                "predictor": predictor, "deviation": _worst(theta, predictor), "control": control}  # fmt: skip
-        line.update(_losses(losses, self.predicted))
-        if metrics:
-            line.update(metrics)
-        self.checks.append(line)
-        if self.out is not None:
-            _append(self.out / "pair.jsonl", line)
-        if self.until is not None and self.step >= self.until:
-            raise _Enough
-        return line
-
-
-def _worst(*values) -> float:
-    """The largest of the values given (None: absent); ∞ if one is not finite."""
-    present = [v for v in values if v is not None]
-    return max(present) if all(math.isfinite(v) for v in present) else math.inf
-
-
-def _losses(losses: list, predicted: float | None) -> dict:
-    first, second, gap = (losses + [None, None, None])[:3]
-    difference = None if first is None else second - first
-    return {"loss_first": first, "loss_second": second, "loss_difference": difference,
-            "predicted_difference": predicted, "largest_gap": gap}  # fmt: skip
-
-
-def _finite(value):
-    """JSON has no NaN or infinity: a non-finite number is written as null."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    return value
-
-
-def _append(path: Path, line: dict) -> None:
-    try:
-        with open(path, "a") as f:
-            f.write(json.dumps(_finite(line)) + "\n")
-    except OSError as error:
-        raise run.RunFailed(f"cannot write {path} ({error.strerror or error})") from error
-
-
-def train(pair: Pair, epochs: int) -> str | None:
-    """Step 0's check, then the epochs, each closed by a check with both runs' metrics. Returns
-    why training stopped early (a non-finite loss), or None."""
-    first, second = pair.sides.first, pair.sides.second
-    latest = steps.LatestLoss(first.device)
-    per_epoch = pair.per_epoch
-    progress = tqdm(total=epochs * per_epoch, desc=f"{first.variant.name} | {second.variant.name}",
-                    unit="step", dynamic_ncols=True, disable=epochs == 0)  # fmt: skip
-    try:
-        with progress:
-            pair.check(_metrics(pair, None, None, time.perf_counter()))
-            for epoch in range(1, epochs + 1):
-                began = time.perf_counter()
-                first.epoch = second.epoch = epoch
-                pair.second_sum.zero_()
-                mean = run.train_epoch(first, pair, latest, progress, per_epoch)
-                second_mean = (pair.second_sum / per_epoch).item()
-                second.step = first.step
-                pair.check(_metrics(pair, mean, second_mean, began))
-                if not (math.isfinite(mean) and math.isfinite(second_mean)):
-                    return f"the loss became non-finite in epoch {epoch} (FIRST {mean}, SECOND {second_mean})"
-    except _Enough:
-        pass
-    return None
-
-
-def _metrics(pair: Pair, mean, second_mean, began: float) -> dict:
-    """Both runs' probe metrics (``Run.measure``), kept in their histories and metrics.jsonl."""
-    if not pair.measure:
-        return {}
-    lines = {}
-    for name, live, loss in (("first", pair.sides.first, mean), ("second", pair.sides.second, second_mean)):
-        line = live.measure(loss, began)
-        live.history.append(line)
-        if pair.out is not None:
-            run.append_metrics(pair.out / name, line)
-        lines[name] = line
-    return lines
 
 
 # The verdict ---------------------------------------------------------------------------------
@@ -426,6 +135,10 @@ def _verdict(kind: str, checks: list[dict], a: rule.Assessment, t: engine.Trace,
     }  # fmt: skip
     if a.unresolved:
         out.update(kind="undecided", separation_step=checks[a.unresolved - 1]["step"])
+    elif kind == "within-round-off" and not a.decisive:  # the control is too far at once
+        first = checks[0]
+        out.update(kind="undecided", first_step=first["step"], first_deviation=first["deviation"],
+                   first_control=first["control"])  # fmt: skip
     elif kind == "separates":
         c = checks[a.separation - 1]
         out.update(separation_step=c["step"], separation_deviation=c["deviation"],
@@ -437,13 +150,17 @@ def _verdict(kind: str, checks: list[dict], a: rule.Assessment, t: engine.Trace,
 
 def _words(v: dict) -> str:
     if v["kind"] == "identical":
-        return (f"identical to the bit for the whole run: SECOND equals FIRST (mapped) exactly at all "
-                f"{v['checks']} checks, steps 0 to {v['steps']}")
+        return (f"identical to the bit for the whole run: SECOND equals FIRST (mapped) exactly at each "
+                f"of the {v['checks']} checks up to step {v['steps']}")
     if v["kind"] == "separates":
         return (f"separates at step {v['separation_step']} by {v['separation_deviation']:.3g} "
                 f"(θ {v['separation_theta']:.3g}, predictor {_g(v['separation_predictor'])}) against the "
                 f"control's {_g(v['separation_control'])}; the other precision's replay deviates "
                 f"{_g(v['other_precision_deviation'])} there: drift, not round-off")
+    if v["kind"] == "undecided" and v["separation_step"] is None:
+        return (f"undecidable in this precision: at the first check (step {v['first_step']}) the control "
+                f"(FIRST from one ulp away) already deviates by {_g(v['first_control'])}, beyond what the "
+                f"rule can judge (deviation {_g(v['first_deviation'])} there); compare in fp64")
     if v["kind"] == "undecided":
         return (f"undecided at step {v['separation_step']}: its excess over {rule.FACTOR:g} × the control "
                 "is settled by neither precision")
@@ -490,11 +207,11 @@ def replayer(first_cfg: run.Config, second_cfg: run.Config, corr, check_every: i
         device = run.resolve_device(first_cfg.device)
         other = _other(first_cfg.precision, device)
         cfgs = [replace(c, precision=other) for c in (first_cfg, second_cfg)]
-        sides = build(*cfgs, corr, control=False)
+        sides = lockstep.build(*cfgs, corr, control=False)
         pair = Pair(sides, None, check_every, measure=False, until=until)
         print(f"replaying in {other} up to step {until or first_cfg.epochs * pair.per_epoch} "
               "(precision scaling)", file=sys.stderr)
-        train(pair, first_cfg.epochs)
+        lockstep.train(pair, first_cfg.epochs)
         return trace([c for c in pair.checks if c["step"] > 0]).deviation
 
     return replay
@@ -508,7 +225,7 @@ def launch(first_name: str, second_name: str, given: dict, check_every: int, ove
         ["pair", variants.file_name(first_variant), variants.file_name(second_variant),
          given.get("dataset", run.Config.dataset), f"s{given.get('seed', run.Config.seed)}"]))  # fmt: skip
     first_cfg, second_cfg = (side_config(given, n, out) for n in (first_name, second_name))
-    corr = correspondence(first_variant, second_variant)
+    corr = lockstep.correspondence(first_variant, second_variant)
     if check_every < 0:
         raise run.UsageError(f"--check-every must be ≥ 0, got {check_every}")
     if first_cfg.epochs < 1:
@@ -527,23 +244,26 @@ def launch(first_name: str, second_name: str, given: dict, check_every: int, ove
 
 
 def execute(first_cfg, second_cfg, corr: Correspondence, check_every: int, out: Path, command: str) -> dict:
+    """Train the pair with its control, save both sides, judge, and write pair.json, pair.png."""
     device = run.resolve_device(first_cfg.device)
-    deterministic(device)
+    lockstep.deterministic(device)
     began = time.perf_counter()
-    with warnings.catch_warnings(record=True) as caught:
+    with warnings.catch_warnings(record=True) as caught:  # torch names non-deterministic kernels
         warnings.simplefilter("always")
-        sides = build(first_cfg, second_cfg, corr, control=True)
+        sides = lockstep.build(first_cfg, second_cfg, corr, control=True)
         torch.backends.cudnn.benchmark = False  # prepare asks for it on CUDA: kernels must not vary
-        predicted = predicted_difference(sides.first.variant, sides.second.variant, corr.sign,
-                                         second_cfg.alpha or 1.0, second_cfg.beta or 1.0)  # fmt: skip
+        predicted = lockstep.predicted_difference(sides.first.variant, sides.second.variant, corr.sign,
+                                                  second_cfg.alpha or 1.0, second_cfg.beta or 1.0)  # fmt: skip
         pair = Pair(sides, predicted["value"], check_every, out=out)
-        stopped = train(pair, first_cfg.epochs)
+        stopped = lockstep.train(pair, first_cfg.epochs)
+    for w in {(str(w.message), w.category): w for w in caught}.values():  # each shown once
+        warnings.showwarning(w.message, w.category, w.filename, w.lineno)
     seconds = time.perf_counter() - began
     for name, live in (("first", sides.first), ("second", sides.second)):
         run.save_checkpoint(out / name / "checkpoint.pt", live.state())
     verdict = judge(pair.checks, sides.first.speed.dtype, replayer(first_cfg, second_cfg, corr, check_every))
     result = summary(pair, corr, predicted, verdict, stopped, seconds, command, _warned(caught))
-    run.write_json(out / "pair.json", _finite(result))
+    run.write_json(out / "pair.json", lockstep.finite(result))
     write_figure(out, pair.checks, f"{sides.first.variant.name} → {sides.second.variant.name}", verdict)
     print(f"{result['first']} | {result['second']}: {verdict['text']} -> {out}", file=sys.stderr)
     return result
@@ -609,7 +329,8 @@ def write_figure(out: Path, checks: list[dict], title: str, verdict: dict) -> No
 
 
 HEADER = ["pair", "precision", "steps", "largest deviation", "largest control", "verdict",
-          "L₂ − L₁ predicted", "L₂ − L₁ measured", "max sym. Thm 4.1 ratio", "seconds"]  # fmt: skip
+          "L₂ − L₁ predicted", "L₂ − L₁ measured", "largest \\|measured − predicted\\|",
+          "max sym. Thm 4.1 ratio", "seconds"]  # fmt: skip
 
 
 def row(result: dict) -> list[str]:
@@ -620,11 +341,14 @@ def row(result: dict) -> list[str]:
     verdict = {"identical": "bitwise identical", "within-round-off": "within round-off",
                "separates": f"separates at step {v['separation_step']}",
                "undecided": f"undecided at step {v['separation_step']}"}[v["kind"]]  # fmt: skip
+    if v["kind"] == "undecided" and v["separation_step"] is None:
+        verdict = f"undecidable: control {_g(v['first_control'])} at step {v['first_step']}"
     if v["kind"] == "within-round-off" and not v["fully_decisive"]:
         verdict += f" (decisive to step {v['decisive_until']})"
     return [f"{result['first']} → {result['second']}", result["precision"], str(result["steps"]),
             _g(v["largest_deviation"]), _g(v["largest_control"]), verdict,
-            "nothing" if predicted is None else f"{predicted:g}", measured, ratios, f"{result['seconds']:.0f}"]  # fmt: skip
+            "nothing" if predicted is None else f"{predicted:g}", measured,
+            _g(d["largest_gap_from_prediction"]), ratios, f"{result['seconds']:.0f}"]  # fmt: skip
 
 
 def markdown(results: list[dict], command: str) -> str:

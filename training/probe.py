@@ -114,7 +114,8 @@ def main(argv=None) -> int:
             print(json.dumps(lines) if args.json else history_table(lines, markdown=False))
             if args.markdown:
                 command = shlex.join(["python", "-m", "training.probe", *argv])
-                caption = f"Written by `{command}` (`{lines[-1].get('step')}` steps):\n\n"
+                caption = (f"Written by `{command}` ({lines[-1].get('step')} steps; epoch 0 is the "
+                           "untrained model):\n\n")
                 report.write_block(args.markdown, args.block, caption + history_table(lines, markdown=True))
             return 0
         values = probe(Path(args.path), args.data_dir, args.device)
