@@ -301,7 +301,8 @@ def summary(pair: Pair, corr, predicted, verdict, stopped, seconds, command, non
 
 def write_figure(out: Path, checks: list[dict], title: str, verdict: dict) -> None:
     """The deviations of SECOND (θ, predictor) and the control's against step, log scale; a
-    value of exactly 0 cannot be drawn there and is said in the legend."""
+    value of exactly 0 cannot be drawn there and is said in the legend. Step 0 is left out, as
+    in the verdict (the control's deviation there is the nudge itself)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -310,7 +311,8 @@ def write_figure(out: Path, checks: list[dict], title: str, verdict: dict) -> No
     figure, axis = plt.subplots(figsize=(7, 4), constrained_layout=True)
     for key, label, style in (("theta", "θ (online network)", "-"), ("predictor", "predictor", "--"),
                               ("control", "control (FIRST, init + 1 ulp)", ":")):  # fmt: skip
-        points = [(c["step"], c[key]) for c in checks if c[key] is not None and math.isfinite(c[key])]
+        points = [(c["step"], c[key]) for c in checks
+                  if c["step"] > 0 and c[key] is not None and math.isfinite(c[key])]  # fmt: skip
         drawn = [(s, v) for s, v in points if v > 0]
         zero = " — exactly 0 at every check" if points and not drawn else ""
         if drawn or zero:
