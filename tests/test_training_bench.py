@@ -28,7 +28,7 @@ def test_both_paths_and_the_linear_evaluation_report_their_schema(capsys):
             "fast", "reference", "speedup", "linear"} <= set(report)  # fmt: skip
     assert report["device"] == "cpu" and report["split_timer"] == "perf_counter"
     assert report["torch_threads"] == 1 and report["steps_per_epoch"] == 3  # 12 images, batches of 4
-    assert report["config"]["speed"] == {"bf16": False, "channels_last": False, "compile": False}
+    assert report["config"]["speed"] == {"bf16": False, "channels_last": False, "compile": False, "fp64": False}
     for name in ("fast", "reference"):
         path = report[name]
         assert PATH_KEYS <= set(path), name

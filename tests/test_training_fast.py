@@ -10,7 +10,7 @@ import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from theory import objectives
-from training import augment, models, step as steps, variants
+from training import augment, data, evaluate, lockstep, models, pair, probes, step as steps, variants
 
 PLAIN = steps.Speed(bf16=False, channels_last=False, compile=False)
 CPU = torch.device("cpu")
@@ -191,6 +191,41 @@ def test_a_training_step_reads_nothing_back(speed):
     loss_sum += step(images[order[:8]], generator)
     with SyncAudit() as audit:
         loss_sum += step(images[order[8:]], generator)
+    assert not audit.found, audit.found
+
+
+def test_the_theory_probes_compute_on_the_device_without_reading_it():
+    """training/probes.py's device part (the probe set's outputs, Theorem 4.1's ratios, W and the
+    projections for the host): its one read comes after, at the epoch's end."""
+    variant = variants.resolve("byol-lp")
+    online, predictor, target = _networks(variant)
+    views = augment.TwoViews("byol", 16, (0.5,), (0.25,))
+    images = torch.randint(0, 256, (6, 1, 32, 32), dtype=torch.uint8)
+    probe = evaluate.Probe(images, views, torch.Generator().manual_seed(0))
+    probes.on_device(online, predictor, target, probe, 1.0, 1.0)
+    with SyncAudit() as audit:
+        values = probes.on_device(online, predictor, target, probe, 1.0, 1.0)
+    assert not audit.found, audit.found
+    assert {"W", "z1", "z2", "thm41_sym_max"} <= set(values)
+
+
+def test_a_pair_step_reads_nothing_back(tmp_path):
+    """training.pair's step: one draw of views, the steps of both sides and of the control, the
+    gap to the predicted loss difference and SECOND's loss sum (deviations are read at checks)."""
+    g = torch.Generator().manual_seed(0)
+    split = data.Images(torch.randint(0, 256, (8, 3, 32, 32), dtype=torch.uint8, generator=g),
+                        torch.arange(8) % 10, tuple(f"c{i}" for i in range(10)))  # fmt: skip
+    data.write_cifar10(tmp_path, split, split)
+    given = {"dataset": "cifar10", "data_dir": str(tmp_path), "batch_size": 4, "image_size": 16,
+             "width": 4, "probe_size": 6}  # fmt: skip
+    first, second = (pair.side_config(given, name, tmp_path / "out") for name in ("byol'-lp", "raft-lp"))
+    corr = lockstep.correspondence(variants.resolve("byol'-lp"), variants.resolve("raft-lp"))
+    sides = lockstep.build(first, second, corr, control=True)
+    step = lockstep.Pair(sides, -4.0, check_every=0)
+    images, generator = sides.first.images, sides.first.generators["augment"]
+    step(images[:4], generator)
+    with SyncAudit() as audit:
+        step(images[4:], generator)
     assert not audit.found, audit.found
 
 

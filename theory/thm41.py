@@ -32,13 +32,21 @@ NAMES = ("p1", "p2", "t1", "t2")
 
 
 class _PerSample:
-    """``theory.objectives`` with reduction="none": the torch twin of ``theory.symbolic``."""
+    """``theory.objectives`` with reduction="none": the torch twin of ``theory.symbolic``.
+    ``validate=False`` skips the checks that read tensor values (a degenerate vector then gives
+    NaN instead of an error), so that nothing waits for the device."""
+
+    def __init__(self, **options):
+        self._options = {"reduction": "none", **options}
 
     def __getattr__(self, name: str):
-        return functools.partial(getattr(objectives, name), reduction="none")
+        if name.startswith("_"):  # copy and pickle probe for special names before __init__
+            raise AttributeError(name)
+        return functools.partial(getattr(objectives, name), **self._options)
 
 
 PER_SAMPLE = _PerSample()
+PER_SAMPLE_UNCHECKED = _PerSample(validate=False)
 
 Side = Callable  # side(o, p1, p2, t1, t2, α, β) with o = PER_SAMPLE or theory.symbolic
 
@@ -69,8 +77,9 @@ class Bound:
     repair: Repair | None = None
     lemma: Callable[[], bool] | None = None
 
-    def torch_sides(self, p1, p2, t1, t2, a, b):
-        return tuple(side(PER_SAMPLE, p1, p2, t1, t2, a, b) for side in (self.lhs, self.rhs))
+    def torch_sides(self, p1, p2, t1, t2, a, b, *, validate: bool = True):
+        o = PER_SAMPLE if validate else PER_SAMPLE_UNCHECKED
+        return tuple(side(o, p1, p2, t1, t2, a, b) for side in (self.lhs, self.rhs))
 
     def gram_sides(self, g: Gram, a=ALPHA, b=BETA, rhs: Side | None = None):
         vectors = g.vectors()
@@ -127,11 +136,12 @@ BOUNDS = {
 }
 
 
-def ratio(bound: Bound):
-    """The search score LHS/RHS (0/0 counts as 0: both sides vanish and the bound holds)."""
+def ratio(bound: Bound, validate: bool = True):
+    """The search score LHS/RHS (0/0 counts as 0: both sides vanish and the bound holds), of
+    cases v of shape (N, 4, D) (p1, p2, t1, t2). ``validate`` as ``Bound.torch_sides``."""
 
-    def score(v: torch.Tensor, alpha: torch.Tensor, beta: torch.Tensor) -> torch.Tensor:
-        lhs, rhs = bound.torch_sides(*v.unbind(dim=1), alpha, beta)
+    def score(v: torch.Tensor, alpha, beta) -> torch.Tensor:
+        lhs, rhs = bound.torch_sides(*v.unbind(dim=1), alpha, beta, validate=validate)
         safe = torch.where(rhs > 0, rhs, torch.ones_like(rhs))
         return torch.where(rhs > 0, lhs / safe, torch.where(lhs > 0, math.inf, 0.0))
 

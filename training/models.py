@@ -51,19 +51,22 @@ def predictor(kind: str) -> nn.Module:
     """q_w, one of Table 2's kinds. ``mlp``: "the same architecture as the projector but without
     the batch normalization" (Appendix B), Linear(128, 512) → ReLU → Linear(512, 128); ``linear``:
     q_w(z) = Wz (Section 3), randomly initialised; ``linear-identity-init``: W starts at I (the
-    apparent collapse solution, BYOL-LPI); ``none``: q_w = I, nothing to train."""
+    apparent collapse solution, BYOL-LPI); ``fixed-minus-identity``: W = −I, never trained (its
+    weight does not require a gradient), the Theorem 5.1 mirror of ``none``: RAFT with it follows
+    BYOL'-NP's trajectory (``training.pair``); ``none``: q_w = I, nothing to train."""
     if kind == "mlp":
         return nn.Sequential(
             nn.Linear(PROJECTION_DIM, PROJECTION_HIDDEN),
             nn.ReLU(inplace=True),
             nn.Linear(PROJECTION_HIDDEN, PROJECTION_DIM),
         )
-    if kind in ("linear", "linear-identity-init"):
+    if kind in ("linear", "linear-identity-init", "fixed-minus-identity"):
         layer = nn.Linear(PROJECTION_DIM, PROJECTION_DIM, bias=False)
-        if kind == "linear-identity-init":
+        start = {"linear-identity-init": 1.0, "fixed-minus-identity": -1.0}.get(kind)
+        if start is not None:
             with torch.no_grad():
-                layer.weight.copy_(torch.eye(PROJECTION_DIM))
-        return layer
+                layer.weight.copy_(start * torch.eye(PROJECTION_DIM))
+        return layer.requires_grad_(kind != "fixed-minus-identity")
     if kind == "none":
         return nn.Identity()
     raise ValueError(f"unknown predictor kind {kind!r}")

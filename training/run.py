@@ -30,7 +30,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from training import augment, data, evaluate, models, step as steps, variants
+from training import augment, data, evaluate, models, probes, step as steps, variants
 
 OUTPUTS = ("checkpoint.pt", "metrics.jsonl", "result.json", "curves.png")
 TEMPORARY = tuple(f"{name}.tmp" for name in OUTPUTS)  # left by a kill mid-write
@@ -108,7 +108,6 @@ class Interrupted(BaseException):
 
 
 def parser() -> argparse.ArgumentParser:
-    d = Config()
     p = argparse.ArgumentParser(
         prog="python -m training.run",
         description="Train a model of Table 2 of 'Run Away From your Teacher' (Appendix B "
@@ -118,6 +117,20 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("variant", nargs="?", help="a variant of Table 2 (see --list); byolp = byol'")
     p.add_argument("--list", action="store_true", help="print the variants and exit")
+    add_options(p)
+    resume = p.add_mutually_exclusive_group()
+    resume.add_argument(
+        "--resume", action="store_true", help="continue the run in --out from its checkpoint"
+    )
+    resume.add_argument("--overwrite", action="store_true", help="start again in a used --out")
+    return p
+
+
+def add_options(p: argparse.ArgumentParser, linear: bool = True,
+                out: str = "runs/VARIANT-DATASET-sSEED") -> None:
+    """The options of a run's Config (``training.pair`` takes them too); ``linear``: with the
+    linear evaluation's; ``out``: the default output folder, in words."""
+    d = Config()
     p.add_argument("--dataset", choices=data.DATASETS, help=f"default {d.dataset}, the paper's")
     p.add_argument("--data-dir", help=f"where the dataset is or goes (default {d.data_dir})")
     p.add_argument("--epochs", type=int, help=f"training epochs (default {d.epochs})")
@@ -140,25 +153,26 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--probe-size", type=int, help=f"test images the metrics use (default {d.probe_size})"
     )
-    p.add_argument("--linear-epochs", type=int, help=f"default {d.linear_epochs}")
-    p.add_argument("--linear-lr", type=float, help=f"default {d.linear_lr:g}")
-    p.add_argument("--linear-batch-size", type=int, help=f"default {d.linear_batch_size}")
+    if linear:
+        p.add_argument("--linear-epochs", type=int, help=f"default {d.linear_epochs}")
+        p.add_argument("--linear-lr", type=float, help=f"default {d.linear_lr:g}")
+        p.add_argument("--linear-batch-size", type=int, help=f"default {d.linear_batch_size}")
     p.add_argument(
         "--width", type=int, help=f"ResNet18's first-stage width (default {d.width}, ResNet18)"
     )
     p.add_argument("--seed", type=int, help=f"default {d.seed}")
-    _how_it_runs(p, d)
-    return p
+    _how_it_runs(p, d, out)
 
 
-def _how_it_runs(p: argparse.ArgumentParser, d: Config) -> None:
+def _how_it_runs(p: argparse.ArgumentParser, d: Config, out: str) -> None:
     """The options that say where and how the run computes and writes, not what it trains."""
     p.add_argument("--device", help="cpu, cuda, cuda:N or auto (default: cuda when available)")
     p.add_argument(
         "--precision",
         choices=steps.PRECISIONS,
         help="the networks' arithmetic in training: bf16 autocast (weights, EMA and loss stay "
-        "fp32) or fp32; auto: bf16 on CUDA, fp32 on the CPU",
+        "fp32), fp32, or fp64 (networks, views, loss, Adam and EMA in float64, for exact "
+        "comparisons); auto: bf16 on CUDA, fp32 on the CPU",
     )
     p.add_argument(
         "--channels-last",
@@ -170,7 +184,7 @@ def _how_it_runs(p: argparse.ArgumentParser, d: Config) -> None:
         action="store_true",
         help="torch.compile the networks and the augmentations (minutes of compilation first)",
     )
-    p.add_argument("--out", help="output folder (default runs/VARIANT-DATASET-sSEED)")
+    p.add_argument("--out", help=f"output folder (default {out})")
     p.add_argument(
         "--log-every",
         type=int,
@@ -178,11 +192,6 @@ def _how_it_runs(p: argparse.ArgumentParser, d: Config) -> None:
         f"(default {d.log_every}; on CUDA the read does not wait for the device, so the bar "
         "shows the loss of the previous read)",
     )
-    resume = p.add_mutually_exclusive_group()
-    resume.add_argument(
-        "--resume", action="store_true", help="continue the run in --out from its checkpoint"
-    )
-    resume.add_argument("--overwrite", action="store_true", help="start again in a used --out")
 
 
 def main(argv=None) -> int:
@@ -493,6 +502,10 @@ class Run:
         values = dict(zip(values, torch.stack(list(values.values())).tolist()))  # one device read
         metrics = {"epoch": self.epoch, "step": self.step, "loss": loss}
         metrics.update((k, evaluate.finite_or_none(v)) for k, v in values.items())
+        theory_began = time.perf_counter()  # Theorem 4.1 and Appendix H: one more device read
+        metrics.update(probes.measure(self.online, self.predictor, self.target, self.probe,
+                                      alpha=self.cfg.alpha, beta=self.cfg.beta))  # fmt: skip
+        metrics["theory_seconds"] = time.perf_counter() - theory_began
         metrics["seconds"] = time.perf_counter() - began
         return metrics
 
@@ -547,7 +560,7 @@ def prepare(cfg: Config, resumed: dict | None) -> Run:
     if len(train_set) < cfg.batch_size and variant.trains:
         raise UsageError(f"{len(train_set)} training images cannot fill a batch of {cfg.batch_size}")
     mean, std = train_set.channel_stats()
-    views = augment.TwoViews(cfg.augment, cfg.image_size, mean, std)
+    views = steps.in_precision(augment.TwoViews(cfg.augment, cfg.image_size, mean, std), speed)
     images = train_set.images.to(dev)
     probe = evaluate.Probe(
         test_set.head(cfg.probe_size).images.to(dev),
@@ -555,10 +568,10 @@ def prepare(cfg: Config, resumed: dict | None) -> Run:
         torch.Generator(dev).manual_seed(cfg.seed + 2),
     )
 
-    online = models.Network(cfg.width).to(dev, memory_format=speed.memory_format)
+    online = models.Network(cfg.width).to(dev, speed.dtype, memory_format=speed.memory_format)
     if not resumed:
         evaluate.calibrate_batch_norm(online, images[:CALIBRATION_IMAGES], views.plain)
-    predictor = models.predictor(variant.predictor).to(dev)
+    predictor = models.predictor(variant.predictor).to(dev, speed.dtype)
     target = models.mean_teacher(online)
     optimizer = steps.adam([*online.parameters(), *predictor.parameters()], cfg.lr)
     generators = {
@@ -676,10 +689,10 @@ def finish(live: Run) -> dict:
     write_curves(live.out, live.history, live.variant.name)
     began = time.perf_counter()
     dev, views = live.device, live.views
-    linear = evaluate.linear_evaluation(
-        evaluate.features(live.online, live.images, views.plain),
+    linear = evaluate.linear_evaluation(  # in fp32, whatever the training's precision
+        evaluate.features(live.online, live.images, views.plain).float(),
         live.train_set.labels.to(dev),
-        evaluate.features(live.online, live.test_set.images.to(dev), views.plain),
+        evaluate.features(live.online, live.test_set.images.to(dev), views.plain).float(),
         live.test_set.labels.to(dev),
         classes=len(live.test_set.classes),
         epochs=live.cfg.linear_epochs,

@@ -33,7 +33,7 @@ import torch
 
 from theory.teacher import ema_update
 
-PRECISIONS = ("auto", "bf16", "fp32")
+PRECISIONS = ("auto", "bf16", "fp32", "fp64")
 LAYOUTS = ("auto", "on", "off")
 
 
@@ -44,12 +44,15 @@ class Speed:
     bf16: bool  # autocast the networks to bfloat16
     channels_last: bool  # images and convolution weights in NHWC layout
     compile: bool  # torch.compile the networks and the augmentations' pixel work
+    fp64: bool = False  # networks, views, objective, Adam and EMA in float64 (exact comparisons)
 
     @classmethod
     def choose(cls, device: torch.device, precision="auto", channels_last="auto", compile=False):
         """The fast path on CUDA (bf16 where the GPU has it, channels_last); on the CPU, fp32 and
         NCHW: bf16 is emulated there, and channels_last is not faster there
-        (docs/performance.md)."""
+        (docs/performance.md). ``fp64`` is for exact comparisons (``training.pair``), on either
+        device; it is slower than fp32 on the CPU, and far slower on GPUs without full-rate
+        float64 units (all but the data-centre ones)."""
         if precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
         if channels_last not in LAYOUTS:
@@ -61,11 +64,38 @@ class Speed:
         else:
             bf16 = precision == "bf16"
         layout = cuda if channels_last == "auto" else channels_last == "on"
-        return cls(bf16=bf16, channels_last=layout, compile=bool(compile))
+        return cls(bf16=bf16, channels_last=layout, compile=bool(compile), fp64=precision == "fp64")
 
     @property
     def memory_format(self) -> torch.memory_format:
         return torch.channels_last if self.channels_last else torch.contiguous_format
+
+    @property
+    def dtype(self) -> torch.dtype:
+        """The networks' parameters (and so the views they take)."""
+        return torch.float64 if self.fp64 else torch.float32
+
+
+class TypedViews:
+    """Views in float64 for float64 networks: the augmentations compute in float32 (as in every
+    run), and their outputs are cast, so that an fp64 run sees exactly the fp32 run's views."""
+
+    def __init__(self, views, dtype: torch.dtype):
+        self.views, self.dtype = views, dtype
+
+    def compile(self) -> None:
+        self.views.compile()
+
+    def __call__(self, images, generator):
+        return tuple(x.to(self.dtype) for x in self.views(images, generator))
+
+    def plain(self, images):
+        return self.views.plain(images).to(self.dtype)
+
+
+def in_precision(views, speed: Speed):
+    """``views`` as the networks of ``speed`` take them (unchanged unless fp64)."""
+    return TypedViews(views, speed.dtype) if speed.fp64 else views
 
 
 def adam(parameters, lr: float) -> torch.optim.Adam:

@@ -30,7 +30,7 @@ import torch
 
 from theory import objectives
 
-PREDICTOR_KINDS = ("mlp", "linear", "linear-identity-init", "none")
+PREDICTOR_KINDS = ("mlp", "linear", "linear-identity-init", "fixed-minus-identity", "none")
 OBJECTIVES = {
     "byol": "L_BYOL, eq. 4, symmetrised over the views",
     "byol_prime": "L_BYOL' = α·L_align + β·L_cross-model, eq. 10",
@@ -115,6 +115,12 @@ VARIANTS = {
             "linear",
             "TanRAFT-LP: RAFT, linear predictor, tangential gradient only",
             tangential=True,
+        ),
+        _variant(
+            "raft-minus-i",
+            "raft",
+            "fixed-minus-identity",
+            "RAFT with W fixed at −I (not trained): the Theorem 5.1 mirror of BYOL'-NP (not in Table 2)",
         ),
         _variant(
             "rand-baseline",

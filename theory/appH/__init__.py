@@ -25,8 +25,8 @@ from theory.appH.linear_model import (
     stationarity_gradients, target_matrix, train_jointly,
 )
 from theory.appH.solutions import (
-    RTOL, SUBSPACE_TOL, AmbiguousRank, distance_to_sharing, kronecker_solutions, principal_sine,
-    residual, schur_solutions, separation, solution_space, sylvester_operator,
+    RTOL, SUBSPACE_TOL, AmbiguousRank, cluster_unknowns, distance_to_sharing, kronecker_solutions,
+    principal_sine, residual, schur_solutions, separation, solution_space, sylvester_operator,
 )
 from theory.appH.spectra import RATIO_TOL
 from theory.appH.stationarity import (
@@ -35,7 +35,7 @@ from theory.appH.stationarity import (
 
 __all__ = [
     "AUGMENTATIONS", "AmbiguousRank", "COND_LIMIT", "DERIVATION_TOL", "INITS", "RATIO_TOL", "RTOL",
-    "STATIONARY_TOL", "STRUCTURED", "SUBSPACE_TOL", "as_float", "determinant_identity",
+    "STATIONARY_TOL", "STRUCTURED", "SUBSPACE_TOL", "as_float", "cluster_unknowns", "determinant_identity",
     "distance_to_sharing", "exact_nullity", "exact_solution_space", "expected_gradients",
     "family_identity", "jordan_dimension", "jordan_structure", "kronecker_solutions", "moments",
     "predicted_dimension", "principal_sine", "random_invertible", "random_predictor",

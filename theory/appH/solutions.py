@@ -169,6 +169,33 @@ def _cluster_solutions(T11: np.ndarray, R22: np.ndarray, threshold: float) -> np
 CLUSTER_RADIUS = 1e-2
 
 
+def _schur_clusters(W: np.ndarray, C: np.ndarray):
+    """The real Schur forms (T, Q, blocks) of W and (R, Z, blocks) of C, the clusters of their
+    eigenvalues shared by both (``_shared_clusters``), and ‖W‖₂ + ‖C‖₂."""
+    scale = np.linalg.norm(W, 2) + np.linalg.norm(C, 2)
+    T, Q = scipy.linalg.schur(W, output="real")
+    R, Z = scipy.linalg.schur(C, output="real")
+    t_blocks, r_blocks = schur_blocks(T), schur_blocks(R)
+    clusters = _shared_clusters(
+        _folded_eigenvalues(T, t_blocks), _folded_eigenvalues(R, r_blocks), CLUSTER_RADIUS * scale
+    )
+    return (T, Q, t_blocks), (R, Z, r_blocks), clusters, scale
+
+
+def cluster_unknowns(W, C) -> int:
+    """The unknowns a·b of the largest per-cluster problem ``schur_solutions`` solves (a
+    eigenvalues of W and b of C chained within CLUSTER_RADIUS·(‖W‖₂ + ‖C‖₂) of one another),
+    whose SVD costs O((ab)³); 0 when no eigenvalues of W and C are that close. Spectra spread
+    densely over the same region (learned representations, random predictors) chain into
+    clusters of many eigenvalues each, where that cost is prohibitive."""
+    W, C = real_square("W", W), real_square("C", C)
+    (_, _, t_blocks), (_, _, r_blocks), clusters, _ = _schur_clusters(W, C)
+    sizes = [
+        sum(t_blocks[i][1] for i in w) * sum(r_blocks[j][1] for j in c) for w, c in clusters
+    ]
+    return max(sizes, default=0)
+
+
 def schur_solutions(W, C, tol=None) -> np.ndarray:
     """Orthonormal basis (k, m, n) of {θ : Wθ = θC} from the real Schur forms W = QTQᵀ,
     C = ZRZᵀ, independently of eq. 68's operator. Eigenvalues of W and C are grouped into
@@ -176,17 +203,12 @@ def schur_solutions(W, C, tol=None) -> np.ndarray:
     reordered so that the cluster leads T (T11, Q1) and trails R (R22, Z2). Then θ = Q1 Y Z2ᵀ
     solves Wθ = θC iff T11 Y = Y R22, and every solution is a sum of such θ, one per shared
     cluster (θ maps C's generalised eigenspaces into W's of the same eigenvalue and kills the
-    rest). The per-cluster problem is tiny unless an eigenvalue is repeated many times."""
+    rest). The per-cluster problem is tiny unless many eigenvalues of W and C lie close together
+    (``cluster_unknowns`` says how large it is)."""
     W, C = real_square("W", W), real_square("C", C)
     m, n = len(W), len(C)
-    scale = np.linalg.norm(W, 2) + np.linalg.norm(C, 2)
+    (T, Q, t_blocks), (R, Z, r_blocks), clusters, scale = _schur_clusters(W, C)
     threshold = _tolerance(tol) * scale
-    T, Q = scipy.linalg.schur(W, output="real")
-    R, Z = scipy.linalg.schur(C, output="real")
-    t_blocks, r_blocks = schur_blocks(T), schur_blocks(R)
-    clusters = _shared_clusters(
-        _folded_eigenvalues(T, t_blocks), _folded_eigenvalues(R, r_blocks), CLUSTER_RADIUS * scale
-    )
     pieces = []
     for w_chosen, c_chosen in clusters:
         T_c, Q_c, a = _reordered(T, Q, t_blocks, w_chosen)

@@ -131,3 +131,22 @@ def assess(trace, steps: int | None = None, roundoff: dict[int, float] | None = 
             break
     return Assessment(steps or trace.steps, count, separation, ratio, worst, envelope_max,
                       dict(roundoff), unresolved)
+
+
+def settle(trace, steps: int, precision_scaling) -> Assessment:
+    """The trace judged with each decisive excess settled by precision scaling:
+    ``precision_scaling(k, deviation)`` returns (``scales_like_drift``'s answer, the growth of
+    the deviation in the other precision) for the excess at step k. Round-off excesses are set
+    aside; the first drift, or the first excess precision scaling cannot settle, ends it."""
+    roundoff, unresolved = {}, None
+    for k, (deviation, envelope) in enumerate(zip(trace.deviation, trace.envelope), start=1):
+        if not decisive(envelope):
+            break
+        if excess(deviation, envelope):
+            drift, growth = precision_scaling(k, deviation)
+            if drift is None:
+                unresolved = k
+            if drift is not False:
+                break
+            roundoff[k] = growth
+    return assess(trace, steps, roundoff, unresolved)

@@ -292,15 +292,8 @@ def _settled(trace: Trace, setup: Setup) -> rule.Assessment:
     """The trace judged with each excess settled by its float32 replay: round-off excesses
     are set aside, the first drift (or the first excess float32 cannot settle) ends it."""
     float32 = run(setup, dtype=torch.float32, controls=()).deviation
-    roundoff, unresolved = {}, None
-    for k, (deviation, envelope) in enumerate(zip(trace.deviation, trace.envelope), start=1):
-        if not rule.decisive(envelope):
-            break
-        if rule.excess(deviation, envelope):
-            drift = rule.scales_like_drift(deviation, float32[k - 1])
-            if drift is None:
-                unresolved = k
-            if drift is not False:
-                break
-            roundoff[k] = float32[k - 1] / deviation
-    return rule.assess(trace, setup.steps, roundoff, unresolved)
+
+    def scaling(k: int, deviation: float) -> tuple[bool | None, float]:
+        return rule.scales_like_drift(deviation, float32[k - 1]), float32[k - 1] / deviation
+
+    return rule.settle(trace, setup.steps, scaling)
