@@ -32,7 +32,7 @@ def accuracy(run, _reference=None) -> float:
     """Linear evaluation in percent, averaged over its last 10 epochs as the authors print it
     (the final epoch's for runs that did not record that)."""
     result = run.result
-    return 100 * (result["linear_acc_last10"] if "linear_acc_last10" in result else result["linear_acc"])
+    return 100 * result.get("linear_acc_last10", result.get("linear_acc"))
 
 
 def _loss_ratios(run, reference) -> list[tuple[int, float]]:

@@ -124,20 +124,20 @@ def circle_angles(z: np.ndarray) -> np.ndarray:
 
 def figure5(runs: dict, path, setting: str) -> None:
     pyplot = _pyplot()
-    shown = [(v, b, label) for v, b, label in FIGURE5
-             if any((r.folder / sweep.REPRESENTATIONS).is_file() for r in runs.get((v, b), {}).values())]  # fmt: skip
+    saved = lambda group: [s for s, r in group.items() if (r.folder / sweep.REPRESENTATIONS).is_file()]
+    shown = [(v, b, label) for v, b, label in FIGURE5 if saved(runs.get((v, b), {}))]
     figure = pyplot.figure(figsize=(3.4 * max(1, len(shown)), 3.8), constrained_layout=True)
     edges = np.linspace(-np.pi, np.pi, ANGLE_BINS + 1)
     for i, (variant, beta, label) in enumerate(shown):
         group = runs[(variant, beta)]
-        seed = min(s for s, r in group.items() if (r.folder / sweep.REPRESENTATIONS).is_file())
-        saved = np.load(group[seed].folder / sweep.REPRESENTATIONS)
-        angles = circle_angles(saved["z"])
+        seed = min(saved(group))
+        found = np.load(group[seed].folder / sweep.REPRESENTATIONS)
+        angles = circle_angles(found["z"])
         density, _ = np.histogram(angles, bins=edges, density=True)
         axis = figure.add_subplot(1, len(shown), i + 1, projection="polar")
         axis.bar(edges[:-1], density / density.max() * 0.6, width=edges[1] - edges[0],
                  bottom=1.0, align="edge", color="tab:blue", alpha=0.6)  # fmt: skip
-        axis.scatter(angles, np.ones_like(angles), c=saved["labels"], cmap="tab10", s=4)
+        axis.scatter(angles, np.ones_like(angles), c=found["labels"], cmap="tab10", s=4)
         axis.set_ylim(0, 1.7)
         axis.set_yticks([])
         axis.set_title(f"{label} (seed {seed})")

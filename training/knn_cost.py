@@ -41,7 +41,8 @@ def measure(scale: sweep.Scale, steps_timed: int) -> dict:
         sync()
 
     per_epoch = len(live.images) // cfg.batch_size
-    probe = lambda: torch.stack(list(evaluate.probe_metrics(live.online, live.predictor, live.target, live.probe).values())).tolist()
+    metrics = lambda: evaluate.probe_metrics(live.online, live.predictor, live.target, live.probe)
+    probe = lambda: torch.stack(list(metrics().values())).tolist()
     return {
         "setting": f"--scale {scale.name}: {cfg.dataset}, {cfg.image_size} px, width {cfg.width}, "
         f"batch {cfg.batch_size}, {per_epoch} steps per epoch, k-NN bank {cfg.knn_bank}, "
@@ -60,7 +61,8 @@ def markdown(found: dict, command: str) -> str:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m training.knn_cost", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m training.knn_cost",
+                                     description=__doc__.split("\n\n")[0])  # fmt: skip
     parser.add_argument("--scale", choices=list(sweep.SCALES), default="cpu")
     parser.add_argument("--steps", type=int, default=32, help="training steps timed (default 32)")
     parser.add_argument("--markdown", metavar="FILE.md")

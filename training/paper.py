@@ -210,8 +210,8 @@ def main(argv=None) -> int:
         description="Check the paper's published numbers against each other: every quantity "
         "printed twice (Tables 1 and 3, the text's accuracies against Table 1).",
     )
-    parser.add_argument("--markdown", metavar="FILE.md", help="write the disagreements into a block of FILE")
-    parser.add_argument("--block", default="paper-consistency", help="the block's name (default paper-consistency)")
+    parser.add_argument("--markdown", metavar="FILE.md", help="write them into a block of FILE")
+    parser.add_argument("--block", default="paper-consistency", help="default paper-consistency")
     args = parser.parse_args(argv)
     if args.markdown:
         try:
@@ -227,7 +227,8 @@ def main(argv=None) -> int:
         return 1
     if args.markdown:
         command = f"python -m training.paper --markdown {args.markdown} --block {args.block}"
-        report.write_block(args.markdown, args.block, f"Written by `{command}`.\n\n{consistency_markdown()}")
+        text = f"Written by `{command}`.\n\n{consistency_markdown()}"
+        report.write_block(args.markdown, args.block, text)
     return 0
 
 

@@ -78,7 +78,8 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
-    head, tail = (argv[: argv.index("--")], argv[argv.index("--") + 1 :]) if "--" in argv else (argv, [])
+    cut = argv.index("--") if "--" in argv else len(argv)
+    head, tail = argv[:cut], argv[cut + 1 :]
     args = parser().parse_args(head)
     began = time.perf_counter()
     scale = sweep.SCALES[args.scale]
@@ -95,8 +96,9 @@ def main(argv=None) -> int:
     print(sweep.describe(planned, scale, jobs))
     conflicts = [p.name for p in planned if p.state == "conflict"]
     if conflicts and not args.overwrite:
-        print(f"error: {out / 'runs'} holds runs of another configuration ({', '.join(conflicts)}): "
-              "pass --overwrite to run them again, or choose another --out", file=sys.stderr)  # fmt: skip
+        print(f"error: {out / 'runs'} holds runs of another configuration "
+              f"({', '.join(conflicts)}): pass --overwrite to run them again, or choose another "
+              "--out", file=sys.stderr)  # fmt: skip
         return 2
     if args.dry_run:
         return 0
@@ -112,8 +114,9 @@ def main(argv=None) -> int:
               "run the same command again to resume them", file=sys.stderr)  # fmt: skip
         return 130
     record_launch(out, argv, planned, failures, began)
-    runs = load(sweep.plan(args.target, scale, args.seeds or scale.seeds, out, sweep.extra_options(tail)))
-    write_outputs(args, scale, planned, runs, out, seconds=time.perf_counter() - began)
+    after = sweep.plan(args.target, scale, args.seeds or scale.seeds, out, sweep.extra_options(tail))
+    runs = load(after)
+    write_outputs(args, scale, after, runs, out, seconds=time.perf_counter() - began, argv=argv)
     missing = [p.name for p in planned if p.group not in runs or p.seed not in runs[p.group]]
     if failures or missing:
         print(f"error: {len(missing)} run(s) did not finish: {', '.join(missing)}; the outputs "
@@ -129,10 +132,15 @@ def record_launch(out: Path, argv, planned, failures, began: float) -> None:
     launched = [p.name for p in planned if p.state != "done"]
     if not launched:
         return
-    line = {"date": time.strftime("%Y-%m-%d %H:%M:%S"), "command": ["python", "-m", "training.reproduce", *argv],
-            "launched": launched, "failed": [f.name for f in failures],
-            "seconds": round(time.perf_counter() - began, 1), "cores": os.cpu_count(),
-            "load_average_at_end": [round(x, 2) for x in os.getloadavg()]}  # fmt: skip
+    line = {
+        "date": time.strftime("%Y-%m-%d %H:%M:%S"),
+        "command": ["python", "-m", "training.reproduce", *argv],
+        "launched": launched,
+        "failed": [f.name for f in failures],
+        "seconds": round(time.perf_counter() - began, 1),
+        "cores": os.cpu_count(),
+        "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
+    }
     with open(out / LAUNCHES, "a") as f:
         f.write(json.dumps(line) + "\n")
 
@@ -210,19 +218,23 @@ def load(planned) -> dict:
 def setting(scale: sweep.Scale, planned, runs: dict) -> str:
     c = planned[0].config
     seeds = sorted({p.seed for p in planned})
-    return (f"--scale {scale.name}: {c['dataset']} at {c['image_size']} px, ResNet18 of width "
-            f"{c['width']}, {c['epochs']} epochs of batches of {c['batch_size']}, seeds "
+    images = f"the first {c['subset']:,}" if c["subset"] else "all"
+    return (f"--scale {scale.name}: {c['dataset']} at {c['image_size']} px, {images} training "
+            f"images, ResNet18 of width {c['width']}, {c['epochs']} epochs of batches of "
+            f"{c['batch_size']}, a probe of {c['probe_size']} test images, seeds "
             f"{', '.join(map(str, seeds))}; {sum(len(g) for g in runs.values())} of "
             f"{len(planned)} runs finished")  # fmt: skip
 
 
-def write_outputs(args, scale, planned, runs: dict, out: Path, seconds: float) -> None:
+def write_outputs(args, scale, planned, runs: dict, out: Path, seconds: float, argv) -> None:
     """The target's tables, figures and verdicts, each written whole or not at all."""
     where = setting(scale, planned, runs)
-    sections, written = [where, ""], []
+    command = shlex.join(["python", "-m", "training.reproduce", *argv])
+    sections, written = [f"Written by `{command}` ({where}).", ""], []
     for table in [t for t in paper.TABLES if args.target in (t, "all")]:
         text = tables.markdown(table, runs, args.units, where)
-        report.write_atomically(out / f"{table}.md", text + "\n\n" + paper.consistency_markdown() + "\n")
+        consistency = paper.consistency_markdown()
+        report.write_atomically(out / f"{table}.md", f"{text}\n\n{consistency}\n")
         report.write_atomically(out / f"{table}.csv", tables.csv_text(table, runs, args.units))
         sections += [text, ""]
         written += [out / f"{table}.md", out / f"{table}.csv"]

@@ -653,7 +653,6 @@ def authors_conventions(cfg: Config, online, target, optimizer, inputs, fresh: b
             group["eps"] *= models.PROJECTION_DIM
 
 
-
 def check_same_data(saved: dict | None, found: dict, cfg: Config) -> None:
     """Refuse to resume on other data than the checkpoint's (UsageError)."""
     if saved is None:  # a checkpoint written before checkpoints recorded their data

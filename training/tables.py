@@ -146,15 +146,17 @@ def _list(values: list[float]) -> str:
 def runs_markdown(runs: dict) -> str:
     """Every run's final figures: last-10-epoch L_align (eq. 2) and L_uniform, k-NN and
     linear accuracy (%), and its training and evaluation seconds."""
-    header = ("run", "steps", "L_align", "L_uniform", "kNN %", "linear %", "train s", "eval s")
+    header = ("run", "steps", "L_align (eq. 2)", "L_uniform", "kNN %", "linear %", "train s",
+              "linear eval s")  # fmt: skip
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for group in runs.values():
         for seed in sorted(group):
             r = group[seed]
             last, final = r.result["last_10_epochs"], r.result["final"]
             knn = final.get("knn_acc")
-            cells = (r.folder.name, str(r.result["steps"]), _n(last["align"]), _n(last["uniform"]),
-                     _n(None if knn is None else 100 * knn), _n(empirical.accuracy(r), 4),
-                     f"{r.result['train_seconds']:.0f}", f"{r.result['linear_seconds']:.0f}")  # fmt: skip
+            seconds = (f"{r.result[key]:.0f}" for key in ("train_seconds", "linear_seconds"))
+            cells = (r.folder.name, str(r.result["steps"]), _n(last["align"]),
+                     _n(last["uniform"]), _n(None if knn is None else 100 * knn),
+                     _n(empirical.accuracy(r), 4), *seconds)  # fmt: skip
             lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)

@@ -1,11 +1,11 @@
 """A verdict for each empirical claim of the paper, from the runs of a sweep, by one stated
 rule over seeds (RULE below, repeated in every verdict report and in docs/reproduce.md).
 
-A claim is a list of tests. A test compares a statistic of each run (one number per seed)
-between two groups of runs, or against a constant: "greater" (the effect Δ = mean(A) − mean(B)
-exceeds the margin m), "less" (Δ < m), "within" (|Δ| ≤ m). A claim is supported when all its
-tests are, not supported when one is not, and otherwise "too few seeds to tell" (or "too short
-to tell" when a test needs a time the runs did not reach).
+A claim is a list of comparisons, each of a statistic of every run (one number per seed) between
+two groups of runs, or against a constant: "greater" (the effect Δ = mean(A) − mean(B) exceeds
+the margin m), "less" (Δ < m), "within" (|Δ| ≤ m). A claim is supported when all its
+comparisons are, not supported when one is not, and otherwise "too few seeds to tell" (or "too
+short to tell" when a comparison needs a time the runs did not reach).
 """
 
 import math
@@ -22,7 +22,7 @@ SUPPORTED, NOT_SUPPORTED = "supported", "not supported"
 TOO_FEW, TOO_SHORT = "too few seeds to tell", "too short to tell"
 
 RULE = (
-    "Each test compares one number per run (seed) between two groups of runs, or with a "
+    "Each comparison is of one number per run (seed) between two groups of runs, or with a "
     f"constant. With at least {MIN_SEEDS} seeds per group: Welch's t-interval of the effect Δ "
     f"= mean(A) − mean(B) at one-sided level α = {ALPHA} (a one-sample interval against a "
     "constant); a claim \"Δ > m\" is supported when the interval's lower bound exceeds m and "
@@ -30,10 +30,10 @@ RULE = (
     "the interval lies inside (−m, m) (two one-sided tests) and not supported when it lies "
     "outside [−m, m]; anything else is too few seeds to tell. The p-value of the one-sided "
     "test and Hedges' g are reported beside. With one seed in a group there is no variance: "
-    "only a test with a stated decisive distance d (effects of orders of magnitude) is decided, "
+    "only a comparison with a stated decisive distance d (effects of orders of magnitude) is decided, "
     "supported when the observed Δ clears the margin by d and not supported when it misses it "
-    "by d; a test without one is too few seeds to tell. A claim is supported when all its "
-    "tests are, not supported when any is not."
+    "by d; any other is too few seeds to tell. A claim is supported when all its "
+    "comparisons are, not supported when any is not."
 )
 
 Group = tuple[str, float | None]  # (variant, β > 0 or None), as training.paper.Row.group
@@ -65,7 +65,7 @@ class Claim:
 
 @dataclass
 class Outcome:
-    """What a test found: the numbers, the way it was decided, and the verdict."""
+    """What a comparison found: the numbers, the way it was decided, and the verdict."""
 
     test: Comparison
     verdict: str
@@ -79,7 +79,7 @@ class Outcome:
 
 
 def decide(test: Comparison, a: list[float], b: list[float] | float) -> Outcome:
-    """The verdict of ``test`` on the per-seed values ``a`` and ``b`` (or a constant)."""
+    """The verdict of comparison ``test`` on the per-seed values ``a`` and ``b`` (or a constant)."""
     constant = not isinstance(b, list)
     values_b = [] if constant else list(b)
     outcome = Outcome(test, TOO_FEW, list(a), values_b)
