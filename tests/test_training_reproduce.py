@@ -129,6 +129,17 @@ def test_the_slurm_executor_asks_for_the_partition_time_gpus_and_array(tmp_path,
     }  # fmt: skip
 
 
+def test_other_sbatch_options_reach_the_executor(tmp_path, monkeypatch):
+    (tmp_path / "srun").write_text("#!/bin/sh\nexit 0\n")
+    (tmp_path / "srun").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}:/usr/bin:/bin")
+    args = reproduce.parser().parse_args(["table1", "--launcher", "slurm", "--slurm-option",
+                                          "account=abc", "--slurm-option", "qos=high"])  # fmt: skip
+    executor = reproduce.slurm_executor(args, tmp_path, jobs=5)
+    assert executor._executor.parameters["additional_parameters"] == {"account": "abc", "qos": "high"}
+    assert executor._executor.parameters["array_parallelism"] == 5
+
+
 def test_slurm_without_slurm_is_one_line_and_exit_2(tiny, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("PATH", "/usr/bin:/bin")
     assert _reproduce(tmp_path, "--launcher", "slurm") == 2

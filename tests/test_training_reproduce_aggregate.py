@@ -81,3 +81,36 @@ def test_a_collapsed_representation_is_one_point_on_the_circle_and_a_spread_one_
     spread_of = lambda angles: 1 - abs(np.exp(1j * angles).mean())  # circular variance
     assert spread_of(figures.circle_angles(collapsed)) < 1e-3
     assert spread_of(figures.circle_angles(spread)) > 0.5
+
+
+def _write_run(planned, accuracy):
+    """A finished run's files as training.run and the job leave them, made by hand."""
+    import json
+
+    planned.folder.mkdir(parents=True)
+    history = [{"epoch": e, "step": 2 * e, "loss": None if e == 0 else 0.5, "align": 2e-3,
+                "uniform": -2.0, "knn_acc": 0.5} for e in range(2)]  # fmt: skip
+    result = {"config": planned.config, "variant": planned.variant, "final": history[-1],
+              "last_10_epochs": {"align": 2e-3, "uniform": -2.0}, "linear_acc": accuracy,
+              "linear_acc_last10": accuracy, "steps": 2, "train_seconds": 1.0,
+              "linear_seconds": 1.0, "epochs_trained": 1}  # fmt: skip
+    (planned.folder / "result.json").write_text(json.dumps(result))
+    (planned.folder / "metrics.jsonl").write_text("".join(json.dumps(m) + "\n" for m in history))
+    z = np.random.default_rng(0).normal(size=(6, 128)).astype(np.float32)
+    np.savez(planned.folder / sweep.REPRESENTATIONS, z=z, labels=np.arange(6))
+
+
+def test_hand_made_run_files_where_raft_is_below_byolp_give_not_supported(tmp_path, monkeypatch, capsys):
+    scale = sweep.Scale("files", {"dataset": "cifar10", "epochs": 1, "device": "cpu"}, seeds=3,
+                        jobs=1, threads=1, seconds_per_step=None, estimate="none")  # fmt: skip
+    monkeypatch.setitem(sweep.SCALES, "files", scale)
+    monkeypatch.setitem(sweep.TARGETS, "figure5", (("raft", 1.0), ("byol'", 1.0)))
+    accuracies = {"raft": (0.655, 0.660, 0.652), "byol'": (0.692, 0.700, 0.689)}
+    for planned in sweep.plan("figure5", scale, 3, tmp_path):
+        _write_run(planned, accuracies[planned.variant][planned.seed])
+    assert reproduce.main(["figure5", "--scale", "files", "--out", str(tmp_path)]) == 0
+    assert "nothing to launch" in capsys.readouterr().out
+    text = (tmp_path / "verdicts.md").read_text()
+    assert "| RAFT beats BYOL' with a predictor | Table 1, Section 4.2 | not supported |" in text
+    assert "p = " in text and "Hedges' g = " in text
+    assert (tmp_path / "figure5.png").read_bytes()[:8] == PNG

@@ -5,6 +5,7 @@ accuracy (the monitor's bank of ``--knn-bank`` training images and the probe's q
 the best of three after a warm-up, on the scale's device with the current thread count."""
 
 import argparse
+import os
 import sys
 import time
 from dataclasses import replace
@@ -44,6 +45,7 @@ def measure(scale: sweep.Scale, steps_timed: int) -> dict:
     metrics = lambda: evaluate.probe_metrics(live.online, live.predictor, live.target, live.probe)
     probe = lambda: torch.stack(list(metrics().values())).tolist()
     return {
+        "load": os.getloadavg()[0],
         "setting": f"--scale {scale.name}: {cfg.dataset}, {cfg.image_size} px, width {cfg.width}, "
         f"batch {cfg.batch_size}, {per_epoch} steps per epoch, k-NN bank {cfg.knn_bank}, "
         f"{cfg.probe_size} queries, {live.device}, {torch.get_num_threads()} thread(s)",
@@ -55,7 +57,8 @@ def measure(scale: sweep.Scale, steps_timed: int) -> dict:
 
 def markdown(found: dict, command: str) -> str:
     share = found["knn"] / found["epoch"]
-    return (f"Written by `{command}` ({found['setting']}): an epoch of training "
+    return (f"Written by `{command}` ({found['setting']}; load average {found['load']:.2f} "
+            f"over the minute before): an epoch of training "
             f"{found['epoch']:.1f} s, the probe metrics {found['probe']:.2f} s, the k-NN "
             f"monitor {found['knn']:.2f} s, i.e. {100 * share:.1f}% of the epoch.")
 

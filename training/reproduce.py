@@ -73,6 +73,8 @@ def parser() -> argparse.ArgumentParser:
                        "and resumes")  # fmt: skip
     slurm.add_argument("--gpus-per-job", type=int, default=1)
     slurm.add_argument("--cpus-per-job", type=int, default=8)
+    slurm.add_argument("--slurm-option", action="append", default=[], metavar="KEY=VALUE",
+                       help="any other sbatch option, e.g. account=ABC or qos=high (repeatable)")
     return p
 
 
@@ -81,7 +83,7 @@ def main(argv=None) -> int:
     cut = argv.index("--") if "--" in argv else len(argv)
     head, tail = argv[:cut], argv[cut + 1 :]
     args = parser().parse_args(head)
-    began = time.perf_counter()
+    began, load_at_start = time.perf_counter(), os.getloadavg()
     scale = sweep.SCALES[args.scale]
     out = Path(args.out or f"runs/reproduce-{args.scale}")
     try:
@@ -113,7 +115,7 @@ def main(argv=None) -> int:
         print("error: interrupted; the running jobs were stopped and keep their last checkpoint: "
               "run the same command again to resume them", file=sys.stderr)  # fmt: skip
         return 130
-    record_launch(out, argv, planned, failures, began)
+    record_launch(out, argv, planned, failures, began, load_at_start)
     after = sweep.plan(args.target, scale, args.seeds or scale.seeds, out, sweep.extra_options(tail))
     runs = load(after)
     write_outputs(args, scale, after, runs, out, seconds=time.perf_counter() - began, argv=argv)
@@ -128,7 +130,7 @@ def main(argv=None) -> int:
 LAUNCHES = "launches.jsonl"  # one line per command that launched runs: what, how long, the load
 
 
-def record_launch(out: Path, argv, planned, failures, began: float) -> None:
+def record_launch(out: Path, argv, planned, failures, began: float, load_at_start) -> None:
     launched = [p.name for p in planned if p.state != "done"]
     if not launched:
         return
@@ -139,6 +141,7 @@ def record_launch(out: Path, argv, planned, failures, began: float) -> None:
         "failed": [f.name for f in failures],
         "seconds": round(time.perf_counter() - began, 1),
         "cores": os.cpu_count(),
+        "load_average_at_start": [round(x, 2) for x in load_at_start],
         "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
     }
     with open(out / LAUNCHES, "a") as f:
@@ -152,10 +155,12 @@ def launches_markdown(out: Path) -> str:
     lines = ["Launches of this sweep (wall time of each command that launched runs):", ""]
     for line in map(json.loads, path.read_text().splitlines()):
         failed = f", {len(line['failed'])} failed" if line["failed"] else ""
+        start = line.get("load_average_at_start")
+        load = f"{start[0]} at its start, " if start else ""
         lines.append(f"- {line['date']}: `{shlex.join(line['command'])}` launched "
                      f"{len(line['launched'])} runs{failed} in {line['seconds']:.0f} s on "
-                     f"{line['cores']} cores, load average {line['load_average_at_end'][1]} "
-                     "(5 min) at its end")  # fmt: skip
+                     f"{line['cores']} cores, load average {load}{line['load_average_at_end'][1]} "
+                     "over the 5 minutes before its end (its own jobs included)")  # fmt: skip
     return "\n".join(lines)
 
 
@@ -179,9 +184,11 @@ def _gpus(planned) -> int:
 
 
 def slurm_executor(args, out: Path, jobs: int):
+    options = dict(option.partition("=")[::2] for option in args.slurm_option)
+    extra = {"slurm_additional_parameters": options} if options else None
     return launch.slurm_executor(
         out / "jobs", partition=args.partition, time_min=args.time, gpus=args.gpus_per_job,
-        cpus=args.cpus_per_job, parallelism=jobs,
+        cpus=args.cpus_per_job, parallelism=jobs, extra=extra,
     )  # fmt: skip
 
 

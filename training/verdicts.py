@@ -87,7 +87,7 @@ def decide(test: Comparison, a: list[float], b: list[float] | float) -> Outcome:
         outcome.how = "no runs"
         return outcome
     if any(math.isnan(v) for v in a + values_b):
-        outcome.verdict, outcome.how = TOO_SHORT, "a run did not reach what the test measures"
+        outcome.verdict, outcome.how = TOO_SHORT, "a run did not reach what the comparison measures"
         return outcome
     outcome.effect = statistics.fmean(a) - (b if constant else statistics.fmean(b))
     if math.isinf(outcome.effect):
@@ -96,7 +96,7 @@ def decide(test: Comparison, a: list[float], b: list[float] | float) -> Outcome:
     elif len(a) >= MIN_SEEDS and (constant or len(b) >= MIN_SEEDS):
         _by_interval(outcome, a, None if constant else b)
     elif test.decisive is None:
-        outcome.how = f"fewer than {MIN_SEEDS} seeds, and the test needs variance"
+        outcome.how = f"fewer than {MIN_SEEDS} seeds, and the comparison needs variance"
     else:
         outcome.verdict = _point_verdict(test, outcome.effect, test.decisive)
         outcome.how = f"one seed: decided if Δ clears the margin by the decisive {test.decisive:g}"
