@@ -4,6 +4,7 @@ Every metric is computed by ``theory.objectives``; values stay on the device unt
 reads them, once per epoch."""
 
 import math
+import statistics
 
 import torch
 from torch import nn
@@ -13,6 +14,7 @@ from theory import objectives
 from training import step as steps
 
 CHUNK = 256  # images per forward pass outside training: bounds memory, not results
+LAST_EPOCHS = 10  # the linear evaluation's tail that the authors' "mean ± std" summarises
 
 
 class Probe:
@@ -71,6 +73,39 @@ def probe_metrics(online, predictor, target, probe: Probe) -> dict[str, torch.Te
     }
 
 
+class KNN:
+    """The weighted k-nearest-neighbour monitor of self-supervised runs (Wu et al., 2018; as
+    lightly's ``knn_predict`` and solo-learn's ``WeightedKNNClassifier``): the frozen encoder's
+    features h(x), l2-normalised, of a memory bank of labelled training images and of the
+    queries (the probe's test images); each query's k most cosine-similar bank images vote for
+    their class with weight exp(similarity / temperature). ``accuracy`` returns the share of
+    queries whose vote is their label, as a 0-d device tensor (read with the probe metrics).
+    The bank stays uint8 and is transformed chunk by chunk, so that it costs no more memory
+    than the training set already does."""
+
+    def __init__(self, bank, bank_labels, queries, query_labels, transform, *, k: int,
+                 temperature: float, classes: int):  # fmt: skip
+        if bank.shape[0] < 1 or queries.shape[0] < 1:
+            raise ValueError("the k-NN monitor needs at least one bank image and one query")
+        self.bank, self.bank_labels, self.transform = bank, bank_labels, transform
+        self.queries, self.query_labels = queries, query_labels
+        self.k, self.temperature, self.classes = min(k, bank.shape[0]), temperature, classes
+
+    @torch.no_grad()
+    def accuracy(self, network) -> torch.Tensor:
+        modes = _eval_mode(network)
+        try:
+            bank = _in_chunks(lambda x: network.features(self.transform(x)), self.bank)
+            queries = _in_chunks(network.features, self.queries)
+        finally:
+            network.train(modes[0])
+        similarity = F.normalize(queries, dim=1) @ F.normalize(bank, dim=1).T
+        nearest, index = similarity.topk(self.k, dim=1)
+        votes = torch.zeros(queries.shape[0], self.classes, device=queries.device)
+        votes.scatter_add_(1, self.bank_labels[index], (nearest / self.temperature).exp())
+        return (votes.argmax(dim=1) == self.query_labels).float().mean()
+
+
 @torch.no_grad()
 def calibrate_batch_norm(network: nn.Module, images: torch.Tensor, transform) -> None:
     """Set the batch-norm running statistics of a freshly initialised network to the data's:
@@ -103,6 +138,16 @@ def features(network, images: torch.Tensor, transform) -> torch.Tensor:
         network.train(modes[0])
 
 
+@torch.no_grad()
+def projections(network, x: torch.Tensor) -> torch.Tensor:
+    """The l2-normalised projections f_θ(x) of transformed images ``x`` (evaluation mode)."""
+    modes = _eval_mode(network)
+    try:
+        return F.normalize(_in_chunks(network, x), dim=1)
+    finally:
+        network.train(modes[0])
+
+
 def linear_evaluation(
     train_x, train_y, test_x, test_y, *, classes: int, epochs: int, lr: float, batch_size: int,
     generator: torch.Generator,
@@ -111,13 +156,17 @@ def linear_evaluation(
     trained with Adam on all the training labels for ``epochs`` epochs at learning rate ``lr``
     (minibatches of ``batch_size``, cross-entropy), then its accuracy on the test set. The
     classifier starts at zero (the problem is convex, so no random initialisation is needed).
-    Returns ``linear_acc`` (test) and ``linear_train_acc``; reads the device once."""
+    Returns ``linear_acc`` (test) and ``linear_train_acc``, and the mean and (population)
+    standard deviation of the test accuracy over the last LAST_EPOCHS epochs,
+    ``linear_acc_last10`` and ``linear_acc_last10_std``: what the authors' evaluation prints as
+    "mean ± std" (docs/reproduce.md); reads the device once."""
     classifier = nn.Linear(train_x.shape[1], classes).to(train_x.device)
     nn.init.zeros_(classifier.weight)
     nn.init.zeros_(classifier.bias)
     optimizer = steps.adam(classifier.parameters(), lr)
     n = train_x.shape[0]
-    for _ in range(epochs):
+    last = []  # test accuracies of the last LAST_EPOCHS epochs, on the device until the end
+    for epoch in range(epochs):
         order = torch.randperm(n, generator=generator, device=train_x.device)
         for start in range(0, n, batch_size):
             batch = order[start : start + batch_size]
@@ -125,14 +174,22 @@ def linear_evaluation(
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
-    with torch.no_grad():
-        accuracies = torch.stack(
-            [
-                (classifier(x).argmax(dim=1) == y).float().mean()
-                for x, y in ((test_x, test_y), (train_x, train_y))
-            ]
-        ).tolist()
-    return {"linear_acc": accuracies[0], "linear_train_acc": accuracies[1]}
+        if epoch >= epochs - LAST_EPOCHS:
+            last.append(_accuracy(classifier, test_x, test_y))
+    final = [_accuracy(classifier, test_x, test_y), _accuracy(classifier, train_x, train_y)]
+    test, train, *last = torch.stack(final + last).tolist()
+    last = last or [test]
+    return {
+        "linear_acc": test,
+        "linear_train_acc": train,
+        "linear_acc_last10": sum(last) / len(last),
+        "linear_acc_last10_std": statistics.pstdev(last),
+    }
+
+
+@torch.no_grad()
+def _accuracy(classifier, x, y) -> torch.Tensor:
+    return (classifier(x).argmax(dim=1) == y).float().mean()
 
 
 def finite_or_none(value: float) -> float | None:

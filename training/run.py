@@ -30,6 +30,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from theory.teacher import ema_update
 from training import augment, data, evaluate, models, probes, step as steps, variants
 
 OUTPUTS = ("checkpoint.pt", "metrics.jsonl", "result.json", "curves.png")
@@ -41,6 +42,8 @@ SEEDS = 2**32  # numpy's np.random.seed takes 0 ≤ seed < 2**32; torch and Pyth
 # write (see _injected_fault), so that the tests of those windows are reproducible.
 FAULT_VARIABLE = "RAFT_VERIFY_FAULT"
 CALIBRATION_IMAGES = 4096  # training images that set an untrained network's batch-norm statistics
+TARGET_INITS = ("copy", "independent")
+REDUCTIONS = ("sum", "mean")
 
 
 @dataclass
@@ -71,6 +74,13 @@ class Config:
     compile: bool = False
     out: str | None = None  # None: runs/VARIANT-DATASET-sSEED
     log_every: int = 50  # steps between reads of the loss for the progress bar; 0: epoch ends only
+    knn_bank: int = 4096  # training images in the per-epoch k-NN monitor's bank; 0: no monitor
+    knn_k: int = 200
+    knn_temperature: float = 0.1
+    # The authors' code where it trains otherwise than the paper says (docs/reproduce.md):
+    target_init: str = "copy"  # "independent": ξ₀ drawn apart from θ₀ (their --same-init False)
+    ema_updates: int = 1  # 2: their wrappers move the teacher before and after each Adam step
+    objective_reduction: str = "sum"  # "mean": their losses average over the D dimensions
 
 
 # Options that may differ when a run is resumed: where the data is, what runs it and how, how
@@ -161,7 +171,31 @@ def add_options(p: argparse.ArgumentParser, linear: bool = True,
         "--width", type=int, help=f"ResNet18's first-stage width (default {d.width}, ResNet18)"
     )
     p.add_argument("--seed", type=int, help=f"default {d.seed}")
+    _monitor_and_conventions(p, d)
     _how_it_runs(p, d, out)
+
+
+def _monitor_and_conventions(p: argparse.ArgumentParser, d: Config) -> None:
+    """The per-epoch k-NN monitor, and the authors' code's conventions (docs/reproduce.md)."""
+    p.add_argument(
+        "--knn-bank", type=int, help=f"training images in the per-epoch weighted k-NN monitor's "
+        f"bank (default {d.knn_bank}; 0: off)",
+    )  # fmt: skip
+    p.add_argument("--knn-k", type=int, help=f"neighbours that vote (default {d.knn_k})")
+    p.add_argument("--knn-temperature", type=float, help=f"default {d.knn_temperature:g}")
+    p.add_argument(
+        "--target-init", choices=TARGET_INITS, help="copy: the teacher starts as the online "
+        "network (BYOL, default); independent: as its own random network (the authors' code)",
+    )  # fmt: skip
+    p.add_argument(
+        "--ema-updates", type=int, choices=(1, 2), help="EMA updates of the teacher per step: 1 "
+        "(eq. 5, default); 2 (the authors' code since Dec 2020: before and after the Adam step)",
+    )  # fmt: skip
+    p.add_argument(
+        "--objective-reduction", choices=REDUCTIONS, help="sum: squared distances summed over "
+        "the D dimensions, as the paper's equations (default); mean: averaged over them, as the "
+        "authors' losses (trained exactly so as Adam with ε·D)",
+    )  # fmt: skip
 
 
 def _how_it_runs(p: argparse.ArgumentParser, d: Config, out: str) -> None:
@@ -259,12 +293,18 @@ def configure(
     check(cfg, variant)
     if not resumed:
         clear_for_a_fresh_start(out, resume=resume, overwrite=overwrite, ran_here=ran_here)
+    return settle(cfg, variant), resumed
+
+
+def settle(cfg: Config, variant: variants.Variant) -> Config:
+    """The configuration a run of ``variant`` records: no epochs for a model that does not
+    train, and the variant's α and β where none were given."""
     if not variant.trains:
-        cfg.epochs = 0
+        cfg = replace(cfg, epochs=0)
     if variant.weighted:
-        cfg.alpha = variant.alpha if cfg.alpha is None else cfg.alpha
-        cfg.beta = variant.beta if cfg.beta is None else cfg.beta
-    return cfg, resumed
+        cfg = replace(cfg, alpha=variant.alpha if cfg.alpha is None else cfg.alpha,
+                      beta=variant.beta if cfg.beta is None else cfg.beta)  # fmt: skip
+    return cfg
 
 
 def resumed_config(resumed: dict, given: dict, checkpoint: Path) -> Config:
@@ -340,6 +380,12 @@ def check(cfg: Config, variant: variants.Variant) -> None:
         ("linear-batch-size", cfg.linear_batch_size >= 1, "≥ 1"),
         ("width", cfg.width >= 1, "≥ 1"),
         ("log-every", cfg.log_every >= 0, "≥ 0"),
+        ("knn-bank", cfg.knn_bank >= 0, "≥ 0"),
+        ("knn-k", cfg.knn_k >= 1, "≥ 1"),
+        ("knn-temperature", math.isfinite(cfg.knn_temperature) and cfg.knn_temperature > 0, "> 0"),
+        ("target-init", cfg.target_init in TARGET_INITS, f"one of {', '.join(TARGET_INITS)}"),
+        ("ema-updates", cfg.ema_updates in (1, 2), "1 or 2"),
+        ("objective-reduction", cfg.objective_reduction in REDUCTIONS, f"one of {', '.join(REDUCTIONS)}"),
         ("seed", 0 <= cfg.seed < SEEDS, f"in [0, {SEEDS - 1}] (np.random.seed takes no other)"),
         ("precision", cfg.precision in steps.PRECISIONS, f"one of {', '.join(steps.PRECISIONS)}"),
         ("channels-last", cfg.channels_last in steps.LAYOUTS, f"one of {', '.join(steps.LAYOUTS)}"),
@@ -470,6 +516,7 @@ class Run:
     epoch: int = 0  # the epoch being trained, or the last one trained
     step: int = 0
     saved: tuple[int, int] | None = None  # the epoch and step checkpoint.pt holds
+    knn: evaluate.KNN | None = None  # the per-epoch k-NN monitor (--knn-bank 0: none)
 
     @property
     def checkpoint(self) -> Path:
@@ -499,6 +546,8 @@ class Run:
     def measure(self, loss: float | None, began: float) -> dict:
         """The probe metrics of the model as it is now: one line of metrics.jsonl."""
         values = evaluate.probe_metrics(self.online, self.predictor, self.target, self.probe)
+        if self.knn is not None:
+            values["knn_acc"] = self.knn.accuracy(self.online)
         values = dict(zip(values, torch.stack(list(values.values())).tolist()))  # one device read
         metrics = {"epoch": self.epoch, "step": self.step, "loss": loss}
         metrics.update((k, evaluate.finite_or_none(v)) for k, v in values.items())
@@ -578,10 +627,43 @@ def prepare(cfg: Config, resumed: dict | None) -> Run:
         "order": torch.Generator(dev).manual_seed(cfg.seed),
         "augment": torch.Generator(dev).manual_seed(cfg.seed + 1),
     }
+    authors_conventions(cfg, online, target, optimizer, (images, views, speed), fresh=not resumed)
     return Run(
         cfg, variant, out, dev, speed, train_set, test_set, views, images, probe,
         online, predictor, target, optimizer, generators, fingerprint,
+        knn=knn_monitor(cfg, images, train_set, test_set, probe, views),
     )  # fmt: skip
+
+
+def knn_monitor(cfg: Config, images, train_set, test_set, probe, views) -> evaluate.KNN | None:
+    """The per-epoch k-NN monitor: the first --knn-bank training images as its bank, the
+    probe's images (the first --probe-size test images) as its queries."""
+    if not cfg.knn_bank:
+        return None
+    dev = images.device
+    return evaluate.KNN(
+        images[: cfg.knn_bank], train_set.labels[: cfg.knn_bank].to(dev), probe.x,
+        test_set.labels[: probe.x.shape[0]].to(dev), views.plain, k=cfg.knn_k,
+        temperature=cfg.knn_temperature, classes=len(train_set.classes),
+    )  # fmt: skip
+
+
+def authors_conventions(cfg: Config, online, target, optimizer, inputs, fresh: bool) -> None:
+    """Train as the authors' code does where --target-init, --ema-updates or
+    --objective-reduction ask for it (docs/reproduce.md says which file does what).
+    ``inputs``: the training images on the device, their views and the run's Speed."""
+    images, views, speed = inputs
+    if cfg.target_init == "independent" and fresh:
+        teacher = models.Network(cfg.width).to(images.device, memory_format=speed.memory_format)
+        evaluate.calibrate_batch_norm(teacher, images[:CALIBRATION_IMAGES], views.plain)
+        target.load_state_dict(teacher.state_dict())
+    if cfg.ema_updates == 2:  # their EMA wrapper also runs in the forward, before Adam's step
+        optimizer.register_step_pre_hook(
+            lambda *_: ema_update(target.parameters(), online.parameters(), tau=1 - cfg.ema)
+        )
+    if cfg.objective_reduction == "mean":  # Adam on L/D is exactly Adam on L with ε·D
+        for group in optimizer.param_groups:
+            group["eps"] *= models.PROJECTION_DIM
 
 
 def check_same_data(saved: dict | None, found: dict, cfg: Config) -> None:
@@ -726,8 +808,8 @@ def _result(live: Run, linear: dict, linear_seconds: float) -> dict:
         "steps": live.step,
         "final": history[-1],
         "last_10_epochs": {
-            key: _mean([m[key] for m in last])
-            for key in ("loss", "align", "uniform", "cross", "byol", "z_std", "eff_rank")
+            key: _mean([m.get(key) for m in last])
+            for key in ("loss", "align", "uniform", "cross", "byol", "z_std", "eff_rank", "knn_acc")
         },
         **linear,
         "train_seconds": sum(m["seconds"] for m in history),
