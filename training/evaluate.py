@@ -101,7 +101,7 @@ class KNN:
             network.train(modes[0])
         similarity = F.normalize(queries, dim=1) @ F.normalize(bank, dim=1).T
         nearest, index = similarity.topk(self.k, dim=1)
-        votes = torch.zeros(queries.shape[0], self.classes, device=queries.device)
+        votes = torch.zeros(queries.shape[0], self.classes, dtype=nearest.dtype, device=queries.device)
         votes.scatter_add_(1, self.bank_labels[index], (nearest / self.temperature).exp())
         return (votes.argmax(dim=1) == self.query_labels).float().mean()
 
