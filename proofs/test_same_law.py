@@ -3,7 +3,6 @@ the statistical comparison, and its power."""
 
 import numpy as np
 import pytest
-import torch
 from torch import nn
 
 from theory import same_law

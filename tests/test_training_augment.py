@@ -1,12 +1,10 @@
 """The batched augmentations against torchvision's per-image transforms: each operation with given
 parameters, the crop parameters' distribution, and the per-sample randomness."""
 
-import math
 
 import pytest
 import torch
 import torchvision.transforms.functional as TF
-from torchvision.transforms import RandomResizedCrop
 
 from training import augment
 

@@ -14,7 +14,6 @@ slightly_wrong_sampler`` shows that the same comparisons do fail on such plausib
 range, rate or order)."""
 
 import itertools
-import math
 
 import numpy as np
 import pytest

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from theory.thm51 import rule
-from training import data, lockstep, models, pair, run, step as steps, variants
+from training import config, data, lockstep, models, pair, run, step as steps, variants
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -59,7 +59,7 @@ def test_no_predictor_corresponds_to_the_fixed_minus_identity_and_to_itself():
 
 
 def test_predictors_without_a_map_between_them_are_refused():
-    with pytest.raises(run.UsageError, match="no map"):
+    with pytest.raises(config.UsageError, match="no map"):
         lockstep.correspondence(variants.resolve("byol'-lp"), variants.resolve("raft"))
 
 

@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from theory.teacher import ema_update
-from training import data, evaluate, models, run, step as steps
+from training import config, data, evaluate, models, run, step as steps, variants
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -29,10 +29,10 @@ def cifar(tmp_path_factory):
     return root
 
 
-def _config(cifar, tmp_path, **options) -> run.Config:
-    cfg = run.Config(variant="byol-lp", data_dir=str(cifar), subset=8, batch_size=4, image_size=16,
+def _config(cifar, tmp_path, **options) -> config.Config:
+    cfg = config.Config(variant="byol-lp", data_dir=str(cifar), subset=8, batch_size=4, image_size=16,
                      width=4, probe_size=6, knn_bank=8, device="cpu", out=str(tmp_path))  # fmt: skip
-    return run.settle(replace(cfg, **options), run.variants.resolve(cfg.variant))
+    return config.settle(replace(cfg, **options), variants.resolve(cfg.variant))
 
 
 def _step(live: run.Run, variant=None):
@@ -112,5 +112,5 @@ def test_every_epoch_records_the_knn_accuracy_unless_the_monitor_is_off(cifar, t
 
 def test_a_convention_that_does_not_exist_is_refused(cifar, tmp_path):
     cfg = _config(cifar, tmp_path, target_init="shared")
-    with pytest.raises(run.UsageError, match="--target-init must be one of copy, independent"):
-        run.check(cfg, run.variants.resolve(cfg.variant))
+    with pytest.raises(config.UsageError, match="--target-init must be one of copy, independent"):
+        config.check(cfg, variants.resolve(cfg.variant))

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import torch
 
-from training import data, run, step as steps, variants
+from training import config, data, outputs, run, step as steps, variants
 
 REPO = Path(__file__).resolve().parents[1]
 METRICS = {"epoch", "step", "loss", "align", "uniform", "cross", "byol", "z_std", "eff_rank", "seconds"}
@@ -75,7 +75,7 @@ def test_every_variant_trains_two_steps_and_writes_its_outputs(cifar, tmp_path, 
         assert lines[-1]["step"] == 2 and isinstance(lines[-1]["loss"], float)
     result = json.loads((tmp_path / "out" / "result.json").read_text())
     assert result["variant"] == name and result["final"] == lines[-1]
-    assert set(result["config"]) == set(run.Config.__dataclass_fields__)
+    assert set(result["config"]) == set(config.Config.__dataclass_fields__)
     assert result["config"]["alpha"] == variant.alpha and result["config"]["beta"] == variant.beta
     assert 0 <= result["linear_acc"] <= 1
     assert result["test_images"] == 10 and result["train_images"] == 8
@@ -170,7 +170,7 @@ def test_a_killed_process_resumes_to_the_uninterrupted_parameters(cifar, tmp_pat
         process.wait()
     epoch = torch.load(out / "checkpoint.pt", weights_only=True)["epoch"]
     assert 1 <= epoch < 1000
-    assert (out / run.LOCK).is_file()  # left by the killed run: it must not block the resume
+    assert (out / outputs.LOCK).is_file()  # left by the killed run: it must not block the resume
     target_epochs = epoch + 1
     assert run.main(["raft-lp", "--resume", *tiny(cifar, out, epochs=target_epochs)]) == 0
     assert run.main(["raft-lp", *tiny(cifar, tmp_path / "whole", epochs=target_epochs)]) == 0
@@ -285,7 +285,7 @@ def background(cifar, out, *extra, epochs=1000, fault=None):
     """``training.run raft-lp`` on the tiny data in another process, its stderr in a pipe."""
     environment = dict(os.environ, PYTHONPATH=str(REPO), OMP_NUM_THREADS="1")
     if fault:
-        environment[run.FAULT_VARIABLE] = fault
+        environment[outputs.FAULT_VARIABLE] = fault
     return subprocess.Popen(
         [sys.executable, "-m", "training.run", "raft-lp", *tiny(cifar, out, *extra, epochs=epochs)],
         cwd=REPO, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
@@ -337,7 +337,7 @@ def test_a_folder_holding_only_what_a_killed_run_leaves_starts_afresh(cifar, tmp
     out = tmp_path / "out"
     out.mkdir()
     (out / "checkpoint.pt.tmp").write_bytes(b"PK\x03\x04 half")
-    (out / run.LOCK).write_text('{"pid": 1, "command": "python -m training.run raft-lp"}\n')
+    (out / outputs.LOCK).write_text('{"pid": 1, "command": "python -m training.run raft-lp"}\n')
     assert run.main(["raft-lp", *(["--resume"] if resume else []), *tiny(cifar, out)]) == 0
     assert leftovers(out) == []
 
@@ -347,7 +347,7 @@ def test_resume_restarts_a_run_killed_before_its_first_checkpoint_beside_other_f
     out = tmp_path / "out"
     out.mkdir()
     (out / "notes.txt").write_text("mine")
-    (out / run.LOCK).write_text('{"pid": 1, "command": "python -m training.run raft-lp"}\n')
+    (out / outputs.LOCK).write_text('{"pid": 1, "command": "python -m training.run raft-lp"}\n')
     assert run.main(["raft-lp", "--resume", *tiny(cifar, out)]) == 0
     assert (out / "notes.txt").read_text() == "mine"
 
@@ -364,7 +364,7 @@ def test_resume_refuses_a_run_whose_checkpoint_is_gone_but_outputs_remain(cifar,
 def test_a_full_disk_at_the_first_checkpoint_says_so_and_leaves_no_partial_file(
     cifar, tmp_path, capsys, monkeypatch
 ):
-    monkeypatch.setenv(run.FAULT_VARIABLE, "disk-full@0")
+    monkeypatch.setenv(outputs.FAULT_VARIABLE, "disk-full@0")
     out = tmp_path / "out"
     assert run.main(["raft-lp", *tiny(cifar, out)]) == 1
     line = only_line(capsys.readouterr().err)
@@ -374,7 +374,7 @@ def test_a_full_disk_at_the_first_checkpoint_says_so_and_leaves_no_partial_file(
 
 
 def test_a_full_disk_later_keeps_the_last_good_checkpoint(cifar, tmp_path, capsys, monkeypatch):
-    monkeypatch.setenv(run.FAULT_VARIABLE, "disk-full@2")
+    monkeypatch.setenv(outputs.FAULT_VARIABLE, "disk-full@2")
     out = tmp_path / "out"
     assert run.main(["raft-lp", *tiny(cifar, out, epochs=2)]) == 1
     line = last_line(capsys.readouterr().err)

@@ -2,8 +2,6 @@
 
 import json
 
-import pytest
-
 from theory import report
 from training import summary
 

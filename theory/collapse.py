@@ -11,9 +11,6 @@ teacher's outputs are the online ones, t̂ = p̂), L_RAFT = α·L_align ≥ 0 wi
 checker searches collapsed configurations for the smallest L_RAFT − inf.
 """
 
-import math
-
-import sympy
 import torch
 from torch import nn
 

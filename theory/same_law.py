@@ -7,7 +7,6 @@ verifies the invariance of PyTorch's default initialisation exactly (the bounds 
 and the equality of the two trajectories' laws statistically, beside a case whose laws differ
 (the identity-initialised predictor), which shows the test can tell them apart."""
 
-import math
 from dataclasses import replace
 
 import scipy.stats
@@ -162,7 +161,7 @@ WORDING = {
     ),
     "undecided": lambda f: "inconclusive: " + "; ".join(
         ([f"a KS test rejects equality at {ALPHA:g}"] if f["differ"] else [])
-        + ([f"the test does not reject the pair whose laws differ, so it could not see a difference"] if f["blind"] else [])
+        + (["the test does not reject the pair whose laws differ, so it could not see a difference"] if f["blind"] else [])
     ),
 }
 

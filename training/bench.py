@@ -39,7 +39,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from theory import report as theory_report
 from training import augment, evaluate, models, step as steps, variants
-from training.run import UsageError, resolve_device as _device  # bench/device_check.py's too
+from training.config import UsageError, resolve_device as _device  # bench/device_check.py's too
 
 REGIONS = ("augment", "forward_backward", "optimizer", "ema", "other")
 CIFAR_SHAPE = (3, 32, 32)

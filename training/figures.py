@@ -15,7 +15,7 @@ import math
 
 import numpy as np
 
-from training import run, sweep
+from training import outputs, sweep
 
 FIGURE1 = (("byol", None, "BYOL (MLP)", "tab:blue"), ("byol-np", None, "BYOL-NP", "tab:red"),
            ("byol-lp", None, "BYOL-LP", "tab:green"), ("byol-lpi", None, "BYOL-LPI", "tab:orange"))
@@ -59,7 +59,7 @@ def _plot(axis, runs: dict, key: str, label: str, color=None, scale: float = 1.0
 def _save(figure, path) -> None:
     pyplot = _pyplot()
     try:
-        run.write_atomically(path, lambda f: figure.savefig(f, format="png", dpi=110))
+        outputs.write_atomically(path, lambda f: figure.savefig(f, format="png", dpi=110))
     finally:
         pyplot.close(figure)
 

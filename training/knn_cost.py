@@ -13,7 +13,7 @@ from dataclasses import replace
 import torch
 
 from theory import report
-from training import evaluate, run, step as steps, sweep
+from training import config, evaluate, run, step as steps, sweep, variants
 
 
 def _best(function, repeats: int = 3) -> float:
@@ -27,8 +27,8 @@ def _best(function, repeats: int = 3) -> float:
 
 
 def measure(scale: sweep.Scale, steps_timed: int) -> dict:
-    cfg = run.settle(replace(run.Config(), variant="byol-lp", out="/nonexistent", **scale.options),
-                     run.variants.resolve("byol-lp"))  # fmt: skip
+    cfg = config.settle(replace(config.Config(), variant="byol-lp", out="/nonexistent", **scale.options),
+                     variants.resolve("byol-lp"))  # fmt: skip
     live = run.prepare(cfg, None)
     step = steps.Step(live.online, live.predictor, live.target, live.optimizer, live.variant,
                       live.views, live.speed, ema=cfg.ema)  # fmt: skip

@@ -16,7 +16,7 @@ import numpy as np
 import submitit
 import torch
 
-from training import evaluate, run, sweep
+from training import config, evaluate, outputs, run, sweep
 
 LOCAL_TIMEOUT_MIN = 7 * 24 * 60  # submitit's LocalExecutor stops a job after 2 minutes by default
 POLL_SECONDS = 0.5
@@ -49,14 +49,14 @@ class TrainJob(submitit.helpers.Checkpointable):
 def write_representations(folder: Path) -> None:
     """Figure 5's data: the l2-normalised projections f_θ(x) of the probe's test images by the
     final online network, with their labels, in folder/representations.npz."""
-    state = run.read_checkpoint(folder / "checkpoint.pt")
-    cfg = replace(run.Config(**state["config"]), out=str(folder))
+    state = outputs.read_checkpoint(folder / "checkpoint.pt")
+    cfg = replace(config.Config(**state["config"]), out=str(folder))
     live = run.prepare(cfg, state)
     live.online.load_state_dict(state["online"])
     z = evaluate.projections(live.online, live.probe.x).cpu().numpy()
     buffer = io.BytesIO()
     np.savez(buffer, z=z, labels=live.test_set.labels[: len(z)].numpy())
-    run.write_atomically(folder / sweep.REPRESENTATIONS, lambda f: f.write(buffer.getvalue()))
+    outputs.write_atomically(folder / sweep.REPRESENTATIONS, lambda f: f.write(buffer.getvalue()))
 
 
 @dataclass

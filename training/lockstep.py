@@ -17,7 +17,7 @@ from tqdm import tqdm
 
 from theory import symbolic
 from theory.thm51 import engine
-from training import models, run, step as steps, variants
+from training import config, models, outputs, run, step as steps, variants
 
 
 class GivenViews:
@@ -51,21 +51,21 @@ def correspondence(first: variants.Variant, second: variants.Variant) -> Corresp
     maps to RAFT's fixed W = −I. UsageError for predictors with no map between them."""
     for v in (first, second):
         if not v.trains:
-            raise run.UsageError(f"{v.name} is not trained: a pair compares two training runs")
+            raise config.UsageError(f"{v.name} is not trained: a pair compares two training runs")
     sign = -1 if (first.objective == "raft") != (second.objective == "raft") else 1
     kinds = {first.predictor, second.predictor}
     if kinds == {"none"}:
         return Correspondence(1, None, "q = I on both sides")
     if kinds == {"none", "fixed-minus-identity"}:
         if sign == 1:
-            raise run.UsageError("q = I and W = −I correspond only when one side is RAFT")
+            raise config.UsageError("q = I and W = −I correspond only when one side is RAFT")
         return Correspondence(-1, None, "q = I mapped to the fixed W = −I")
     shapes = [
         {k: v.shape for k, v in models.predictor(v.predictor).state_dict().items()}
         for v in (first, second)
     ]
     if shapes[0] != shapes[1] or "fixed-minus-identity" in kinds:
-        raise run.UsageError(
+        raise config.UsageError(
             f"{first.name}'s predictor ({first.predictor}) and {second.name}'s ({second.predictor}) "
             "have no map between them: pair variants with the same predictor, or q = I with W = −I"
         )
@@ -113,11 +113,11 @@ class Sides:
         return [self.first, self.second] + ([self.control] if self.control else [])
 
 
-def _optimizer(online, predictor, cfg: run.Config):
+def _optimizer(online, predictor, cfg: config.Config):
     return steps.adam([*online.parameters(), *predictor.parameters()], cfg.lr)
 
 
-def build(first_cfg: run.Config, second_cfg: run.Config, corr: Correspondence, control: bool) -> Sides:
+def build(first_cfg: config.Config, second_cfg: config.Config, corr: Correspondence, control: bool) -> Sides:
     """FIRST as ``training.run`` prepares it (data, networks, generators, probe set), SECOND from
     its state mapped by ``corr``, and the control from it moved up by one ulp."""
     first = run.prepare(first_cfg, None)
@@ -270,7 +270,7 @@ def _append(path: Path, line: dict) -> None:
         with open(path, "a") as f:
             f.write(json.dumps(finite(line)) + "\n")
     except OSError as error:
-        raise run.RunFailed(f"cannot write {path} ({error.strerror or error})") from error
+        raise config.RunFailed(f"cannot write {path} ({error.strerror or error})") from error
 
 
 def train(pair: Pair, epochs: int) -> str | None:
@@ -308,6 +308,6 @@ def _metrics(pair: Pair, mean, second_mean, began: float) -> dict:
         line = live.measure(loss, began)
         live.history.append(line)
         if pair.out is not None:
-            run.append_metrics(pair.out / name, line)
+            outputs.append_metrics(pair.out / name, line)
         lines[name] = line
     return lines

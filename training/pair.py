@@ -53,7 +53,7 @@ import torch
 
 from theory import report
 from theory.thm51 import engine, rule
-from training import lockstep, run, step as steps, variants
+from training import config, data, lockstep, outputs, signals, step as steps, variants
 from training.lockstep import Correspondence, Pair
 
 OUTPUTS = ("pair.jsonl", "pair.json", "pair.png")
@@ -182,11 +182,11 @@ def _g(value) -> str:
 # A pair from options to outputs --------------------------------------------------------------
 
 
-def side_config(given: dict, name: str, out: Path) -> run.Config:
+def side_config(given: dict, name: str, out: Path) -> config.Config:
     """A side's Config: the options given, its variant, α and β its own where given none."""
     variant = variants.resolve(name)
-    cfg = replace(run.Config(), **given, variant=variant.name, out=str(out))
-    run.check(cfg, variant)
+    cfg = replace(config.Config(), **given, variant=variant.name, out=str(out))
+    config.check(cfg, variant)
     if variant.weighted:
         cfg.alpha = variant.alpha if cfg.alpha is None else cfg.alpha
         cfg.beta = variant.beta if cfg.beta is None else cfg.beta
@@ -199,12 +199,12 @@ def _other(precision: str, device: torch.device) -> str:
     return "fp32" if dtype == torch.float64 else "fp64"
 
 
-def replayer(first_cfg: run.Config, second_cfg: run.Config, corr, check_every: int):
+def replayer(first_cfg: config.Config, second_cfg: config.Config, corr, check_every: int):
     """replay(until): the pair again in the other precision, without control or probes, up to
     step ``until`` (None: the whole run); its deviation at each check after step 0."""
 
     def replay(until: int | None) -> list[float]:
-        device = run.resolve_device(first_cfg.device)
+        device = config.resolve_device(first_cfg.device)
         other = _other(first_cfg.precision, device)
         cfgs = [replace(c, precision=other) for c in (first_cfg, second_cfg)]
         sides = lockstep.build(*cfgs, corr, control=False)
@@ -223,17 +223,17 @@ def launch(first_name: str, second_name: str, given: dict, check_every: int, ove
     first_variant, second_variant = variants.resolve(first_name), variants.resolve(second_name)
     out = Path(given.pop("out", None) or Path("runs") / "-".join(
         ["pair", variants.file_name(first_variant), variants.file_name(second_variant),
-         given.get("dataset", run.Config.dataset), f"s{given.get('seed', run.Config.seed)}"]))  # fmt: skip
+         given.get("dataset", config.Config.dataset), f"s{given.get('seed', config.Config.seed)}"]))  # fmt: skip
     first_cfg, second_cfg = (side_config(given, n, out) for n in (first_name, second_name))
     corr = lockstep.correspondence(first_variant, second_variant)
     if check_every < 0:
-        raise run.UsageError(f"--check-every must be ≥ 0, got {check_every}")
+        raise config.UsageError(f"--check-every must be ≥ 0, got {check_every}")
     if first_cfg.epochs < 1:
-        raise run.UsageError(f"--epochs must be ≥ 1 for a pair, got {first_cfg.epochs}")
-    with run.FolderLock(out) as lock:
+        raise config.UsageError(f"--epochs must be ≥ 1 for a pair, got {first_cfg.epochs}")
+    with outputs.FolderLock(out) as lock:
         held = [n for n in OUTPUTS if (out / n).exists()] + [n for n in ("first", "second") if (out / n).exists()]
         if held and not overwrite:
-            raise run.UsageError(f"--out {out} holds a pair's {', '.join(held)}: pass --overwrite to start again")
+            raise config.UsageError(f"--out {out} holds a pair's {', '.join(held)}: pass --overwrite to start again")
         for name in OUTPUTS + ("first/metrics.jsonl", "first/checkpoint.pt", "second/metrics.jsonl",
                                "second/checkpoint.pt"):  # fmt: skip
             (out / name).unlink(missing_ok=True)
@@ -245,7 +245,7 @@ def launch(first_name: str, second_name: str, given: dict, check_every: int, ove
 
 def execute(first_cfg, second_cfg, corr: Correspondence, check_every: int, out: Path, command: str) -> dict:
     """Train the pair with its control, save both sides, judge, and write pair.json, pair.png."""
-    device = run.resolve_device(first_cfg.device)
+    device = config.resolve_device(first_cfg.device)
     lockstep.deterministic(device)
     began = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:  # torch names non-deterministic kernels
@@ -260,10 +260,10 @@ def execute(first_cfg, second_cfg, corr: Correspondence, check_every: int, out: 
         warnings.showwarning(w.message, w.category, w.filename, w.lineno)
     seconds = time.perf_counter() - began
     for name, live in (("first", sides.first), ("second", sides.second)):
-        run.save_checkpoint(out / name / "checkpoint.pt", live.state())
+        outputs.save_checkpoint(out / name / "checkpoint.pt", live.state())
     verdict = judge(pair.checks, sides.first.speed.dtype, replayer(first_cfg, second_cfg, corr, check_every))
     result = summary(pair, corr, predicted, verdict, stopped, seconds, command, _warned(caught))
-    run.write_json(out / "pair.json", lockstep.finite(result))
+    outputs.write_json(out / "pair.json", lockstep.finite(result))
     write_figure(out, pair.checks, f"{sides.first.variant.name} → {sides.second.variant.name}", verdict)
     print(f"{result['first']} | {result['second']}: {verdict['text']} -> {out}", file=sys.stderr)
     return result
@@ -325,7 +325,7 @@ def write_figure(out: Path, checks: list[dict], title: str, verdict: dict) -> No
     axis.grid(alpha=0.3)
     axis.legend(fontsize=8)
     try:
-        run.write_atomically(out / "pair.png", lambda f: figure.savefig(f, format="png", dpi=110))
+        outputs.write_atomically(out / "pair.png", lambda f: figure.savefig(f, format="png", dpi=110))
     finally:
         plt.close(figure)
 
@@ -372,7 +372,7 @@ def parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     p.add_argument("first", metavar="FIRST", help="a variant (see python -m training.run --list)")
     p.add_argument("second", metavar="SECOND", help="the variant started from FIRST's mapped state")
-    run.add_options(p, linear=False, out="runs/pair-FIRST-SECOND-DATASET-sSEED")
+    config.add_options(p, linear=False, out="runs/pair-FIRST-SECOND-DATASET-sSEED")
     p.add_argument("--check-every", type=int, default=0,
                    help="also check every N steps (each check reads the device once; default 0: at "
                    "epoch ends only)")  # fmt: skip
@@ -419,18 +419,18 @@ def main(argv=None) -> int:
     try:
         if target[0]:
             report.check_block(*target)
-        with run.STOP.installed():
+        with signals.STOP.installed():
             result = launch(first, second, args, check_every, overwrite, command)
     except KeyError as error:
         print(f"error: {error.args[0]}", file=sys.stderr)
         return 2
-    except (run.UsageError, report.OutputError) as error:
+    except (config.UsageError, report.OutputError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    except (run.RunFailed, run.data.DatasetMissing) as error:
+    except (config.RunFailed, data.DatasetMissing) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    except run.Interrupted as stop:
+    except signals.Interrupted as stop:
         print(f"error: {stop}", file=sys.stderr)
         return 128 + stop.signum
     if target[0]:

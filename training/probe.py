@@ -16,14 +16,14 @@ from dataclasses import replace
 from pathlib import Path
 
 from theory import report
-from training import data, probes, run
+from training import config, data, outputs, probes, run
 
 
 def checkpoint_of(path: Path) -> Path:
     """A run folder's checkpoint.pt, or the checkpoint named."""
     checkpoint = path / "checkpoint.pt" if path.is_dir() else path
     if not checkpoint.is_file():
-        raise run.UsageError(f"{path} is neither a checkpoint nor a run folder holding checkpoint.pt")
+        raise config.UsageError(f"{path} is neither a checkpoint nor a run folder holding checkpoint.pt")
     return checkpoint
 
 
@@ -31,8 +31,8 @@ def probe(path: Path, data_dir: str | None = None, device: str | None = None) ->
     """The probes of the model a checkpoint holds, on its run's probe set (the same images and
     views: ``run.prepare`` draws them from the run's seed), with the epoch and step."""
     checkpoint = checkpoint_of(path)
-    state = run.read_checkpoint(checkpoint)
-    cfg = run.Config(**state["config"])
+    state = outputs.read_checkpoint(checkpoint)
+    cfg = config.Config(**state["config"])
     cfg = replace(cfg, out=str(checkpoint.parent), data_dir=data_dir or cfg.data_dir,
                   device=device or cfg.device)  # fmt: skip
     live = run.prepare(cfg, state)
@@ -77,7 +77,7 @@ def _cell(line: dict, key: str) -> str:
 def history(folder: Path) -> list[dict]:
     metrics = folder / "metrics.jsonl"
     if not metrics.is_file():
-        raise run.UsageError(f"{folder} has no metrics.jsonl")
+        raise config.UsageError(f"{folder} has no metrics.jsonl")
     return [json.loads(line) for line in metrics.read_text().splitlines() if line.strip()]
 
 
@@ -119,10 +119,10 @@ def main(argv=None) -> int:
                 report.write_block(args.markdown, args.block, caption + history_table(lines, markdown=True))
             return 0
         values = probe(Path(args.path), args.data_dir, args.device)
-    except (run.UsageError, report.OutputError) as error:
+    except (config.UsageError, report.OutputError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    except (run.RunFailed, data.DatasetMissing) as error:
+    except (config.RunFailed, data.DatasetMissing) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     print(json.dumps(values) if args.json else text(values))

@@ -10,18 +10,10 @@ corrupt checkpoint, full disk, non-finite loss); 130 and 143 stopped by SIGINT a
 """
 
 import argparse
-import contextlib
-import errno
-import fcntl
-import json
 import math
-import os
 import random
 import shlex
-import signal
-import socket
 import sys
-import threading
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -32,86 +24,16 @@ from tqdm import tqdm
 
 from theory.teacher import ema_update
 from training import augment, data, evaluate, models, probes, step as steps, variants
+from training.config import (
+    RESUMABLE, Config, RunFailed, UsageError, add_options, check, resolve_device, settle,
+)  # fmt: skip
+from training.outputs import (
+    CHECKPOINT_FORMAT, LOCK, OUTPUTS, TEMPORARY, FolderLock, append_metrics, read_checkpoint,
+    rng_states, save_checkpoint, set_rng_states, write_curves, write_json, write_metrics,
+)  # fmt: skip
+from training.signals import STOP, Interrupted
 
-OUTPUTS = ("checkpoint.pt", "metrics.jsonl", "result.json", "curves.png")
-TEMPORARY = tuple(f"{name}.tmp" for name in OUTPUTS)  # left by a kill mid-write
-LOCK = "run.lock"
-CHECKPOINT_FORMAT = 1
-SEEDS = 2**32  # numpy's np.random.seed takes 0 ≤ seed < 2**32; torch and Python take more
-# Test-only: "kill@E" or "disk-full@E" strikes the checkpoint of epoch E in the middle of its
-# write (see _injected_fault), so that the tests of those windows are reproducible.
-FAULT_VARIABLE = "RAFT_VERIFY_FAULT"
 CALIBRATION_IMAGES = 4096  # training images that set an untrained network's batch-norm statistics
-TARGET_INITS = ("copy", "independent")
-REDUCTIONS = ("sum", "mean")
-
-
-@dataclass
-class Config:
-    """Every knob of a run; the defaults are the paper's (Appendix B)."""
-
-    variant: str = "byol"
-    dataset: str = "cifar10"
-    data_dir: str = "data"
-    epochs: int = 300
-    batch_size: int = 128
-    lr: float = 3e-4
-    ema: float = 4e-3  # 1 − τ in eq. 5: τ = 0.996, constant ("without the cosine smoothing trick")
-    alpha: float | None = None  # None: the variant's default (Table 2); BYOL has no α, β
-    beta: float | None = None
-    image_size: int = 96  # CIFAR10 "resized from 32×32 to 96×96"
-    subset: int | None = None  # the first N training images; None: all
-    augment: str = "byol"
-    probe_size: int = 1024  # held-out (test split) images on which the metrics are measured
-    linear_epochs: int = 100
-    linear_lr: float = 5e-4
-    linear_batch_size: int = 256
-    width: int = 64  # ResNet18's first-stage width; 64 is ResNet18
-    seed: int = 0
-    device: str = "auto"
-    precision: str = "auto"  # bf16 autocast on CUDA, fp32 on the CPU (training/step.py)
-    channels_last: str = "auto"  # on for CUDA, off on the CPU
-    compile: bool = False
-    out: str | None = None  # None: runs/VARIANT-DATASET-sSEED
-    log_every: int = 50  # steps between reads of the loss for the progress bar; 0: epoch ends only
-    knn_bank: int = 4096  # training images in the per-epoch k-NN monitor's bank; 0: no monitor
-    knn_k: int = 200
-    knn_temperature: float = 0.1
-    # The authors' code where it trains otherwise than the paper says (docs/reproduce.md):
-    target_init: str = "copy"  # "independent": ξ₀ drawn apart from θ₀ (their --same-init False)
-    ema_updates: int = 1  # 2: their wrappers move the teacher before and after each Adam step
-    objective_reduction: str = "sum"  # "mean": their losses average over the D dimensions
-
-
-# Options that may differ when a run is resumed: where the data is, what runs it and how, how
-# long it trains and how it is evaluated afterwards. Changing any other would splice two
-# different runs.
-RESUMABLE = {
-    "data_dir", "device", "precision", "channels_last", "compile", "epochs", "log_every",
-    "linear_epochs", "linear_lr", "linear_batch_size",
-}
-
-
-class UsageError(ValueError):
-    """Bad input from the command line (exit status 2)."""
-
-
-class RunFailed(RuntimeError):
-    """The run cannot go on (exit status 1)."""
-
-
-class Interrupted(BaseException):
-    """SIGINT or SIGTERM stopped the run (exit status 128 + the signal's number). A
-    BaseException, as KeyboardInterrupt is, so that no ``except Exception`` on its way
-    swallows it."""
-
-    def __init__(self, signum: int):
-        super().__init__(signum)
-        self.signum = signum
-        self.where = "before the run began: run the same command again"
-
-    def __str__(self) -> str:
-        return f"interrupted by {signal.Signals(self.signum).name} {self.where}"
 
 
 # The command line ------------------------------------------------------------------------------
@@ -134,98 +56,6 @@ def parser() -> argparse.ArgumentParser:
     )
     resume.add_argument("--overwrite", action="store_true", help="start again in a used --out")
     return p
-
-
-def add_options(p: argparse.ArgumentParser, linear: bool = True,
-                out: str = "runs/VARIANT-DATASET-sSEED") -> None:
-    """The options of a run's Config (``training.pair`` takes them too); ``linear``: with the
-    linear evaluation's; ``out``: the default output folder, in words."""
-    d = Config()
-    p.add_argument("--dataset", choices=data.DATASETS, help=f"default {d.dataset}, the paper's")
-    p.add_argument("--data-dir", help=f"where the dataset is or goes (default {d.data_dir})")
-    p.add_argument("--epochs", type=int, help=f"training epochs (default {d.epochs})")
-    p.add_argument("--batch-size", type=int, help=f"default {d.batch_size}")
-    p.add_argument("--lr", type=float, help=f"Adam's learning rate (default {d.lr:g})")
-    p.add_argument(
-        "--ema", type=float, help=f"EMA rate 1 − τ of the mean teacher, eq. 5 (default {d.ema:g})"
-    )
-    p.add_argument("--alpha", type=float, help="weight α > 0 of L_align (BYOL', RAFT; default 1)")
-    p.add_argument(
-        "--beta",
-        type=float,
-        help="weight β > 0 of L_cross-model (BYOL', RAFT; default 1), with Definition 4.3's sign: "
-        "RAFT minimises α·L_align − β·L_cross-model. Table 3 prints RAFT's β negated "
-        "(its −1 is --beta 1 here).",
-    )
-    p.add_argument("--image-size", type=int, help=f"side of the views (default {d.image_size})")
-    p.add_argument("--subset", type=int, help="train on the first N training images only")
-    p.add_argument("--augment", choices=augment.RECIPES, help=f"default {d.augment}")
-    p.add_argument(
-        "--probe-size", type=int, help=f"test images the metrics use (default {d.probe_size})"
-    )
-    if linear:
-        p.add_argument("--linear-epochs", type=int, help=f"default {d.linear_epochs}")
-        p.add_argument("--linear-lr", type=float, help=f"default {d.linear_lr:g}")
-        p.add_argument("--linear-batch-size", type=int, help=f"default {d.linear_batch_size}")
-    p.add_argument(
-        "--width", type=int, help=f"ResNet18's first-stage width (default {d.width}, ResNet18)"
-    )
-    p.add_argument("--seed", type=int, help=f"default {d.seed}")
-    _monitor_and_conventions(p, d)
-    _how_it_runs(p, d, out)
-
-
-def _monitor_and_conventions(p: argparse.ArgumentParser, d: Config) -> None:
-    """The per-epoch k-NN monitor, and the authors' code's conventions (docs/reproduce.md)."""
-    p.add_argument(
-        "--knn-bank", type=int, help=f"training images in the per-epoch weighted k-NN monitor's "
-        f"bank (default {d.knn_bank}; 0: off)",
-    )  # fmt: skip
-    p.add_argument("--knn-k", type=int, help=f"neighbours that vote (default {d.knn_k})")
-    p.add_argument("--knn-temperature", type=float, help=f"default {d.knn_temperature:g}")
-    p.add_argument(
-        "--target-init", choices=TARGET_INITS, help="copy: the teacher starts as the online "
-        "network (BYOL, default); independent: as its own random network (the authors' code)",
-    )  # fmt: skip
-    p.add_argument(
-        "--ema-updates", type=int, choices=(1, 2), help="EMA updates of the teacher per step: 1 "
-        "(eq. 5, default); 2 (the authors' code since Dec 2020: before and after the Adam step)",
-    )  # fmt: skip
-    p.add_argument(
-        "--objective-reduction", choices=REDUCTIONS, help="sum: squared distances summed over "
-        "the D dimensions, as the paper's equations (default); mean: averaged over them, as the "
-        "authors' losses (trained exactly so as Adam with ε·D)",
-    )  # fmt: skip
-
-
-def _how_it_runs(p: argparse.ArgumentParser, d: Config, out: str) -> None:
-    """The options that say where and how the run computes and writes, not what it trains."""
-    p.add_argument("--device", help="cpu, cuda, cuda:N or auto (default: cuda when available)")
-    p.add_argument(
-        "--precision",
-        choices=steps.PRECISIONS,
-        help="the networks' arithmetic in training: bf16 autocast (weights, EMA and loss stay "
-        "fp32), fp32, or fp64 (networks, views, loss, Adam and EMA in float64, for exact "
-        "comparisons); auto: bf16 on CUDA, fp32 on the CPU",
-    )
-    p.add_argument(
-        "--channels-last",
-        choices=steps.LAYOUTS,
-        help="NHWC images and convolution weights; auto: on for CUDA, off on the CPU",
-    )
-    p.add_argument(
-        "--compile",
-        action="store_true",
-        help="torch.compile the networks and the augmentations (minutes of compilation first)",
-    )
-    p.add_argument("--out", help=f"output folder (default {out})")
-    p.add_argument(
-        "--log-every",
-        type=int,
-        help=f"show the loss on the progress bar every N steps, 0: at epoch ends only "
-        f"(default {d.log_every}; on CUDA the read does not wait for the device, so the bar "
-        "shows the loss of the previous read)",
-    )
 
 
 def main(argv=None) -> int:
@@ -296,17 +126,6 @@ def configure(
     return settle(cfg, variant), resumed
 
 
-def settle(cfg: Config, variant: variants.Variant) -> Config:
-    """The configuration a run of ``variant`` records: no epochs for a model that does not
-    train, and the variant's α and β where none were given."""
-    if not variant.trains:
-        cfg = replace(cfg, epochs=0)
-    if variant.weighted:
-        cfg = replace(cfg, alpha=variant.alpha if cfg.alpha is None else cfg.alpha,
-                      beta=variant.beta if cfg.beta is None else cfg.beta)  # fmt: skip
-    return cfg
-
-
 def resumed_config(resumed: dict, given: dict, checkpoint: Path) -> Config:
     """The saved configuration with the options that may change on resume (RESUMABLE) as
     ``given``; any other option given must be the saved one."""
@@ -349,144 +168,6 @@ def clear_for_a_fresh_start(out: Path, *, resume: bool, overwrite: bool, ran_her
         )
     for name in TEMPORARY + OUTPUTS[::-1]:  # checkpoint.pt last: till then the old run resumes
         (out / name).unlink(missing_ok=True)
-
-
-def check(cfg: Config, variant: variants.Variant) -> None:
-    """Refuse values that cannot make a run, each with a line saying why."""
-    for name in ("alpha", "beta"):
-        value = getattr(cfg, name)
-        if value is None:
-            continue
-        if not variant.weighted:
-            raise UsageError(
-                f"--{name}: {variant.name}'s objective ({variant.objective}) has no α or β; only "
-                "the BYOL' and RAFT variants weigh L_align and L_cross-model"
-            )
-        if not (math.isfinite(value) and value > 0):
-            hint = " (Table 3 prints RAFT's β negated: its −1 is --beta 1)" if name == "beta" else ""
-            raise UsageError(
-                f"--{name} must be a finite number > 0 (Definitions 4.2 and 4.3), got {value}{hint}"
-            )
-    rules = (
-        ("epochs", cfg.epochs >= 0, "≥ 0"),
-        ("batch-size", cfg.batch_size >= 2, "≥ 2 (batch normalisation needs two samples)"),
-        ("lr", math.isfinite(cfg.lr) and cfg.lr > 0, "> 0"),
-        ("ema", 0 <= cfg.ema <= 1, "in [0, 1]"),
-        ("image-size", cfg.image_size >= 8, "≥ 8"),
-        ("subset", cfg.subset is None or cfg.subset >= cfg.batch_size, "≥ the batch size"),
-        ("probe-size", cfg.probe_size >= 2, "≥ 2"),
-        ("linear-epochs", cfg.linear_epochs >= 0, "≥ 0"),
-        ("linear-lr", math.isfinite(cfg.linear_lr) and cfg.linear_lr > 0, "> 0"),
-        ("linear-batch-size", cfg.linear_batch_size >= 1, "≥ 1"),
-        ("width", cfg.width >= 1, "≥ 1"),
-        ("log-every", cfg.log_every >= 0, "≥ 0"),
-        ("knn-bank", cfg.knn_bank >= 0, "≥ 0"),
-        ("knn-k", cfg.knn_k >= 1, "≥ 1"),
-        ("knn-temperature", math.isfinite(cfg.knn_temperature) and cfg.knn_temperature > 0, "> 0"),
-        ("target-init", cfg.target_init in TARGET_INITS, f"one of {', '.join(TARGET_INITS)}"),
-        ("ema-updates", cfg.ema_updates in (1, 2), "1 or 2"),
-        ("objective-reduction", cfg.objective_reduction in REDUCTIONS, f"one of {', '.join(REDUCTIONS)}"),
-        ("seed", 0 <= cfg.seed < SEEDS, f"in [0, {SEEDS - 1}] (np.random.seed takes no other)"),
-        ("precision", cfg.precision in steps.PRECISIONS, f"one of {', '.join(steps.PRECISIONS)}"),
-        ("channels-last", cfg.channels_last in steps.LAYOUTS, f"one of {', '.join(steps.LAYOUTS)}"),
-    )
-    for name, ok, rule in rules:
-        if not ok:
-            raise UsageError(f"--{name} must be {rule}, got {getattr(cfg, name.replace('-', '_'))}")
-    if cfg.dataset not in data.DATASETS:
-        raise UsageError(f"unknown dataset {cfg.dataset!r}; valid: {', '.join(data.DATASETS)}")
-    if cfg.augment not in augment.RECIPES:
-        raise UsageError(f"unknown recipe {cfg.augment!r}; valid: {', '.join(augment.RECIPES)}")
-    resolve_device(cfg.device)
-
-
-def resolve_device(spelled: str) -> torch.device:
-    """The device ``--device`` names; auto: CUDA when available, else the CPU."""
-    if spelled == "auto":
-        chosen = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    else:
-        try:
-            chosen = torch.device(spelled)
-        except RuntimeError as error:  # torch's message lists every device type it knows
-            raise UsageError(
-                f"--device {spelled!r} is not a device: use cpu, cuda, cuda:N or auto"
-            ) from error
-    if chosen.type == "cuda" and not torch.cuda.is_available():
-        raise UsageError(f"--device {spelled}: CUDA is not available on this machine")
-    if chosen.type not in ("cpu", "cuda"):
-        raise UsageError(f"--device {spelled}: only cpu and cuda are supported")
-    if chosen.type == "cuda" and chosen.index is None:  # generators and tensors name one GPU
-        chosen = torch.device("cuda", torch.cuda.current_device())
-    return chosen
-
-
-# Checkpoints -----------------------------------------------------------------------------------
-
-
-def rng_states(generators: dict[str, torch.Generator]) -> dict:
-    """Every random state a run reads: torch (CPU and each CUDA device), numpy, Python, and the
-    run's own generators (data order, augmentations)."""
-    numpy_state = np.random.get_state(legacy=False)
-    numpy_state["state"]["key"] = numpy_state["state"]["key"].tolist()
-    return {
-        "torch": torch.get_rng_state(),
-        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
-        "numpy": numpy_state,
-        "python": random.getstate(),
-        **{name: g.get_state() for name, g in generators.items()},
-    }
-
-
-def set_rng_states(states: dict, generators: dict[str, torch.Generator]) -> None:
-    torch.set_rng_state(states["torch"])
-    if states["cuda"] and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(states["cuda"])
-    numpy_state = dict(states["numpy"], state=dict(states["numpy"]["state"]))
-    numpy_state["state"]["key"] = np.asarray(numpy_state["state"]["key"], dtype=np.uint32)
-    np.random.set_state(numpy_state)
-    version, internal, gauss = states["python"]
-    random.setstate((version, tuple(internal), gauss))
-    for name, g in generators.items():
-        g.set_state(states[name])
-
-
-def save_checkpoint(path: Path, state: dict) -> None:
-    """Write ``state`` atomically (``write_atomically``)."""
-    write_atomically(path, lambda f: torch.save(state, f), fault=_injected_fault(state["epoch"]))
-
-
-def _injected_fault(epoch: int) -> str | None:
-    """The fault FAULT_VARIABLE asks for in the checkpoint of ``epoch``: "kill" or "disk-full".
-    Test-only, and read nowhere else."""
-    fault, _, at = os.environ.get(FAULT_VARIABLE, "").partition("@")
-    return fault if at == str(epoch) and fault in ("kill", "disk-full") else None
-
-
-def read_checkpoint(path: Path) -> dict:
-    """A checkpoint written by ``save_checkpoint``, or RunFailed saying what is wrong with it."""
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:
-        raise RunFailed(
-            f"checkpoint {path} is unreadable ({type(error).__name__}: {error}); it was left as "
-            "it is: move it away, or pass --overwrite to start the run again"
-        ) from error
-    needed = {"format", "config", "epoch", "step", "online", "target", "predictor", "optimizer"}
-    needed |= {"rng", "history"}
-    missing = needed - set(state) if isinstance(state, dict) else needed
-    if missing or state["format"] != CHECKPOINT_FORMAT or not isinstance(state["config"], dict):
-        raise RunFailed(
-            f"checkpoint {path} is not a training.run checkpoint of format {CHECKPOINT_FORMAT} "
-            f"(missing {sorted(missing)}); it was left as it is"
-        )
-    unknown = sorted(set(state["config"]) - set(Config.__dataclass_fields__))
-    if unknown:
-        raise RunFailed(
-            f"checkpoint {path} was written by another version of training.run: its settings "
-            f"include {', '.join(unknown)}, which this version does not know; it was left as it "
-            "is: resume it with the version that wrote it"
-        )
-    return state
 
 
 # The run ---------------------------------------------------------------------------------------
@@ -593,6 +274,7 @@ def prepare(cfg: Config, resumed: dict | None) -> Run:
     calls that draw random numbers is part of what a seed means: keep it."""
     variant = variants.resolve(cfg.variant)
     out = Path(cfg.out)
+    out.mkdir(parents=True, exist_ok=True)  # from Python, no FolderLock has made it
     dev = resolve_device(cfg.device)
     speed = steps.Speed.choose(dev, cfg.precision, cfg.channels_last, cfg.compile)
     if dev.type == "cuda":
@@ -823,244 +505,6 @@ def _result(live: Run, linear: dict, linear_seconds: float) -> dict:
 def _mean(values):
     values = [v for v in values if v is not None]
     return sum(values) / len(values) if values else None
-
-
-# Outputs ---------------------------------------------------------------------------------------
-
-
-def write_json(path: Path, value) -> None:
-    text = json.dumps(value, indent=2) + "\n"
-    write_atomically(path, lambda f: f.write(text.encode()))
-
-
-def write_metrics(out: Path, history: list[dict]) -> None:
-    text = "".join(json.dumps(m) + "\n" for m in history)
-    write_atomically(out / "metrics.jsonl", lambda f: f.write(text.encode()))
-
-
-def append_metrics(out: Path, metrics: dict) -> None:
-    path = out / "metrics.jsonl"
-    try:
-        with open(path, "a") as f:
-            f.write(json.dumps(metrics) + "\n")
-    except OSError as error:
-        kept = "checkpoint.pt is whole, and resuming rewrites metrics.jsonl"
-        raise RunFailed(_cannot_write(path, error, kept)) from error
-
-
-def write_curves(out: Path, history: list[dict], title: str) -> None:
-    """The paper's Figure 1 panels for one run: training loss, L_align(q∘f_θ) and
-    L_uniform(f_θ) against epoch."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib import pyplot as plt
-
-    figure, axes = plt.subplots(1, 3, figsize=(13, 3.6), constrained_layout=True)
-    panels = (
-        ("loss", "training loss"),
-        ("align", "$L_{align}(q_w∘f_θ)$"),
-        ("uniform", "$L_{uniform}(f_θ)$"),
-    )
-    for axis, (key, label) in zip(axes, panels):
-        points = [(m["epoch"], m[key]) for m in history if m[key] is not None]
-        if points:
-            axis.plot(*zip(*points), marker="o" if len(points) < 30 else None)
-        if key == "align" and points and min(v for _, v in points) > 0:
-            axis.set_yscale("log")  # Table 1's alignments span 1e-10 to 1e-2
-        axis.set_title(label)
-        axis.set_xlabel("epoch")
-        axis.grid(alpha=0.3)
-    figure.suptitle(title)
-    try:
-        write_atomically(out / "curves.png", lambda f: figure.savefig(f, format="png", dpi=110))
-    finally:
-        plt.close(figure)
-
-
-def write_atomically(path: Path, write, fault: str | None = None) -> None:
-    """Write ``path`` by ``write(file)`` into a temporary file, flushed to disk, then renamed
-    over it, so that a kill at any moment leaves the old file or the new one whole. SIGINT and
-    SIGTERM wait for the write's end (``STOP``). A failed write removes its temporary file; an
-    OSError (a full disk, say) becomes RunFailed, one line. ``fault``: ``_injected_fault``'s."""
-    temporary = path.with_name(path.name + ".tmp")
-    output = None
-    with STOP.deferred():
-        try:
-            with open(temporary, "wb") as f:
-                output = _Output(f, fault)
-                write(output)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(temporary, path)
-        except BaseException as error:
-            temporary.unlink(missing_ok=True)
-            cause = output.error if output and output.error else error
-            if not isinstance(cause, OSError):
-                raise
-            state = "keeps its last good version" if path.exists() else "does not exist yet"
-            kept = f"{path.name} {state}, and the partial file was removed"
-            raise RunFailed(_cannot_write(path, cause, kept)) from error
-
-
-class _Output:
-    """The file a writer writes to. It keeps the OSError of a failed write, which torch.save
-    reports only as "unexpected pos …", and strikes the injected fault once the first chunk is
-    written."""
-
-    def __init__(self, file, fault: str | None):
-        self.file, self.fault = file, fault
-        self.error: OSError | None = None
-        self.chunks = 0
-
-    def write(self, chunk) -> int:
-        if self.fault and self.chunks:
-            self._strike()
-        self.chunks += 1
-        try:
-            return self.file.write(chunk)
-        except OSError as error:
-            self.error = error
-            raise
-
-    def flush(self) -> None:
-        self.file.flush()
-
-    def _strike(self) -> None:
-        if self.fault == "kill":
-            self.file.flush()  # the partial file on disk, as a kill mid-write leaves it
-            os.kill(os.getpid(), signal.SIGKILL)
-        self.error = OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-        raise self.error
-
-
-def _cannot_write(path: Path, error: OSError, kept: str) -> str:
-    reason = error.strerror or str(error)
-    if error.errno in (errno.ENOSPC, errno.EDQUOT):
-        return (
-            f"the disk is full: cannot write {path} ({reason}); {kept}. Free space, then resume "
-            "with --resume"
-        )
-    return f"cannot write {path} ({reason}); {kept}. Resume with --resume once it can be written"
-
-
-# The folder's lock and the signals -------------------------------------------------------------
-
-
-class FolderLock:
-    """``--out`` for one run at a time: an exclusive ``flock`` on its run.lock for the run's
-    life. The kernel drops the lock when the process ends, however it ends, so a killed run
-    never blocks the next; the file, which stays, only records who holds or last held it."""
-
-    def __init__(self, out: Path):
-        self.out, self.path = out, out / LOCK
-        self.previous: dict | None = None  # the record of the run that held it last
-
-    def __enter__(self) -> "FolderLock":
-        try:
-            self.out.mkdir(parents=True, exist_ok=True)
-            self.file = open(self.path, "a+")
-        except OSError as error:
-            if error.errno in (errno.ENOSPC, errno.EDQUOT):
-                raise RunFailed(_cannot_write(self.path, error, "nothing was written")) from error
-            reason = error.strerror or error
-            raise UsageError(f"--out {self.out} cannot be written ({reason})") from error
-        try:
-            fcntl.flock(self.file, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as error:
-            holder = self._read()
-            self.file.close()
-            if error.errno in (errno.EWOULDBLOCK, errno.EAGAIN):
-                raise UsageError(
-                    f"--out {self.out} is in use by another run ({_holder(holder)}); wait for it "
-                    "to end, or choose another --out"
-                ) from error
-            raise UsageError(f"cannot lock {self.path} ({error.strerror})") from error
-        self.previous = self._read()
-        return self
-
-    def _read(self) -> dict | None:
-        self.file.seek(0)
-        try:
-            return json.loads(self.file.read())
-        except ValueError:  # empty, or caught in the middle of its holder's write
-            return None
-
-    def record(self, command: str) -> None:
-        """Say who holds the lock, for a second run's refusal to name."""
-        holder = {
-            "pid": os.getpid(),
-            "host": socket.gethostname(),
-            "started": time.strftime("%Y-%m-%d %H:%M:%S"),
-            "command": command,
-        }
-        try:
-            self.file.seek(0)
-            self.file.truncate()
-            self.file.write(json.dumps(holder) + "\n")
-            self.file.flush()
-        except OSError as error:
-            raise RunFailed(_cannot_write(self.path, error, "nothing else was written")) from error
-
-    def __exit__(self, *exception) -> None:
-        self.file.close()  # and with it the lock
-
-
-def _holder(record: dict | None) -> str:
-    if not record:
-        return "which has not said who it is yet"
-    return (
-        f"pid {record.get('pid')} on {record.get('host')}, started {record.get('started')}: "
-        f"{record.get('command')}"
-    )
-
-
-class _Signals:
-    """SIGINT and SIGTERM as a clean stop: the handler raises Interrupted where the run is,
-    except while an output is written (``deferred``), whose end it waits for: torch.save turns
-    an exception raised inside it into an opaque RuntimeError. Once the run is stopping, more
-    signals are ignored, so that a second Ctrl-C cannot break the stop into a traceback."""
-
-    def __init__(self):
-        self.writing = 0
-        self.pending: int | None = None
-        self.stopping = False
-
-    @contextlib.contextmanager
-    def installed(self):
-        if threading.current_thread() is not threading.main_thread():
-            yield  # Python runs signal handlers in the main thread only
-            return
-        previous = {s: signal.signal(s, self._handle) for s in (signal.SIGINT, signal.SIGTERM)}
-        try:
-            yield
-        finally:
-            for number, handler in previous.items():
-                signal.signal(number, handler)
-            self.pending, self.stopping = None, False
-
-    def _handle(self, signum, frame) -> None:
-        if self.stopping:
-            return
-        if self.writing:
-            self.pending = signum
-            return
-        self.stopping = True
-        raise Interrupted(signum)
-
-    @contextlib.contextmanager
-    def deferred(self):
-        self.writing += 1
-        try:
-            yield
-        finally:
-            self.writing -= 1
-        if self.pending is not None and not self.writing:
-            signum, self.pending, self.stopping = self.pending, None, True
-            raise Interrupted(signum)
-
-
-STOP = _Signals()
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ import shlex
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
-from training import paper, run, variants
+from training import config, paper, run, variants
 
 Group = tuple[str, float | None]
 # Config fields that do not make two runs different: where the data and the outputs are, and
@@ -150,10 +150,10 @@ def plan(target: str, scale: Scale, seeds: int, out: Path, extra: dict | None = 
 def _config(variant: str, given: dict, folder: Path) -> dict:
     """The configuration training.run will record for this run (checked as it checks it)."""
     v = variants.resolve(variant)
-    cfg = run.settle(replace(run.Config(), variant=v.name, out=str(folder), **given), v)
+    cfg = config.settle(replace(config.Config(), variant=v.name, out=str(folder), **given), v)
     try:
-        run.check(cfg, v)
-    except run.UsageError as error:
+        config.check(cfg, v)
+    except config.UsageError as error:
         raise PlanError(str(error)) from error
     return asdict(cfg)
 
@@ -176,7 +176,7 @@ def _assess(p: Planned) -> Planned:
         if not p.differs:
             p.state = "done" if (p.folder / REPRESENTATIONS).is_file() else "representations"
         else:
-            p.state = "resume" if set(p.differs) <= run.RESUMABLE else "conflict"
+            p.state = "resume" if set(p.differs) <= config.RESUMABLE else "conflict"
     elif (p.folder / "checkpoint.pt").is_file():
         p.state = "resume"
     return p

@@ -10,7 +10,7 @@ import scipy.linalg
 import sympy
 import torch
 
-from theory.appH.exact import STRUCTURED, complexity, exact_solution_space, similar_rows
+from theory.appH.exact import complexity, exact_solution_space, similar_rows
 from theory.appH.linear_model import (
     AUGMENTATIONS, COND_LIMIT, STATIONARY_TOL, derivation_identities, family_identity, moments,
     random_invertible, random_predictor, relative_gradients, residual_matrix, sample_views,
