@@ -10,8 +10,8 @@ from torch import nn
 from torchvision.models.resnet import BasicBlock
 
 from theory import objectives as obj
-from theory import thm51 as C
-from theory.thm51 import rule
+from theory import claims, thm51 as C
+from theory.thm51 import rule, search
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -239,3 +239,15 @@ def test_a_gradient_gap_is_judged_by_precision_scaling(monkeypatch):
     for setup, expected in ((holding, "round-off"), (breaking, "breaks")):
         gap = C.gradient_gaps(setup)
         assert C.judge_gap(gap, lambda: C.gradient_gaps(setup, dtype=torch.float32)) == expected
+
+
+def _random_steps(conditions, effort) -> int:
+    rng = effort.rng()
+    count = search.random_run_count(conditions, effort)
+    return sum(search.sample(conditions, i, rng, effort.thorough).steps for i in range(count))
+
+
+@pytest.mark.parametrize("conditions", [search.Conditions(), search.Conditions(optimizers=(search.SGD, search.ADAM) * 2)])
+def test_thorough_random_runs_train_ten_times_the_default_steps(conditions):
+    default, thorough = claims.Effort(0), claims.Effort(0, thorough=True)
+    assert _random_steps(conditions, thorough) == 10 * _random_steps(conditions, default)

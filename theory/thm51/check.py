@@ -16,7 +16,7 @@ from theory.thm51.gradients import (
 from theory.thm51.relations import (
     at_teacher_equals_online, at_the_point, online_gradients, symbolic_relation, symbolic_tangent_noop,
 )
-from theory.thm51.search import Conditions, minimal_counterexample, sample, search
+from theory.thm51.search import Conditions, minimal_counterexample, random_run_count, sample, search
 from theory.thm51.setups import Outcome, Setup, evaluate, parameter_count, run
 
 
@@ -189,7 +189,7 @@ def check(effort: Effort, conditions: Conditions) -> Finding:
     sampled_gaps, searched_gaps = judged_points(conditions, effort, rng)
     random_runs = [
         evaluate(sample(conditions, i, rng, effort.thorough), probe_gradients=(i == 0))
-        for i in range(max(3, len(conditions.optimizers)) * effort.scale)
+        for i in range(random_run_count(conditions, effort))
     ]
     probed = judged_probe(random_runs[0])
     fixed = conditions.at_fixed_point
