@@ -96,26 +96,43 @@ def _search_case(predictor_kind: str, teacher: str, dim: int, effort: Effort, ge
     the infimum found, by sampling and by the search."""
     batch, alpha, beta = 4, 1.0, 1.0
     target = infimum(predictor_kind, teacher, beta)
-    sampled, searched = [], []
+    starts = []
     for _ in range(STARTS * effort.scale):
         point = torch.randn(dim, generator=generator, dtype=torch.float64)
         predictor = _predictor(predictor_kind, dim, generator)
         outputs = None if teacher == "fixed point" else torch.randn(batch, 2, dim, generator=generator, dtype=torch.float64)
-        with torch.no_grad():
-            sampled.append(float(collapsed_loss(point, predictor, outputs, batch, alpha, beta)) - target)
-        parameters = [point.requires_grad_(True)] + ([] if predictor is None else list(predictor.parameters()))
-        parameters += [] if outputs is None else [outputs.requires_grad_(True)]
-        optimiser = torch.optim.Adam(parameters, lr=0.2)
-        for _ in range(ASCENT_STEPS):
-            optimiser.zero_grad()
-            loss = collapsed_loss(point, predictor, outputs, batch, alpha, beta)
-            (loss + _teacher_pull(point, predictor, outputs, batch, beta)).backward()
-            optimiser.step()
-        with torch.no_grad():
-            searched.append(float(collapsed_loss(point, predictor, outputs, batch, alpha, beta)) - target)
+        starts.append((point, predictor, outputs))
+    with torch.no_grad():
+        sampled = [float(collapsed_loss(*start, batch, alpha, beta)) - target for start in starts]
+    searched = [loss - target for loss in _descend(starts, batch, alpha, beta)]
     scale = 4 * beta
     return dict(predictor=predictor_kind, teacher=teacher, dim=dim, sampled=len(sampled),
                 searched=len(searched) * (ASCENT_STEPS + 1), sampled_gap=min(sampled) / scale, searched_gap=min(searched) / scale)
+
+
+def _descend(starts: list, batch: int, alpha: float, beta: float) -> list[float]:
+    """ASCENT_STEPS of Adam from every start at once (``torch.func.vmap`` over the starts; Adam
+    is elementwise, so one optimiser over the stacked parameters is one per start), and each
+    start's final L_RAFT."""
+    points, predictors, outputs = zip(*starts)
+    points = torch.stack(points).requires_grad_(True)
+    template = predictors[0]
+    weights = torch.func.stack_module_state(list(predictors))[0] if template is not None else {}
+    teacher = None if outputs[0] is None else torch.stack(outputs).requires_grad_(True)
+
+    def loss(point, weight, teacher_outputs, pull: bool):
+        q = None if template is None else (lambda z: torch.func.functional_call(template, weight, (z,)))
+        value = collapsed_loss(point, q, teacher_outputs, batch, alpha, beta)
+        return value + _teacher_pull(point, q, teacher_outputs, batch, beta) if pull else value
+
+    every = torch.func.vmap(loss, in_dims=(0, 0, None if teacher is None else 0, None))
+    optimiser = torch.optim.Adam([points, *weights.values(), *([] if teacher is None else [teacher])], lr=0.2)
+    for _ in range(ASCENT_STEPS):
+        optimiser.zero_grad()
+        every(points, weights, teacher, True).sum().backward()
+        optimiser.step()
+    with torch.no_grad():
+        return every(points, weights, teacher, False).tolist()
 
 
 def _constant_predictor(kind: str, dim: int, output: torch.Tensor) -> nn.Module | None:
