@@ -114,7 +114,8 @@ def check(effort: Effort) -> Finding:
     rng = effort.rng()
     inits = symmetric_inits()
     laws = [compare_laws(rng, kind, RUNS * effort.scale) for kind in ("linear", "mlp")]
-    power = compare_laws(rng, "linear", RUNS * effort.scale, identity_predictor=True)
+    # At the default size: the power to see a difference only grows with the sample.
+    power = compare_laws(rng, "linear", RUNS, identity_predictor=True)
     evidence = [fact("init-symmetry", **inits), *[fact("same-law", **law) for law in laws],
                 fact("power", **power), fact("composes", claims=["thm5.1-adam", "thm5.1-mlp", "thm5.1-no-tangent"])]
     worst = min(law["corrected"] for law in laws)
