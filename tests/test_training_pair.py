@@ -9,23 +9,14 @@ import pytest
 import torch
 
 from theory.thm51 import rule
-from training import config, data, lockstep, models, pair, run, step as steps, variants
+from training import config, lockstep, models, pair, run, step as steps, variants
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")
-def cifar(tmp_path_factory):
-    """A CIFAR10 folder of 8 training and 6 test images in the real format."""
-    root = tmp_path_factory.mktemp("cifar")
-    g = torch.Generator().manual_seed(0)
-
-    def split(n):
-        images = torch.randint(0, 256, (n, 3, 32, 32), dtype=torch.uint8, generator=g)
-        return data.Images(images, torch.arange(n) % 10, tuple(f"class{i}" for i in range(10)))
-
-    data.write_cifar10(root, split(8), split(6))
-    return root
+def cifar(make_cifar):
+    return make_cifar(8, 6)
 
 
 def tiny(cifar, out, *extra):

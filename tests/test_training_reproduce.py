@@ -7,26 +7,12 @@ import json
 from pathlib import Path
 
 import pytest
-import torch
 
-from training import data, launch, reproduce, sweep
+from training import launch, reproduce, sweep
 
 TINY = {"dataset": "cifar10", "subset": 8, "batch_size": 4, "image_size": 16, "width": 4,
         "probe_size": 6, "epochs": 1, "linear_epochs": 2, "knn_bank": 8, "device": "cpu"}  # fmt: skip
 PAIR = (("byol-np", None), ("byol-lp", None))
-
-
-@pytest.fixture(scope="module")
-def cifar(tmp_path_factory):
-    root = tmp_path_factory.mktemp("cifar")
-    g = torch.Generator().manual_seed(0)
-
-    def split(n):
-        images = torch.randint(0, 256, (n, 3, 32, 32), dtype=torch.uint8, generator=g)
-        return data.Images(images, torch.arange(n) % 10, tuple(f"class{i}" for i in range(10)))
-
-    data.write_cifar10(root, split(12), split(10))
-    return root
 
 
 @pytest.fixture

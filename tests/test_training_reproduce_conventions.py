@@ -11,22 +11,9 @@ import torch
 from torch import nn
 
 from theory.teacher import ema_update
-from training import config, data, evaluate, models, run, step as steps, variants
+from training import config, evaluate, models, run, step as steps, variants
 
 pytestmark = pytest.mark.usefixtures("one_thread")
-
-
-@pytest.fixture(scope="module")
-def cifar(tmp_path_factory):
-    root = tmp_path_factory.mktemp("cifar")
-    g = torch.Generator().manual_seed(0)
-
-    def split(n):
-        images = torch.randint(0, 256, (n, 3, 32, 32), dtype=torch.uint8, generator=g)
-        return data.Images(images, torch.arange(n) % 10, tuple(f"class{i}" for i in range(10)))
-
-    data.write_cifar10(root, split(12), split(10))
-    return root
 
 
 def _config(cifar, tmp_path, **options) -> config.Config:

@@ -25,20 +25,6 @@ METRICS = {"epoch", "step", "loss", "align", "uniform", "cross", "byol", "z_std"
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 
-@pytest.fixture(scope="module")
-def cifar(tmp_path_factory):
-    """A CIFAR10 folder of 12 training and 10 test images in the real pickled format."""
-    root = tmp_path_factory.mktemp("cifar")
-    g = torch.Generator().manual_seed(0)
-
-    def split(n):
-        images = torch.randint(0, 256, (n, 3, 32, 32), dtype=torch.uint8, generator=g)
-        return data.Images(images, torch.arange(n) % 10, tuple(f"class{i}" for i in range(10)))
-
-    data.write_cifar10(root, split(12), split(10))
-    return root
-
-
 def tiny(cifar, out, *extra, epochs=1):
     """Options for a run of two steps an epoch (8 images, batches of 4) on a narrow ResNet18."""
     return [
