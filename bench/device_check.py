@@ -5,7 +5,7 @@
 Stages, in order of importance; each runs only if its estimated time still fits in ``--budget``
 seconds (a stage that fails is recorded and the next one runs):
 
-1. environment: GPU, versions, the two ceilings of METHOD.md (a bf16 matrix product's TFLOP/s,
+1. environment: GPU, versions, the device's two ceilings (a bf16 matrix product's TFLOP/s,
    a device-to-device copy's GB/s) and the FLOPs of one paper-configuration step, counted;
 2. no-sync: 20 steady-state steps of run.py's inner loop under
    ``torch.cuda.set_sync_debug_mode("error")``: any host synchronisation raises;

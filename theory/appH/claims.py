@@ -53,7 +53,9 @@ FAMILY = Family(
             statement="Eqs. 65–66, Wᵀ(WθA − θB) = 0 and (WθA − θB)θᵀ = 0 (stationarity in θ and W at "
             "ξ = θ), imply eq. 67, Wθ − θBA⁻¹ = 0, with no assumption beyond A being invertible. "
             "worst = the largest ‖WθA − θB‖_F/((‖W‖₂‖A‖₂ + ‖B‖₂)‖θ‖_F) found where eqs. 65–66 hold.",
-            form="exact: all (W, θ, B) with small integer entries and θ ≠ 0, A ∈ {I, [[2,1],[1,1]]}; "
+            form="exact: all (W, θ, B) with small integer entries and θ ≠ 0, A ∈ {1, 2} (n = 1) and "
+            "A ∈ {I, [[1,−1],[−1,2]]} (n = 2), the simplest integer positive definite A (20 under "
+            "--thorough); "
             "float: random W, θ of every rank, A from sampled views, B on the affine set where eqs. "
             "65–66 hold",
             check=check_derivation,
