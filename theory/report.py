@@ -64,6 +64,12 @@ def table(verdicts: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def markdown_table(header, rows) -> list[str]:
+    """A Markdown table's lines: the header, its rule, a line per row of cells (strings)."""
+    return ["| " + " | ".join(header) + " |", "|" + "---|" * len(header),
+            *("| " + " | ".join(row) + " |" for row in rows)]
+
+
 def git_commit() -> str:
     """The commit of the checkout the toolkit runs from, '+dirty' if it has changes."""
     here = Path(theory.__file__).resolve().parent

@@ -423,16 +423,16 @@ def markdown(report: dict, command: str) -> str:
         f"{c['steps']} timed steps after {c['warmup']}; reference: torchvision "
         f"{c['reference_transforms']}, {c['workers']} workers.",
         "",
-        "| " + " | ".join(head) + " |",
-        "|" + "---|" * len(head),
     ]
+    rows = []
     for name in ("fast", "reference"):
         if name in report:
             r = report[name]
             split = [f"{1000 * r['split_seconds_per_step'][region]:.2f}" for region in REGIONS]
             memory = f"{r['peak_memory']['bytes'] / 2**20:.0f} MiB ({r['peak_memory']['kind']})"
-            lines.append("| " + " | ".join([name, f"{r['images_per_second']:.0f}", f"{1000 * r['step_seconds']:.1f}",
-                                            f"{r['epoch_seconds']:.1f}", *split, memory]) + " |")
+            rows.append([name, f"{r['images_per_second']:.0f}", f"{1000 * r['step_seconds']:.1f}",
+                         f"{r['epoch_seconds']:.1f}", *split, memory])
+    lines += theory_report.markdown_table(head, rows)
     if "speedup" in report:
         lines += ["", f"fast / reference: **{report['speedup']:.2f}×** the images per second."]
     if "linear" in report:

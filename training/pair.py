@@ -358,10 +358,8 @@ def markdown(results: list[dict], command: str) -> str:
     setting = (f"{config['dataset']}, {config['image_size']} px, width {config['width']}, batch "
                f"{config['batch_size']}, {config['subset'] or 'all'} training images, lr {config['lr']:g}, "
                f"device {results[0]['device']}, {results[0]['threads']} thread(s), torch {results[0]['torch']}")
-    lines = [f"Written by `{command}` ({setting}); thm. 4.1 ratios: FIRST / SECOND, over every epoch:", "",
-             "| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
-    lines += ["| " + " | ".join(row(r)) + " |" for r in results]
-    return "\n".join(lines)
+    caption = f"Written by `{command}` ({setting}); thm. 4.1 ratios: FIRST / SECOND, over every epoch:"
+    return "\n".join([caption, "", *report.markdown_table(HEADER, [row(r) for r in results])])
 
 
 def parser() -> argparse.ArgumentParser:

@@ -85,8 +85,7 @@ def history_table(lines: list[dict], markdown: bool) -> str:
     header = [label for _, label in HISTORY]
     rows = [[_cell(line, key) for key, _ in HISTORY] for line in lines]
     if markdown:
-        table = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-        return "\n".join(table + ["| " + " | ".join(r) + " |" for r in rows])
+        return "\n".join(report.markdown_table(header, rows))
     widths = [max(len(r[i]) for r in [header] + rows) for i in range(len(header))]
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)) for r in [header] + rows)
 

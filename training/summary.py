@@ -54,10 +54,8 @@ def markdown(runs: list[dict], command: str) -> str:
     setting = (f"{config['dataset']}, {config['image_size']} px, width {config['width']}, batch "
                f"{config['batch_size']}, {runs[0]['result']['train_images']} training images, device "
                f"{runs[0]['result']['device']}, torch {runs[0]['result']['torch']}")
-    lines = [f"Written by `{command}` ({setting}); probe metrics per epoch, epoch 1 to the last:", "",
-             "| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
-    lines += ["| " + " | ".join(row) + " |" for row in rows(runs)]
-    return "\n".join(lines)
+    caption = f"Written by `{command}` ({setting}); probe metrics per epoch, epoch 1 to the last:"
+    return "\n".join([caption, "", *report.markdown_table(HEADER, rows(runs))])
 
 
 def text(runs: list[dict]) -> str:

@@ -12,6 +12,7 @@ import io
 import math
 import statistics
 
+from theory import report
 from training import empirical, paper, verdicts
 
 COLUMNS = (
@@ -80,9 +81,9 @@ def markdown(table: str, runs: dict, units: str, setting: str) -> str:
     )
     header = ("model", "q_w", "α", "β", "seeds", "L_align ours", "paper", "decades",
               "L_uniform ours", "paper", "Δ", "linear % ours", "paper", "Δ/σ", "kNN %")  # fmt: skip
-    lines = [head, "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    table = []
     for v in rows:
-        cells = (
+        table.append((
             v["model"], v["q_w"], v["alpha"] or "–", v["beta"] or "–", str(v["seeds"]),
             _pm(v["align_ours"], v["align_ours_std"]), _n(v["align_paper"]),
             _signed(v["align_decades"], 2), _pm(v["uniform_ours"], v["uniform_ours_std"]),
@@ -90,9 +91,8 @@ def markdown(table: str, runs: dict, units: str, setting: str) -> str:
             _pm(v["acc_ours"], v["acc_ours_std"], 4),
             f"{_n(v['acc_paper'], 4)} ± {_n(v['acc_paper_std'], 2)}",
             _signed(v["acc_diff_in_paper_std"], 1), _n(v["knn_ours"], 3),
-        )  # fmt: skip
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+        ))  # fmt: skip
+    return "\n".join([head, "", *report.markdown_table(header, table)])
 
 
 def _signed(value, decimals: int) -> str:
@@ -148,7 +148,7 @@ def runs_markdown(runs: dict) -> str:
     linear accuracy (%), and its training and evaluation seconds."""
     header = ("run", "steps", "L_align (eq. 2)", "L_uniform", "kNN %", "linear %", "train s",
               "linear eval s")  # fmt: skip
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    table = []
     for group in runs.values():
         for seed in sorted(group):
             r = group[seed]
@@ -158,5 +158,5 @@ def runs_markdown(runs: dict) -> str:
             cells = (r.folder.name, str(r.result["steps"]), _n(last["align"]),
                      _n(last["uniform"]), _n(None if knn is None else 100 * knn),
                      _n(empirical.accuracy(r), 4), *seconds)  # fmt: skip
-            lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+            table.append(cells)
+    return "\n".join(report.markdown_table(header, table))
