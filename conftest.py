@@ -4,7 +4,8 @@ tests/test_verdicts.py compares it with the pinned file and the committed docs.
 
 The suite runs on every core (pytest-xdist, ``-n auto`` in pyproject.toml): the tests that use
 the verdicts share one worker (one computation of the verdicts), and each worker keeps torch to
-one thread, since the workers already fill the cores (the verdicts do not depend on it)."""
+one thread, since the workers already fill the cores. The tests that use the verdicts are marked
+``verdicts``: tests/test_vector_paths.py runs them again on another vector-unit path."""
 
 import functools
 import os
@@ -22,6 +23,7 @@ def pytest_collection_modifyitems(items):
     for item in items:
         if "verdict" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.xdist_group("verdicts"))
+            item.add_marker(pytest.mark.verdicts)
 
 
 @functools.cache

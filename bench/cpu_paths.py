@@ -101,9 +101,12 @@ def spread(records: list[dict]) -> list[dict]:
     for claim_id, found in seen.items():
         worsts = [c["worst"] for c in found]
         low, high, tolerance = min(worsts), max(worsts), found[0]["tolerance"]
+        steps = [c["roundoff_steps"] for c in found if "roundoff_steps" in c]
+        growths = [g for c in found for g in (c.get("roundoff_growth"), c.get("scaling")) if g is not None]
         rows.append({"id": claim_id, "verdicts": sorted({c["verdict"] for c in found}), "low": low,
                      "high": high, "spread": high / low if low > 0 else None, "tolerance": tolerance,
-                     "of_tolerance": high / tolerance if tolerance else None})
+                     "trajectory": bool(steps), "roundoff_steps": sum(steps) if steps else None,
+                     "roundoff_records": len(steps), "growth": min(growths, default=None)})
     return rows
 
 
@@ -121,11 +124,20 @@ def spread_markdown(records: list[dict], command: str) -> str:
         machines.setdefault(r["cpu"], []).append(f"{r['path']}{took}{load}")
     header = (f"Written by `{command}`: {len(records)} runs of every claim at seed 0 — "
               + "; ".join(f"{cpu}: {', '.join(paths)}" for cpu, paths in machines.items()) + ".")
-    rows = [[f"`{r['id']}`", "/".join(r["verdicts"]), _g(r["low"]), _g(r["high"]), _g(r["spread"]),
-             _g(r["tolerance"]), _g(r["of_tolerance"])] for r in spread(records)]
+    rows = spread(records)
+    cells = [[f"`{r['id']}`", "/".join(r["verdicts"]), _g(r["low"]), _g(r["high"]), _g(r["spread"]),
+              _g(r["tolerance"]),
+              f"{r['roundoff_steps']} in {r['roundoff_records']}" if r["trajectory"] else "–",
+              _g(r["growth"])] for r in rows]
     table = markdown_table(["claim", "verdicts", "smallest worst", "largest worst", "largest/smallest",
-                            "tolerance", "largest/tolerance"], rows)
-    return "\n".join([header, "", *table])
+                            "tolerance", "excesses set aside as round-off", "smallest float32 growth"],
+                           cells)
+    legend = ("For the trajectory claims, *excesses set aside as round-off* counts the decisive steps "
+              "above the rule's `FACTOR` that the float32 replay showed to be round-off (in how many "
+              "records this was measured), and *smallest float32 growth* is the smallest float32/float64 "
+              "ratio of deviations seen, at such a step or in a holding claim's most amplified run: "
+              "round-off grows by about 2^29 ≈ 5.4e8, a separation needs at most CONFIRM = 2^14.5 ≈ 2.3e4.")
+    return "\n".join([header, "", *table, "", legend])
 
 
 COUNTS = ("cases", "sampled", "searched")

@@ -154,6 +154,7 @@ def _header(verdicts: list[dict], effort: Effort, started: datetime) -> list[str
     rows = [
         ("toolkit", f"raft-verify {theory.__version__}"), ("commit", commit), ("seed", effort.seed),
         ("depth", effort.depth), ("date", started.isoformat(timespec="seconds")),
+        ("machine", report.machine()),
         ("software", f"Python {platform.python_version()}, torch {torch.__version__}, numpy "
                      f"{numpy.__version__}, scipy {scipy.__version__}, sympy {sympy.__version__}"),
         ("replay", claims.replay_all(ids, effort.seed, effort.thorough)),

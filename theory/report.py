@@ -86,6 +86,21 @@ def git_commit() -> str:
     return commit + ("+dirty" if dirty else "")
 
 
+def machine() -> str:
+    """The CPU and the vector-unit path that computed the figures: the last digits of a
+    ``worst`` are round-off, which another CPU or path rounds differently (within the bands of
+    tests/data/verdicts-seed0.json; docs/decision-rule.md says why no verdict moves)."""
+    model = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{model}, torch CPU capability {torch.backends.cpu.get_cpu_capability()}"
+
+
 def _cell(text) -> str:
     return str(text).replace("|", "\\|").replace("\n", "<br>")
 
@@ -102,6 +117,7 @@ def markdown(verdicts: list[dict], effort: Effort, started: datetime) -> str:
         "",
         f"- toolkit: raft-verify {theory.__version__}, commit {git_commit()}",
         f"- run: {started.isoformat(timespec='seconds')}, seed {effort.seed}, depth {effort.depth}",
+        f"- machine: {machine()}",
         f"- software: Python {platform.python_version()}, torch {torch.__version__}, numpy "
         f"{numpy.__version__}, scipy {scipy.__version__}, sympy {sympy.__version__}",
         f"- replay the whole run: `{claims.replay_all(ids, effort.seed, effort.thorough)}`",
@@ -158,17 +174,23 @@ def summary(verdicts: list[dict], effort: Effort, base: Path) -> str:
     folder ``base`` of the file it goes into), verdict, worst, what is checked. The pages are in
     the repository beside the ``theory`` package."""
     repository = Path(theory.__file__).resolve().parents[1]
+
+    def link(target: str) -> str:
+        return os.path.relpath(repository / target, Path(base).resolve())
+
     out = [
-        f"Seed {effort.seed}, {effort.depth} depth; `worst` is each claim's worst observed value "
-        "(its meaning is in the claim's statement).",
+        f"Seed {effort.seed}, {effort.depth} depth, computed on {machine()}. `worst` is each "
+        "claim's worst observed value (its meaning is in the claim's statement); its last digits "
+        "are round-off, which other CPUs round differently, inside the bands that "
+        f"[the pins]({link('tests/data/verdicts-seed0.json')}) give; no CPU changes a verdict "
+        f"([why]({link('docs/decision-rule.md')}#other-cpus)).",
         "",
         "| claim | verdict | worst | what is checked |",
         "|---|---|---|---|",
     ]
     for v in verdicts:
         c, family = claims.get([v["id"]])[0], claims.family_of(v["id"])
-        link = os.path.relpath(repository / family.doc, Path(base).resolve()) if family.doc else None
-        name = f"[`{v['id']}`]({link})" if link else f"`{v['id']}`"
+        name = f"[`{v['id']}`]({link(family.doc)})" if family.doc else f"`{v['id']}`"
         out.append(f"| {name} | {_verdict(v)} | {v['worst']:.10g} | {_cell(c.title)} |")
     return "\n".join(out)
 
