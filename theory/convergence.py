@@ -19,7 +19,7 @@ from theory import objectives
 from theory.appH.linear_model import (
     STATIONARY_TOL, moments, random_predictor, relative_gradients, sample_views, train_jointly,
 )
-from theory.claims import Claim, Effort, Family, Finding, fact, one_thread
+from theory.claims import Claim, Effort, Family, Finding, Quote, fact, one_thread
 from theory.thm51.engine import Learner, optimizer
 from theory.thm51.setups import build_encoder, build_predictor
 
@@ -220,6 +220,8 @@ FAMILY = Family(
             "update of (θ, W, ξ) ≤ 1e-12, relative gradient ≤ 1e-8, ‖θ‖ ≥ 1e-6; sympy: the update "
             "map's Jacobian at the limit (n = 1)",
             check=check,
+            reading="alternative",
+            paper_text=Quote("Section 5, last paragraph", r"RAFT incorporates the MT in an extremely dynamic way since it continuously varies from the history models, thus there would be no convergence of the data points. So does the parameters."),
         ),
     ),
 )

@@ -170,11 +170,11 @@ def _header(verdicts: list[dict], effort: Effort, started: datetime) -> list[str
 
 def _table(verdicts: list[dict]) -> list[str]:
     out = ['<section id="verdicts"><h2>Verdicts</h2><table>',
-           "<tr><th>claim</th><th>what is checked</th><th>verdict</th><th>worst</th><th>tolerance</th><th>cases</th></tr>"]
+           "<tr><th>claim</th><th>what is checked</th><th>reading</th><th>verdict</th><th>worst</th><th>tolerance</th><th>cases</th></tr>"]
     for v in verdicts:
         c = claims.get([v["id"]])[0]
         out.append(f'<tr><td><a href="#{_e(v["id"])}"><code>{_e(v["id"])}</code></a></td><td>{_e(c.title)}</td>'
-                   f'<td class="{_e(v["verdict"])}">{_e(v["verdict"])}</td><td>{v["worst"]:.10g}</td>'
+                   f'<td>{_e(report.reading(v))}</td><td class="{_e(v["verdict"])}">{_e(v["verdict"])}</td><td>{v["worst"]:.10g}</td>'
                    f'<td>{v["tolerance"]:g}</td><td>{v["cases"]}</td></tr>')
     return out + ["</table></section>"]
 
@@ -182,7 +182,9 @@ def _table(verdicts: list[dict]) -> list[str]:
 def _section(v: dict) -> list[str]:
     out = [f'<section class="claim" id="{_e(v["id"])}">',
            f'<h2><code>{_e(v["id"])}</code> — <span class="{_e(v["verdict"])}">{_e(v["verdict"])}</span></h2>',
-           "<dl>", f"<dt>source</dt><dd>{_e(v['source'])}</dd>", f"<dt>statement</dt><dd>{_e(v['statement'])}</dd>",
+           "<dl>", f"<dt>source</dt><dd>{_e(v['source'])}</dd>",
+           f"<dt>paper text</dt><dd>{_e(report.paper_words(v) or 'none given')}</dd>",
+           f"<dt>reading</dt><dd>{_e(report.reading(v))}</dd>", f"<dt>statement</dt><dd>{_e(v['statement'])}</dd>",
            f"<dt>checked form</dt><dd><code>{_e(v['form'])}</code></dd>",
            f"<dt>cases</dt><dd>{v['sampled']} sampled at random, {v['searched']} visited by adversarial search "
            f"and edge cases; {v['seconds']:.2f} s</dd>",

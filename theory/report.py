@@ -21,7 +21,18 @@ from theory.claims import Claim, Effort
 
 
 def describe(c: Claim) -> dict:
-    return {"id": c.id, "title": c.title, "source": c.source, "statement": c.statement, "form": c.form}
+    return {"id": c.id, "title": c.title, "source": c.source, "statement": c.statement, "form": c.form,
+            "reading": c.reading, "paper_text": claims.quoted(c)}
+
+
+def paper_words(v: dict) -> str:
+    """The paper text a verdict reads, with its location, in one line ("" when none is given)."""
+    quote = v.get("paper_text")
+    return f"{quote['where']}: “{' '.join(quote['text'].split())}”" if quote else ""
+
+
+def reading(v: dict) -> str:
+    return v.get("reading") or "not stated"
 
 
 def sentence(wording, f: dict) -> str:
@@ -57,6 +68,7 @@ def table(verdicts: list[dict]) -> str:
         )
     for v in verdicts:
         lines += ["", f"{v['id']}: {v['verdict'].upper()}  [{v['source']}]", f"  {v['statement']}"]
+        lines.append(f"  reading: {reading(v)}" + (f" of {paper_words(v)}" if paper_words(v) else ""))
         lines += [f"  - {e}" for e in evidence(v)]
         if v["counterexample"] is not None:
             lines.append(f"  counterexample: {json.dumps(v['counterexample'].get('exact', v['counterexample']))}")
@@ -112,13 +124,13 @@ def markdown(verdicts: list[dict], effort: Effort, started: datetime) -> str:
         "replayed by `pytest proofs/`); *inconclusive* otherwise. Cite a claim by its id and this "
         "report's commit and seed.",
         "",
-        "| claim | what is checked | source | verdict | worst | tolerance | cases |",
-        "|---|---|---|---|---|---|---|",
+        "| claim | what is checked | reading | source | verdict | worst | tolerance | cases |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for v in verdicts:
         c = claims.get([v["id"]])[0]
         out.append(
-            f"| `{v['id']}` | {_cell(c.title)} | {_cell(v['source'])} | {_verdict(v)} | "
+            f"| `{v['id']}` | {_cell(c.title)} | {reading(v)} | {_cell(v['source'])} | {_verdict(v)} | "
             f"{v['worst']:.15g} | {v['tolerance']:g} | {v['cases']} |"
         )
     for v in verdicts:
@@ -136,6 +148,8 @@ def _section(v: dict) -> list[str]:
         f"## `{v['id']}` — {v['verdict']}",
         "",
         f"- source: {v['source']}",
+        f"- paper text: {_cell(paper_words(v)) or 'none given'}",
+        f"- reading: {reading(v)}",
         f"- statement: {v['statement']}",
         f"- checked form: `{v['form']}`",
         f"- cases: {v['sampled']} sampled at random, {v['searched']} visited by adversarial "
@@ -162,14 +176,14 @@ def summary(verdicts: list[dict], effort: Effort, base: Path) -> str:
         f"Seed {effort.seed}, {effort.depth} depth; `worst` is each claim's worst observed value "
         "(its meaning is in the claim's statement).",
         "",
-        "| claim | verdict | worst | what is checked |",
-        "|---|---|---|---|",
+        "| claim | verdict | worst | reading | what is checked |",
+        "|---|---|---|---|---|",
     ]
     for v in verdicts:
         c, family = claims.get([v["id"]])[0], claims.family_of(v["id"])
         link = os.path.relpath(repository / family.doc, Path(base).resolve()) if family.doc else None
         name = f"[`{v['id']}`]({link})" if link else f"`{v['id']}`"
-        out.append(f"| {name} | {_verdict(v)} | {v['worst']:.10g} | {_cell(c.title)} |")
+        out.append(f"| {name} | {_verdict(v)} | {v['worst']:.10g} | {reading(v)} | {_cell(c.title)} |")
     return "\n".join(out)
 
 

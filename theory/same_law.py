@@ -14,7 +14,7 @@ import torch
 from torch import nn
 from torch.utils._python_dispatch import TorchDispatchMode
 
-from theory.claims import Claim, Effort, Family, Finding, fact, one_thread
+from theory.claims import Claim, Effort, Family, Finding, Quote, fact, one_thread
 from theory.thm51.engine import Learner
 from theory.thm51.setups import PAIRS, Setup, build, view_pairs
 
@@ -188,6 +188,8 @@ FAMILY = Family(
             "statistical: scipy.stats.ks_2samp on encoder statistics after training BYOL' and RAFT "
             "from independent seeds, against the identity-initialised predictor as a power check",
             check=check,
+            reading="extension",
+            paper_text=Quote("Section 4.2", r"we find BYOL' is a special form of RAFT under certain conditions, which makes the performance of BYOL' a guarantee of the effectiveness of RAFT."),
         ),
     ),
 )
