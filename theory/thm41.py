@@ -352,7 +352,9 @@ FAMILY = Family(
             source="Theorem 4.1, eq. 8 with Definition 4.2's symmetrised cross-model (Algorithm 1)",
             statement="L_BYOL = ‖p̂1 − t̂2‖² (eq. 4) ≤ (1/α + 1/β)·[α‖p̂1 − p̂2‖² + β·½(‖p̂1 − t̂1‖² + "
             "‖p̂2 − t̂2‖²)], the BYOL' that Definition 4.2 adopts 'for the sake of symmetry' and "
-            "Algorithm 1 and the experiments train" + STATEMENT_SUFFIX + WORST,
+            "Algorithm 1 and the experiments train" + STATEMENT_SUFFIX + " Per sample, or in expectation "
+            "when the views are not drawn alike (e.g. BYOL's asymmetric augmentations, T1 ≠ T2: a point "
+            "mass is such a law); with views drawn alike it is thm4.1-sym-exchangeable." + WORST,
             form="byol(p1, t2) ≤ (1/α + 1/β)·byol_prime(p1, p2, t1, t2, α, β), per sample",
             check=check,
             arguments={"bound": BOUNDS["thm4.1-sym"]},
