@@ -3,7 +3,7 @@
 
 from theory.claims import Claim, Family, Quote
 from theory.thm51.check import check
-from theory.thm51.search import ADAM, ADAMW, MOMENTUM, WEIGHT_DECAY, Conditions
+from theory.thm51.search import ADAM, ADAM_WEIGHT_DECAY, ADAMW, MOMENTUM, WEIGHT_DECAY, Conditions
 from theory.thm51.wording import WORDING
 
 CONDITIONS = {
@@ -13,6 +13,8 @@ CONDITIONS = {
     "thm5.1-no-sphere": Conditions(sphere=False),
     "thm5.1-linear-only": Conditions(sphere=False, tangential=(False,)),
     "thm5.1-mlp": Conditions(predictors=("mlp",), tangential=(True, False)),
+    "thm5.1-adam-mlp": Conditions(predictors=("mlp",), tangential=(False,),
+                                  optimizers=(ADAM_WEIGHT_DECAY, ADAMW, ADAM)),
     "thm5.1-np": Conditions(predictors=("none",)),
     "byol-dual": Conditions(pairs=("byol/run-away-byol", "byol-sym/run-away-byol-sym"),
                             tangential=(False,), predictors=("linear", "mlp")),
@@ -119,6 +121,20 @@ CLAIMS = (
         "negated output layer, SGD",
         "stronger",
         Quote("Theorem 5.1, condition ii", r"ii. the predictor is a linear transformation, i.e.  $q_w(\cdot) = W(\cdot)$ ;"),
+    ),
+    _claim(
+        "thm5.1-adam-mlp",
+        "Theorem 5.1 as Table 1 trains: Adam with weight decay, plain cross-model term, MLP predictor",
+        SOURCE + "; Appendix B (Adam, MLP predictor); Table 1 (BYOL', RAFT)",
+        "(i) with neither (ii) nor (iii), in the setting Table 1 trains: the paper's MLP predictor "
+        "Linear→ReLU→Linear with biases, the plain cross-model term "
+        "(ordinary gradients through the l2-normalisation), Adam with weight decay 0.01 (L2, as "
+        "torch.optim.Adam's weight_decay), AdamW (decoupled) and plain Adam: BYOL' from (θ0, w0) and "
+        "RAFT from θ0 and w0 with the output layer's weight and bias negated" + correspond(", the predictor's first layer equal and its output layer negated"),
+        "byol_prime / raft with sphere=True, tangential=False, MLP predictor with negated output "
+        "layer, Adam(weight_decay=0.01), AdamW(weight_decay=0.01), Adam",
+        "stronger",
+        Quote("Section 5, after Theorem 5.1", r"Therefore we conclude that, as representation learning framework, BYOL' is equivalent to our newly proposed RAFT."),
     ),
     _claim(
         "thm5.1-np",
