@@ -148,7 +148,7 @@ def _compact(value: dict) -> str:
     return "{\n" + ",\n".join(lines) + "\n}"
 
 
-def _header(verdicts: list[dict], effort: Effort, started: datetime) -> list[str]:
+def _header(verdicts: list[dict], effort: Effort, started: datetime, changes: list[str]) -> list[str]:
     commit = report.git_commit()
     ids = [v["id"] for v in verdicts]
     rows = [
@@ -157,6 +157,7 @@ def _header(verdicts: list[dict], effort: Effort, started: datetime) -> list[str
         ("software", f"Python {platform.python_version()}, torch {torch.__version__}, numpy "
                      f"{numpy.__version__}, scipy {scipy.__version__}, sympy {sympy.__version__}"),
         ("replay", claims.replay_all(ids, effort.seed, effort.thorough)),
+        *([("provenance", report.dirty_note(changes))] if changes else []),
     ]
     return [
         "<header>", "<h1>raft-verify report</h1>",
@@ -199,8 +200,8 @@ def _section(v: dict) -> list[str]:
     return out + ["</section>"]
 
 
-def page(verdicts: list[dict], effort: Effort, started: datetime) -> str:
-    body = _header(verdicts, effort, started) + _table(verdicts)
+def page(verdicts: list[dict], effort: Effort, started: datetime, changes: list[str] = ()) -> str:
+    body = _header(verdicts, effort, started, changes) + _table(verdicts)
     for v in verdicts:
         body += _section(v)
     return "\n".join(["<!doctype html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
