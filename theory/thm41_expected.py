@@ -30,7 +30,7 @@ BOUND = BOUNDS["thm4.1-sym"]
 # starts): one atom (with its swap) at the per-sample search's sizes; more atoms in fewer
 # dimensions and smaller searches (E[LHS]/E[RHS] is a mediant of the atoms' ratios, so more atoms
 # can only help a search that got stuck, never beat the best atom): the verify budget.
-ATOMS = ((1, (2, 3, 8), 2048, 64), (2, (2, 8), 512, 16), (4, (3,), 512, 16))
+ATOMS = ((1, (2, 3), 1024, 32), (2, (3,), 512, 16), (4, (8,), 256, 8))
 
 
 def swapped(vectors):
