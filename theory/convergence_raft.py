@@ -154,17 +154,19 @@ def check(effort: Effort) -> Finding:
     runs = sum(len(f["converged"]) for f in found)
     candidates = [(float(f["state"]["gradient"][i]), n, int(i)) for n, f in enumerate(found)
                   for i in torch.nonzero(f["converged"]).flatten()]
-    common = dict(tolerance=TOL, sampled=runs, searched=0)
+    # sampled: the random initialisations; searched: the grid of learning rates, EMA rates and
+    # forms they are run at, and the confirmation of the run reported
+    common = dict(tolerance=TOL, sampled=runs, searched=len(LRS) * len(TAUS) * len(found))
     if not candidates:
         worst = min(float(f["state"]["gradient"].min()) for f in found)
         evidence.append(fact("raft-none-converged", smallest_gradient=worst))
-        return Finding("holds", worst=worst, evidence=evidence, **{**common, "searched": runs})
+        return Finding("holds", worst=worst, evidence=evidence, **common)
     _, n, i = min(candidates)
     confirmation = confirm(found[n], i)
     example = counterexample(found[n], i, confirmation)
     evidence.append(fact("raft-converged", **{k: v for k, v in example.items() if not isinstance(v, (list, dict))},
                          **{f"confirm_{k}": v for k, v in confirmation.items()}))
-    common.update(searched=1, worst=example["gradient"])
+    common.update(searched=common["searched"] + 1, worst=example["gradient"])
     if not confirmation["confirmed"]:
         return Finding("inconclusive", evidence=evidence, **common)
     return Finding("fails", evidence=evidence, counterexample=example, **common)

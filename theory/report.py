@@ -114,10 +114,12 @@ def tree_changes(repository: Path = REPOSITORY) -> list[str] | None:
                              capture_output=True, text=True, check=True).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return None
-    entries, files = status.split("\0"), []
-    for i, entry in enumerate(entries):
-        if entry and (i == 0 or not entries[i - 1].startswith(("R", "C"))):  # a rename's source follows it
+    entries, files = iter(status.split("\0")), []
+    for entry in entries:
+        if entry:
             files.append(os.path.relpath(Path(top, entry[3:]), Path(repository).resolve()))
+            if entry[0] in "RC":  # a staged rename or copy: its source path follows, as an entry of its own
+                next(entries, None)
     return sorted(files)
 
 

@@ -414,7 +414,7 @@ def main(argv=None) -> int:
     first, second = args.pop("first"), args.pop("second")
     check_every, overwrite = args.pop("check_every"), args.pop("overwrite", False)
     target = (args.pop("markdown", None), args.pop("block"))
-    allow_dirty = args.pop("allow_dirty")
+    allow_dirty = args.pop("allow_dirty", False)
     command = shlex.join(["python", "-m", "training.pair", *argv])
     try:
         if target[0]:
