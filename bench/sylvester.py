@@ -91,9 +91,10 @@ def main() -> None:
     parser.add_argument("--kronecker-max", type=int, default=64,
                         help="largest n for the Kronecker form (an n² × n² SVD)")
     parser.add_argument("--markdown", metavar="FILE.md", help="write the table into FILE's sylvester-timings block")
+    parser.add_argument("--allow-dirty", action="store_true", help="write into a file the repository ships even though its working tree differs from its commit (refused otherwise); the block then says so")
     args = parser.parse_args()
     if args.markdown:
-        report.check_block(args.markdown, "sylvester-timings")
+        report.check_block(args.markdown, "sylvester-timings", args.allow_dirty)
     environment = (f"{os.cpu_count()} cpus ({platform.processor() or platform.machine()}), "
                    f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', 'unset')}, "
                    f"numpy {np.__version__}, {date.today().isoformat()}")
@@ -104,7 +105,7 @@ def main() -> None:
         table.append(row)
         print(text_row(*row), flush=True)
     if args.markdown:
-        report.write_block(args.markdown, "sylvester-timings", markdown(table, environment))
+        report.write_block(args.markdown, "sylvester-timings", markdown(table, environment), args.allow_dirty)
 
 
 if __name__ == "__main__":

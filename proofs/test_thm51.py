@@ -29,7 +29,7 @@ def examples(n: int):
 
 
 CORRESPONDING = ["thm5.1", "thm5.1-adam", "thm5.1-no-tangent", "thm5.1-no-sphere", "thm5.1-mlp",
-                 "byol-dual", "tangent-noop", "byolp-np-frozen"]
+                 "thm5.1-adam-mlp", "byol-dual", "tangent-noop", "byolp-np-frozen"]
 SEPARATING = ["thm5.1-linear-only", "thm5.1-np", "byol-raft"]
 
 
@@ -191,6 +191,7 @@ ALPHA, BETA = sympy.symbols("alpha beta", positive=True)
         ("thm5.1-no-sphere", dict(sphere=False), 0),
         ("thm5.1-mlp", dict(predictor="mlp"), 0),
         ("thm5.1-mlp", dict(predictor="mlp", tangential=False), -4 * BETA),
+        ("thm5.1-adam-mlp", dict(predictor="mlp", tangential=False), -4 * BETA),
         ("byol-dual", dict(pair="byol/run-away-byol", tangential=False), -4),
         ("byol-dual", dict(pair="byol-sym/run-away-byol-sym", tangential=False), -4),
         ("byolp-np-frozen", dict(pair="byol'/raft-frozen", predictor="none"), 0),

@@ -37,6 +37,20 @@ def test_the_symmetrised_probe_counts_the_samples_where_its_bound_fails():
     assert values["thm41_violations"] == 0 and values["thm41_symsym_violations"] == 0
 
 
+def test_the_expected_probe_is_the_ratio_of_the_batch_means():
+    p1, p2, t1, t2 = _unit_batch(3)
+    lhs, rhs = thm41.BOUNDS["thm4.1-sym"].torch_sides(p1, p2, t1, t2, 0.7, 1.3)
+    assert probes.theorem41(p1, p2, t1, t2, 0.7, 1.3)["thm41_sym_expected"] == lhs.mean() / rhs.mean()
+
+
+def test_the_symmetrised_expected_probe_stays_below_one_on_a_batch_closed_under_the_swap():
+    """The samples p1 = p2 = t1 of the test above (per-sample ratio 1.6) beside their swapped
+    views: an exchangeable batch, whose ratio of means the theory bounds by 1."""
+    p, _, _, t = _unit_batch(1)
+    values = probes.theorem41(torch.cat([p, p]), torch.cat([p, p]), torch.cat([p, t]), torch.cat([t, p]), 4.0, 1.0)
+    assert values["thm41_sym_max"] > 1.5 and values["thm41_sym_expected"] <= 1 + thm41.TOLERANCE
+
+
 def _views_with_target(C: np.ndarray, samples: int = 64, seed: int = 0):
     """Projections z1 and z2 = z1 Cᵀ, so that B = E[z2z1ᵀ] = C·A and BA⁻¹ = C exactly in theory."""
     z1 = np.random.default_rng(seed).standard_normal((samples, len(C)))

@@ -64,6 +64,10 @@ def _parser() -> argparse.ArgumentParser:
     verify.add_argument("--report", metavar="FILE", help="write a citable report: Markdown, or one "
                         "self-contained HTML page with figures when FILE ends in .html")
     verify.add_argument(
+        "--allow-dirty", action="store_true",
+        help="write --report or --summary into the repository even though its working tree differs "
+        "from its commit (refused otherwise); the document then says so and names the files")
+    verify.add_argument(
         "--summary", metavar="FILE.md",
         help=f"rewrite the verdict table between the {report.begin_marker(report.SUMMARY)} and "
         f"{report.end_marker(report.SUMMARY)} lines of FILE (the README's table)",
@@ -78,18 +82,22 @@ def _list(as_json: bool) -> str:
     return "\n".join(f"{c.id}  [{c.source}]\n    {c.statement}\n    checks: {c.form}\n" for c in everything)
 
 
-def _outputs(args) -> None:
-    """Refuse, before any work, an output that cannot be written."""
+def _outputs(args) -> list[str]:
+    """Refuse, before any work, an output that cannot be written, or one the repository ships
+    while its tree differs from its commit (without --allow-dirty); the files that differ."""
+    outputs = [o for o in (args.report, args.summary) if o]
+    changes = report.require_clean(outputs, args.allow_dirty)
     if args.report:
         report.check_writable(args.report)
     if args.summary:
         report.check_writable(args.summary)
-        report.check_block(args.summary, report.SUMMARY)
+        report.check_block(args.summary, report.SUMMARY, allow_dirty=True)  # checked above, with both outputs
+    return changes
 
 
 def _verify(args) -> tuple[str, int]:
     selected = claims.get(args.ids)
-    _outputs(args)
+    changes = _outputs(args)
     effort = claims.Effort(seed=args.seed, thorough=args.thorough)
     started = datetime.now(timezone.utc)
     verdicts, errors = [], claims.plugin_errors()
@@ -103,14 +111,15 @@ def _verify(args) -> tuple[str, int]:
                 print(f"error: {error}", file=sys.stderr, flush=True)
     except KeyboardInterrupt:
         raise Interrupted(len(verdicts), len(selected)) from None
+    if args.summary:  # first: the report, once written, is a change of the tree the block is checked against
+        report.write_block(args.summary, report.SUMMARY,
+                           report.summary(verdicts, effort, Path(args.summary).parent, changes),
+                           allow_dirty=True, noted=True)  # checked before any work, with both outputs
+        print(f"verdict table written to {args.summary}", file=sys.stderr)
     if args.report:
         render = html_report.page if args.report.endswith(".html") else report.markdown
-        report.write_atomically(args.report, render(verdicts, effort, started))
+        report.write_atomically(args.report, render(verdicts, effort, started, changes))
         print(f"report written to {args.report}", file=sys.stderr)
-    if args.summary:
-        report.write_block(args.summary, report.SUMMARY,
-                           report.summary(verdicts, effort, Path(args.summary).parent))
-        print(f"verdict table written to {args.summary}", file=sys.stderr)
     document = {"claims": [report.document(v) for v in verdicts]} | ({"errors": errors} if errors else {})
     text = json.dumps(document, indent=2) if args.json else report.table(verdicts)
     failed = errors or (args.strict and any(v["verdict"] != "holds" for v in verdicts))

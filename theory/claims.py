@@ -21,6 +21,11 @@ import torch
 
 VERDICTS = ("holds", "fails", "inconclusive")
 
+# Which reading of the paper a claim decides: its sentence with its own quantifiers and setting,
+# a stronger statement (a failure refutes only the strengthening), a weaker one (a hold proves
+# only the weakening), another precise reading of an ambiguous sentence, or beyond the paper.
+READINGS = ("as written", "stronger", "weaker", "alternative", "extension")
+
 THOROUGH_FACTOR = 10
 
 # Every claim accepts every seed in this range (numpy's and torch's generators take it whole,
@@ -95,8 +100,19 @@ class Finding:
 
 
 @dataclass(frozen=True)
+class Quote:
+    """The paper's own words behind a claim: ``text`` verbatim from the paper (up to
+    whitespace), ``where`` its location (section, equation)."""
+
+    where: str
+    text: str
+
+
+@dataclass(frozen=True)
 class Claim:
-    """A claim: ``check(effort, **arguments)`` decides it; ``title`` is its one-line summary."""
+    """A claim: ``check(effort, **arguments)`` decides it; ``title`` is its one-line summary;
+    ``paper_text`` the sentence it reads and ``reading`` how (one of READINGS; a plugin may
+    leave both out)."""
 
     id: str
     title: str
@@ -105,6 +121,12 @@ class Claim:
     form: str
     check: Callable[..., Finding] = field(repr=False)
     arguments: Mapping = field(default_factory=dict, repr=False)
+    reading: str = ""
+    paper_text: Quote | None = None
+
+    def __post_init__(self):
+        if self.reading and self.reading not in READINGS:
+            raise ValueError(f"claim {self.id}: reading must be one of {READINGS}, not {self.reading!r}")
 
 
 @dataclass(frozen=True)
@@ -197,6 +219,11 @@ def get(ids: list[str]) -> list[Claim]:
     return [claims[i] for i in ids] if ids else list(claims.values())
 
 
+def quoted(c: Claim) -> dict | None:
+    """A claim's paper text as data (None when a plugin's claim gives none)."""
+    return None if c.paper_text is None else {"where": c.paper_text.where, "text": c.paper_text.text}
+
+
 def replay_command(claim_id: str, seed: int, thorough: bool, option: str = "") -> str:
     return (f"python -m theory verify {claim_id} --seed {seed}" + (" --thorough" if thorough else "")
             + (f" {option}" if option else ""))
@@ -246,6 +273,8 @@ def verify(c: Claim, effort: Effort) -> dict:
         "source": c.source,
         "statement": c.statement,
         "form": c.form,
+        "reading": c.reading,
+        "paper_text": quoted(c),
         "cases": found.sampled + found.searched,
         "sampled": found.sampled,
         "searched": found.searched,

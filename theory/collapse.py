@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from theory import objectives, symbolic
-from theory.claims import Claim, Effort, Family, Finding, fact
+from theory.claims import Claim, Effort, Family, Finding, Quote, fact
 from theory.symbolic import ALPHA, BETA, Gram, is_identity
 
 # A collapsed configuration attains the infimum when L_RAFT − inf ≤ TOLERANCE·4β: each side is a
@@ -256,6 +256,8 @@ FAMILY = Family(
             form="min over collapsed configurations of raft(q(c), q(c), t1, t2, α, β) − inf, with "
             "inf = −4β (0 at ξ = θ without a predictor); sympy certificate L_RAFT + 4β = sum of squares",
             check=check,
+            reading="alternative",
+            paper_text=Quote("Abstract", r"The second term of RAFT explicitly prevents the representation collapse and thus makes RAFT a more conceptually reliable framework."),
         ),
     ),
 )

@@ -16,10 +16,11 @@ import sympy
 import torch
 
 from theory import objectives
+from theory import convergence_raft
 from theory.appH.linear_model import (
     STATIONARY_TOL, moments, random_predictor, relative_gradients, sample_views, train_jointly,
 )
-from theory.claims import Claim, Effort, Family, Finding, fact, one_thread
+from theory.claims import Claim, Effort, Family, Finding, Quote, fact, one_thread
 from theory.thm51.engine import Learner, optimizer
 from theory.thm51.setups import build_encoder, build_predictor
 
@@ -182,6 +183,7 @@ def _linear_sentence(f: dict) -> str:
 
 
 WORDING = {
+    **convergence_raft.WORDING,
     "linear-runs": _linear_sentence,
     "nonlinear-run": lambda f: (
         f"an MLP encoder with a linear predictor, full-batch SGD on BYOL's l2-normalised loss, one "
@@ -220,6 +222,29 @@ FAMILY = Family(
             "update of (θ, W, ξ) ≤ 1e-12, relative gradient ≤ 1e-8, ‖θ‖ ≥ 1e-6; sympy: the update "
             "map's Jacobian at the limit (n = 1)",
             check=check,
+            reading="alternative",
+            paper_text=Quote("Section 5, last paragraph", r"RAFT incorporates the MT in an extremely dynamic way since it continuously varies from the history models, thus there would be no convergence of the data points. So does the parameters."),
+        ),
+        Claim(
+            "no-convergence-raft",
+            title="no RAFT trajectory (sphere, linear predictor, EMA teacher) converges without collapse",
+            source="Section 5 ('RAFT ... continuously varies from the history models, thus there would "
+            "be no convergence of the data points ... So does the parameters'); Algorithm 1",
+            statement="RAFT on the hypersphere (L_RAFT of Algorithm 1, α = β = 1, plain and tangential "
+            "cross-model term) with a linear encoder, a linear predictor W and an EMA teacher "
+            "(ξ ← τξ + (1 − τ)θ, τ ∈ (0, 1)), trained by full-batch gradient descent in (θ, W) on a "
+            "fixed finite data set with fixed views: no trajectory converges — none reaches a state "
+            "where the parameters and the teacher stop moving (relative gradient, relative update and "
+            f"‖θ − ξ‖/‖θ‖ all ≤ {convergence_raft.TOL:g}) with the inputs' representations apart on "
+            f"the sphere (≥ {convergence_raft.APART:g}: not collapsed). worst = the relative gradient "
+            "of the best converged run (or the smallest reached, when none converged).",
+            form="theory.convergence_raft.train: batches of runs from θ0 Gaussian, W0 Gaussian, ξ0 = θ0, "
+            f"lr in {convergence_raft.LRS}, τ in {convergence_raft.TAUS}, {convergence_raft.STEPS} steps; "
+            f"the best converged run continued {convergence_raft.CONFIRM_STEPS} steps must move ≤ "
+            f"{convergence_raft.TOL:g}",
+            check=convergence_raft.check,
+            reading="as written",
+            paper_text=Quote("Section 5, last paragraph", r"RAFT incorporates the MT in an extremely dynamic way since it continuously varies from the history models, thus there would be no convergence of the data points. So does the parameters."),
         ),
     ),
 )

@@ -7,7 +7,7 @@ They are decided by the Theorem 5.1 engine and rule (``theory.thm51``): the grad
 points with ξ = θ (eq. 28's machinery, the second side being ½·L_align with the same predictor),
 and trajectories with τ = 0, which keep ξ = θ after every step."""
 
-from theory.claims import Claim, Family
+from theory.claims import Claim, Family, Quote
 from theory.thm51.check import check
 from theory.thm51.claims import FORM, WORST
 from theory.thm51.search import Conditions
@@ -43,6 +43,8 @@ FAMILY = Family(
             form=f"{FORM}; byol_symmetric / ½·alignment at ξ = θ, τ = 0, no predictor, SGD",
             check=check,
             arguments={"conditions": CONDITIONS["byol-np-fixed-point"]},
+            reading="alternative",
+            paper_text=Quote("Section 2.2", r"Theoretically, we would expect that when the final convergence of the online and target is reached,  $\mathcal{L}_{\text{BYOL}}$  degenerates to  $\mathcal{L}_{\text{align}}$  and therefore causes representation collapse, while this speculation never happens in reality."),
         ),
         Claim(
             "byol-fixed-point",
@@ -53,6 +55,8 @@ FAMILY = Family(
             form=f"{FORM}; byol_symmetric / ½·alignment at ξ = θ, τ = 0, linear and MLP predictors, SGD",
             check=check,
             arguments={"conditions": CONDITIONS["byol-fixed-point"]},
+            reading="as written",
+            paper_text=Quote("Section 2.2", r"Theoretically, we would expect that when the final convergence of the online and target is reached,  $\mathcal{L}_{\text{BYOL}}$  degenerates to  $\mathcal{L}_{\text{align}}$  and therefore causes representation collapse, while this speculation never happens in reality."),
         ),
     ),
 )

@@ -148,7 +148,7 @@ def _compact(value: dict) -> str:
     return "{\n" + ",\n".join(lines) + "\n}"
 
 
-def _header(verdicts: list[dict], effort: Effort, started: datetime) -> list[str]:
+def _header(verdicts: list[dict], effort: Effort, started: datetime, changes: list[str]) -> list[str]:
     commit = report.git_commit()
     ids = [v["id"] for v in verdicts]
     rows = [
@@ -158,6 +158,7 @@ def _header(verdicts: list[dict], effort: Effort, started: datetime) -> list[str
         ("software", f"Python {platform.python_version()}, torch {torch.__version__}, numpy "
                      f"{numpy.__version__}, scipy {scipy.__version__}, sympy {sympy.__version__}"),
         ("replay", claims.replay_all(ids, effort.seed, effort.thorough)),
+        *([("provenance", report.dirty_note(changes))] if changes else []),
     ]
     return [
         "<header>", "<h1>raft-verify report</h1>",
@@ -171,11 +172,11 @@ def _header(verdicts: list[dict], effort: Effort, started: datetime) -> list[str
 
 def _table(verdicts: list[dict]) -> list[str]:
     out = ['<section id="verdicts"><h2>Verdicts</h2><table>',
-           "<tr><th>claim</th><th>what is checked</th><th>verdict</th><th>worst</th><th>tolerance</th><th>cases</th></tr>"]
+           "<tr><th>claim</th><th>what is checked</th><th>reading</th><th>verdict</th><th>worst</th><th>tolerance</th><th>cases</th></tr>"]
     for v in verdicts:
         c = claims.get([v["id"]])[0]
         out.append(f'<tr><td><a href="#{_e(v["id"])}"><code>{_e(v["id"])}</code></a></td><td>{_e(c.title)}</td>'
-                   f'<td class="{_e(v["verdict"])}">{_e(v["verdict"])}</td><td>{v["worst"]:.10g}</td>'
+                   f'<td>{_e(report.reading(v))}</td><td class="{_e(v["verdict"])}">{_e(v["verdict"])}</td><td>{v["worst"]:.10g}</td>'
                    f'<td>{v["tolerance"]:g}</td><td>{v["cases"]}</td></tr>')
     return out + ["</table></section>"]
 
@@ -183,7 +184,9 @@ def _table(verdicts: list[dict]) -> list[str]:
 def _section(v: dict) -> list[str]:
     out = [f'<section class="claim" id="{_e(v["id"])}">',
            f'<h2><code>{_e(v["id"])}</code> — <span class="{_e(v["verdict"])}">{_e(v["verdict"])}</span></h2>',
-           "<dl>", f"<dt>source</dt><dd>{_e(v['source'])}</dd>", f"<dt>statement</dt><dd>{_e(v['statement'])}</dd>",
+           "<dl>", f"<dt>source</dt><dd>{_e(v['source'])}</dd>",
+           f"<dt>paper text</dt><dd>{_e(report.paper_words(v) or 'none given')}</dd>",
+           f"<dt>reading</dt><dd>{_e(report.reading(v))}</dd>", f"<dt>statement</dt><dd>{_e(v['statement'])}</dd>",
            f"<dt>checked form</dt><dd><code>{_e(v['form'])}</code></dd>",
            f"<dt>cases</dt><dd>{v['sampled']} sampled at random, {v['searched']} visited by adversarial search "
            f"and edge cases; {v['seconds']:.2f} s</dd>",
@@ -198,8 +201,8 @@ def _section(v: dict) -> list[str]:
     return out + ["</section>"]
 
 
-def page(verdicts: list[dict], effort: Effort, started: datetime) -> str:
-    body = _header(verdicts, effort, started) + _table(verdicts)
+def page(verdicts: list[dict], effort: Effort, started: datetime, changes: list[str] = ()) -> str:
+    body = _header(verdicts, effort, started, changes) + _table(verdicts)
     for v in verdicts:
         body += _section(v)
     return "\n".join(["<!doctype html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',

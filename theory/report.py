@@ -21,7 +21,18 @@ from theory.claims import Claim, Effort
 
 
 def describe(c: Claim) -> dict:
-    return {"id": c.id, "title": c.title, "source": c.source, "statement": c.statement, "form": c.form}
+    return {"id": c.id, "title": c.title, "source": c.source, "statement": c.statement, "form": c.form,
+            "reading": c.reading, "paper_text": claims.quoted(c)}
+
+
+def paper_words(v: dict) -> str:
+    """The paper text a verdict reads, with its location, in one line ("" when none is given)."""
+    quote = v.get("paper_text")
+    return f"{quote['where']}: “{' '.join(quote['text'].split())}”" if quote else ""
+
+
+def reading(v: dict) -> str:
+    return v.get("reading") or "not stated"
 
 
 def sentence(wording, f: dict) -> str:
@@ -57,6 +68,7 @@ def table(verdicts: list[dict]) -> str:
         )
     for v in verdicts:
         lines += ["", f"{v['id']}: {v['verdict'].upper()}  [{v['source']}]", f"  {v['statement']}"]
+        lines.append(f"  reading: {reading(v)}" + (f" of {paper_words(v)}" if paper_words(v) else ""))
         lines += [f"  - {e}" for e in evidence(v)]
         if v["counterexample"] is not None:
             lines.append(f"  counterexample: {json.dumps(v['counterexample'].get('exact', v['counterexample']))}")
@@ -101,11 +113,63 @@ def machine() -> str:
     return f"{model}, torch CPU capability {torch.backends.cpu.get_cpu_capability()}"
 
 
+REPOSITORY = Path(theory.__file__).resolve().parents[1]
+
+
+def tree_changes(repository: Path = REPOSITORY) -> list[str] | None:
+    """The files (relative to the repository) where its working tree differs from its commit:
+    modified, staged, deleted, or untracked and not ignored (an untracked module of ``theory``
+    adds claims); None when it is not a git checkout."""
+    try:
+        status = subprocess.run(
+            ["git", "-C", str(repository), "status", "--porcelain=v1", "-z", "--untracked-files=all"],
+            capture_output=True, text=True, check=True,
+        ).stdout
+        top = subprocess.run(["git", "-C", str(repository), "rev-parse", "--show-toplevel"],
+                             capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    entries, files = iter(status.split("\0")), []
+    for entry in entries:
+        if entry:
+            files.append(os.path.relpath(Path(top, entry[3:]), Path(repository).resolve()))
+            if entry[0] in "RC":  # a staged rename or copy: its source path follows, as an entry of its own
+                next(entries, None)
+    return sorted(files)
+
+
+def require_clean(outputs, allow_dirty: bool, repository: Path = REPOSITORY) -> list[str]:
+    """A generated document that the repository ships (an output inside it) cites a commit that
+    can be checked out: refuse to write it from a working tree that differs from its commit,
+    naming the files, unless ``allow_dirty``. The output files themselves are left out (they are
+    what is being regenerated). Returns the files that differ (empty when clean, or when no
+    output lies in the repository, or outside a git checkout)."""
+    root = Path(repository).resolve()
+    inside = [Path(o).resolve() for o in outputs if Path(o).resolve().is_relative_to(root)]
+    changes = tree_changes(root) if inside else None
+    if not changes:
+        return []
+    own = {str(o.relative_to(root)) for o in inside}
+    changes = [c for c in changes if c not in own]
+    if changes and not allow_dirty:
+        raise OutputError(
+            f"the working tree differs from its commit in {', '.join(changes)}: a generated document "
+            "must cite a commit that can be checked out; commit first, or pass --allow-dirty (the "
+            "document then says so)")
+    return changes
+
+
+def dirty_note(changes: list[str]) -> str:
+    """What a document written with --allow-dirty says about its provenance."""
+    return (f"Written with --allow-dirty: the working tree differed from commit {git_commit()} in "
+            f"{', '.join(changes)}, so that commit does not reproduce this exactly.")
+
+
 def _cell(text) -> str:
     return str(text).replace("|", "\\|").replace("\n", "<br>")
 
 
-def markdown(verdicts: list[dict], effort: Effort, started: datetime) -> str:
+def markdown(verdicts: list[dict], effort: Effort, started: datetime, changes: list[str] = ()) -> str:
     """The citable report: what a citation needs, a table of verdicts, then per claim its
     statement, source, checked form, evidence, counterexample and replay command."""
     ids = [v["id"] for v in verdicts]
@@ -121,6 +185,7 @@ def markdown(verdicts: list[dict], effort: Effort, started: datetime) -> str:
         f"- software: Python {platform.python_version()}, torch {torch.__version__}, numpy "
         f"{numpy.__version__}, scipy {scipy.__version__}, sympy {sympy.__version__}",
         f"- replay the whole run: `{claims.replay_all(ids, effort.seed, effort.thorough)}`",
+        *([f"- provenance: {dirty_note(changes)}"] if changes else []),
         "",
         "A verdict is *holds* when neither random sampling nor adversarial search (optimisation "
         "that maximises the violation, plus edge cases) found a case beyond the stated relative "
@@ -128,13 +193,13 @@ def markdown(verdicts: list[dict], effort: Effort, started: datetime) -> str:
         "replayed by `pytest proofs/`); *inconclusive* otherwise. Cite a claim by its id and this "
         "report's commit and seed.",
         "",
-        "| claim | what is checked | source | verdict | worst | tolerance | cases |",
-        "|---|---|---|---|---|---|---|",
+        "| claim | what is checked | reading | source | verdict | worst | tolerance | cases |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for v in verdicts:
         c = claims.get([v["id"]])[0]
         out.append(
-            f"| `{v['id']}` | {_cell(c.title)} | {_cell(v['source'])} | {_verdict(v)} | "
+            f"| `{v['id']}` | {_cell(c.title)} | {reading(v)} | {_cell(v['source'])} | {_verdict(v)} | "
             f"{v['worst']:.15g} | {v['tolerance']:g} | {v['cases']} |"
         )
     for v in verdicts:
@@ -152,6 +217,8 @@ def _section(v: dict) -> list[str]:
         f"## `{v['id']}` — {v['verdict']}",
         "",
         f"- source: {v['source']}",
+        f"- paper text: {_cell(paper_words(v)) or 'none given'}",
+        f"- reading: {reading(v)}",
         f"- statement: {v['statement']}",
         f"- checked form: `{v['form']}`",
         f"- cases: {v['sampled']} sampled at random, {v['searched']} visited by adversarial "
@@ -169,7 +236,7 @@ def _section(v: dict) -> list[str]:
 SUMMARY = "verdicts"
 
 
-def summary(verdicts: list[dict], effort: Effort, base: Path) -> str:
+def summary(verdicts: list[dict], effort: Effort, base: Path, changes: list[str] = ()) -> str:
     """The verdict table of the README: claim (linked to its family's page, relative to the
     folder ``base`` of the file it goes into), verdict, worst, what is checked. The pages are in
     the repository beside the ``theory`` package."""
@@ -183,15 +250,15 @@ def summary(verdicts: list[dict], effort: Effort, base: Path) -> str:
         "claim's worst observed value (its meaning is in the claim's statement); its last digits "
         "are round-off, which other CPUs round differently, inside the bands that "
         f"[the pins]({link('tests/data/verdicts-seed0.json')}) give; no CPU changes a verdict "
-        f"([why]({link('docs/decision-rule.md')}#other-cpus)).",
+        f"([why]({link('docs/decision-rule.md')}#other-cpus))." + (f" {dirty_note(changes)}" if changes else ""),
         "",
-        "| claim | verdict | worst | what is checked |",
-        "|---|---|---|---|",
+        "| claim | verdict | worst | reading | what is checked |",
+        "|---|---|---|---|---|",
     ]
     for v in verdicts:
         c, family = claims.get([v["id"]])[0], claims.family_of(v["id"])
         name = f"[`{v['id']}`]({link(family.doc)})" if family.doc else f"`{v['id']}`"
-        out.append(f"| {name} | {_verdict(v)} | {v['worst']:.10g} | {_cell(c.title)} |")
+        out.append(f"| {name} | {_verdict(v)} | {v['worst']:.10g} | {reading(v)} | {_cell(c.title)} |")
     return "\n".join(out)
 
 
@@ -246,15 +313,22 @@ def _block_bounds(text: str, name: str, path) -> tuple[int, int]:
     return start + len(begin), stop
 
 
-def check_block(path, name: str) -> None:
-    """Refuse, before any work, a file without the block ``write_block`` rewrites."""
+def check_block(path, name: str, allow_dirty: bool = False) -> None:
+    """Refuse, before any work, a file without the block ``write_block`` rewrites, or one that
+    the repository ships while its tree differs from its commit (``require_clean``)."""
+    require_clean([path], allow_dirty)
     if not Path(path).is_file():
         raise OutputError(f"{path} does not exist: the table is written into a block of an existing file")
     _block_bounds(Path(path).read_text(encoding="utf-8"), name, path)
 
 
-def write_block(path, name: str, content: str) -> None:
-    """Replace what stands between the block's markers in a Markdown file with ``content``."""
+def write_block(path, name: str, content: str, allow_dirty: bool = False, noted: bool = False) -> None:
+    """Replace what stands between the block's markers in a Markdown file with ``content``
+    (from a clean tree, or with --allow-dirty and a note saying so, unless ``noted``: the content
+    says it already; ``require_clean``)."""
+    changes = require_clean([path], allow_dirty)
+    if changes and not noted:
+        content = content.rstrip("\n") + "\n\n" + dirty_note(changes)
     text = Path(path).read_text(encoding="utf-8")
     start, stop = _block_bounds(text, name, path)
     write_atomically(path, text[:start] + "\n" + content.strip("\n") + "\n" + text[stop:])

@@ -234,9 +234,11 @@ def search(
     n_starts: int = 64,
     steps: int = 100,
     n_polish: int = 2,
+    edge_dims: int = 3,
 ) -> Report:
     """Search every dimension in ``dims`` for the configuration that maximises ``score``;
-    ``effort.scale`` multiplies every count."""
+    ``effort.scale`` multiplies every count. Edge cases run in the dimensions up to
+    ``edge_dims`` (there are 6^k of them: a search over many vectors asks for none)."""
     gen = effort.torch_generator()
     scale = effort.scale
     phases = {name: Phase(name, 0, Candidate(np.zeros((k, 1)), 1.0, 1.0, -math.inf))
@@ -274,7 +276,7 @@ def search(
             polished, evaluations = polish(score, start, weights)
             record("polish", evaluations, polished)
 
-        if dim <= 3:
+        if dim <= min(edge_dims, 3):
             ex, ew = edge_cases(k, dim, weights)
             record("edge cases", len(ex), _best(ex, ew, _evaluate(score, ex, ew)))
 

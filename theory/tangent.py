@@ -6,7 +6,7 @@ import sympy
 import torch
 
 from theory import objectives as obj
-from theory.claims import Claim, Effort, Family, Finding, fact
+from theory.claims import Claim, Effort, Family, Finding, Quote, fact
 from theory.search import DIMS, search
 from theory.wording import search_sentences
 
@@ -119,6 +119,8 @@ FAMILY = Family(
             form="autograd ∇_z cross_model(z, z̄, tangential=True, sphere=False) = (I − zzᵀ) ∇_z "
             "cross_model(z, z̄, sphere=False)",
             check=check,
+            reading="as written",
+            paper_text=Quote("Remark after Theorem 5.1", r"the cross-model loss  $\|\bar{z} - z\|_2^2$  can be revised as  $\|\bar{z} - \lambda z\|_2^2/\lambda$ , where  $\lambda = \text{sg}(\langle z, \bar{z} \rangle)$  stands for stopping gradient of the inner product of  $z$  and  $\bar{z}$ ."),
         ),
     ),
 )

@@ -17,7 +17,7 @@ import sympy
 import torch
 
 from theory import objectives, symbolic
-from theory.claims import Claim, Effort, Family, Finding, fact
+from theory.claims import Claim, Effort, Family, Finding, Quote, fact
 from theory.search import DIMS, Candidate, search
 from theory.symbolic import ALPHA, BETA, Gram, is_identity, rational, rational_unit_vector
 from theory.wording import search_sentences
@@ -343,6 +343,8 @@ FAMILY = Family(
             form="byol(p1, t2) ≤ (1/α + 1/β)·byol_prime_one_view(p1, p2, t2, α, β), per sample",
             check=check,
             arguments={"bound": BOUNDS["thm4.1"]},
+            reading="as written",
+            paper_text=Quote("Theorem 4.1, eq. 8", r"Concretely speaking, for any given constants  $\alpha, \beta > 0$ , we have $$\mathcal{L}_{\text{BYOL}} \leq \left(\frac{1}{\alpha} + \frac{1}{\beta}\right) \mathcal{L}_{\text{BYOL}'}. \quad (8)$$"),
         ),
         Claim(
             "thm4.1-sym",
@@ -350,10 +352,14 @@ FAMILY = Family(
             source="Theorem 4.1, eq. 8 with Definition 4.2's symmetrised cross-model (Algorithm 1)",
             statement="L_BYOL = ‖p̂1 − t̂2‖² (eq. 4) ≤ (1/α + 1/β)·[α‖p̂1 − p̂2‖² + β·½(‖p̂1 − t̂1‖² + "
             "‖p̂2 − t̂2‖²)], the BYOL' that Definition 4.2 adopts 'for the sake of symmetry' and "
-            "Algorithm 1 and the experiments train" + STATEMENT_SUFFIX + WORST,
+            "Algorithm 1 and the experiments train" + STATEMENT_SUFFIX + " Per sample, or in expectation "
+            "when the views are not drawn alike (e.g. BYOL's asymmetric augmentations, T1 ≠ T2: a point "
+            "mass is such a law); with views drawn alike it is thm4.1-sym-exchangeable." + WORST,
             form="byol(p1, t2) ≤ (1/α + 1/β)·byol_prime(p1, p2, t1, t2, α, β), per sample",
             check=check,
             arguments={"bound": BOUNDS["thm4.1-sym"]},
+            reading="as written",
+            paper_text=Quote("Definition 4.2 (with Theorem 4.1, eq. 8)", r"For the sake of symmetry, we use  $\mathcal{L}_{\text{cross-model}}(q_w \circ f_\theta)$  to denote  $(1/2)[\mathcal{L}_{\text{cross-model}}(q_w \circ f_\theta, f_\xi, \mathcal{X}_1) + \mathcal{L}_{\text{cross-model}}(q_w \circ f_\theta, f_\xi, \mathcal{X}_2)]$  to compute the cross-model loss."),
         ),
         Claim(
             "thm4.1-symsym",
@@ -364,6 +370,8 @@ FAMILY = Family(
             form="byol_symmetric(p1, p2, t1, t2) ≤ (1/α + 1/β)·byol_prime(p1, p2, t1, t2, α, β), per sample",
             check=check,
             arguments={"bound": BOUNDS["thm4.1-symsym"]},
+            reading="alternative",
+            paper_text=Quote("Definition 4.2 (with Theorem 4.1, eq. 8)", r"For the sake of symmetry, we use  $\mathcal{L}_{\text{cross-model}}(q_w \circ f_\theta)$  to denote  $(1/2)[\mathcal{L}_{\text{cross-model}}(q_w \circ f_\theta, f_\xi, \mathcal{X}_1) + \mathcal{L}_{\text{cross-model}}(q_w \circ f_\theta, f_\xi, \mathcal{X}_2)]$  to compute the cross-model loss."),
         ),
     ),
 )

@@ -74,6 +74,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print one JSON document")
     p.add_argument("--markdown", metavar="FILE.md", help="write the figures into a block of FILE")
     p.add_argument("--block", default="bench", help="the block's name in FILE (default bench)")
+    p.add_argument("--allow-dirty", action="store_true", help="write into a file the repository ships even though its working tree differs from its commit (refused otherwise); the block then says so")
     return p
 
 
@@ -107,7 +108,7 @@ def main(argv=None) -> int:
         problems.append(str(error))
     if args.markdown:
         try:
-            theory_report.check_block(args.markdown, args.block)
+            theory_report.check_block(args.markdown, args.block, args.allow_dirty)
         except theory_report.OutputError as error:
             problems.append(str(error))
     if problems:
@@ -119,7 +120,7 @@ def main(argv=None) -> int:
     print(json.dumps(report, indent=2) if args.json else summary(report))
     if args.markdown:
         command = "python -m training.bench " + " ".join(argv if argv is not None else sys.argv[1:])
-        theory_report.write_block(args.markdown, args.block, markdown(report, command))
+        theory_report.write_block(args.markdown, args.block, markdown(report, command), args.allow_dirty)
     return 0
 
 

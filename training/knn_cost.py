@@ -70,10 +70,11 @@ def main(argv=None) -> int:
     parser.add_argument("--steps", type=int, default=32, help="training steps timed (default 32)")
     parser.add_argument("--markdown", metavar="FILE.md")
     parser.add_argument("--block", default="knn-cost")
+    parser.add_argument("--allow-dirty", action="store_true", help="write into a file the repository ships even though its working tree differs from its commit (refused otherwise); the block then says so")
     args = parser.parse_args(argv)
     if args.markdown:
         try:
-            report.check_block(args.markdown, args.block)
+            report.check_block(args.markdown, args.block, args.allow_dirty)
         except report.OutputError as error:
             print(f"error: {error}", file=sys.stderr)
             return 2
@@ -85,7 +86,7 @@ def main(argv=None) -> int:
     text = markdown(found, command.strip())
     print(text)
     if args.markdown:
-        report.write_block(args.markdown, args.block, text)
+        report.write_block(args.markdown, args.block, text, args.allow_dirty)
     return 0
 
 

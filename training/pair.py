@@ -382,6 +382,7 @@ def parser() -> argparse.ArgumentParser:
 def _markdown_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--markdown", metavar="FILE.md", help="write the result's table into a block of FILE")
     p.add_argument("--block", default="pair", help="the block's name in FILE (default pair)")
+    p.add_argument("--allow-dirty", action="store_true", help="write into a file the repository ships even though its working tree differs from its commit (refused otherwise); the block then says so")
 
 
 def table_main(argv: list[str]) -> int:
@@ -393,7 +394,7 @@ def table_main(argv: list[str]) -> int:
     try:
         results = [json.loads((Path(f) / "pair.json").read_text()) for f in args.folders]
         if args.markdown:
-            report.check_block(args.markdown, args.block)
+            report.check_block(args.markdown, args.block, args.allow_dirty)
     except (OSError, json.JSONDecodeError, report.OutputError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -401,7 +402,7 @@ def table_main(argv: list[str]) -> int:
         print(" | ".join(row(result)))
     if args.markdown:
         command = shlex.join(["python", "-m", "training.pair", "--table", *argv])
-        report.write_block(args.markdown, args.block, markdown(results, command))
+        report.write_block(args.markdown, args.block, markdown(results, command), args.allow_dirty)
     return 0
 
 
@@ -413,10 +414,11 @@ def main(argv=None) -> int:
     first, second = args.pop("first"), args.pop("second")
     check_every, overwrite = args.pop("check_every"), args.pop("overwrite", False)
     target = (args.pop("markdown", None), args.pop("block"))
+    allow_dirty = args.pop("allow_dirty", False)
     command = shlex.join(["python", "-m", "training.pair", *argv])
     try:
         if target[0]:
-            report.check_block(*target)
+            report.check_block(*target, allow_dirty)
         with signals.STOP.installed():
             result = launch(first, second, args, check_every, overwrite, command)
     except KeyError as error:
@@ -432,7 +434,7 @@ def main(argv=None) -> int:
         print(f"error: {stop}", file=sys.stderr)
         return 128 + stop.signum
     if target[0]:
-        report.write_block(*target, markdown([result], command))
+        report.write_block(*target, markdown([result], command), allow_dirty)
     return 0
 
 

@@ -212,10 +212,11 @@ def main(argv=None) -> int:
     )
     parser.add_argument("--markdown", metavar="FILE.md", help="write them into a block of FILE")
     parser.add_argument("--block", default="paper-consistency", help="default paper-consistency")
+    parser.add_argument("--allow-dirty", action="store_true", help="write into a file the repository ships even though its working tree differs from its commit (refused otherwise); the block then says so")
     args = parser.parse_args(argv)
     if args.markdown:
         try:
-            report.check_block(args.markdown, args.block)
+            report.check_block(args.markdown, args.block, args.allow_dirty)
         except report.OutputError as error:
             print(f"error: {error}", file=sys.stderr)
             return 2
@@ -228,7 +229,7 @@ def main(argv=None) -> int:
     if args.markdown:
         command = f"python -m training.paper --markdown {args.markdown} --block {args.block}"
         text = f"Written by `{command}`.\n\n{consistency_markdown()}"
-        report.write_block(args.markdown, args.block, text)
+        report.write_block(args.markdown, args.block, text, args.allow_dirty)
     return 0
 
 

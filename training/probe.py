@@ -99,6 +99,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--history", action="store_true", help="the probes of every epoch (metrics.jsonl)")
     p.add_argument("--markdown", metavar="FILE.md", help="with --history: write the table into FILE")
     p.add_argument("--block", default="probes", help="the block's name in FILE (default probes)")
+    p.add_argument("--allow-dirty", action="store_true", help="write into a file the repository ships even though its working tree differs from its commit (refused otherwise); the block then says so")
     return p
 
 
@@ -109,13 +110,13 @@ def main(argv=None) -> int:
         if args.history:
             lines = history(Path(args.path))
             if args.markdown:
-                report.check_block(args.markdown, args.block)
+                report.check_block(args.markdown, args.block, args.allow_dirty)
             print(json.dumps(lines) if args.json else history_table(lines, markdown=False))
             if args.markdown:
                 command = shlex.join(["python", "-m", "training.probe", *argv])
                 caption = (f"Written by `{command}` ({lines[-1].get('step')} steps; epoch 0 is the "
                            "untrained model):\n\n")
-                report.write_block(args.markdown, args.block, caption + history_table(lines, markdown=True))
+                report.write_block(args.markdown, args.block, caption + history_table(lines, markdown=True), args.allow_dirty)
             return 0
         values = probe(Path(args.path), args.data_dir, args.device)
     except (config.UsageError, report.OutputError) as error:

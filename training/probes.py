@@ -19,6 +19,10 @@ The keys (None where they do not apply: no linear predictor, C undefined, a non-
   minimises, the form that can exceed 1 (up to (2α + β)/(α + β)); ``thm41_symsym_*``: both sides
   symmetrised (proved). α, β are the run's (``thm41_alpha``, ``thm41_beta``; 1 for BYOL). The
   sides are evaluated in float64 at the outputs.
+- ``thm41_expected``, ``thm41_sym_expected``, ``thm41_symsym_expected``: the ratio of
+  expectations over the probe batch, mean LHS / mean RHS, for each form: what Theorem 4.1 bounds
+  (its L's are expectations). With the two views drawn alike the symmetrised one is bounded by 1
+  in expectation (``thm4.1-sym-exchangeable``) even where per-sample ratios exceed 1.
 - ``w_eigenvalues`` ([re, im] pairs, by decreasing modulus), ``w_singular_values`` (decreasing).
 - ``c_eigenvalues``: of C = BA⁻¹ (eq. 67) with A = E[z1z1ᵀ], B = E[z2z1ᵀ] over the probe set,
   z1, z2 the online projections f_θ(t1(x)), f_θ(t2(x)): the representations W acts on.
@@ -82,8 +86,9 @@ def outputs(online, predictor, target, probe: evaluate.Probe) -> dict[str, torch
 
 
 def theorem41(p1, p2, t1, t2, alpha: float, beta: float) -> dict[str, torch.Tensor]:
-    """Per bound of ``BOUNDS``: the largest and the mean per-sample LHS/RHS and the number of
-    samples above 1 + TOLERANCE, as 0-d device tensors (NaN for a degenerate output: nothing is
+    """Per bound of ``BOUNDS``: the largest and the mean per-sample LHS/RHS, the number of
+    samples above 1 + TOLERANCE, and the ratio of the batch means (mean LHS / mean RHS), as 0-d
+    device tensors (NaN for a degenerate output: nothing is
     read to check it). The sides are computed in float64, where TOLERANCE is meaningful."""
     cases = torch.stack([p1, p2, t1, t2], dim=1).double()
     values = {}
@@ -92,6 +97,8 @@ def theorem41(p1, p2, t1, t2, alpha: float, beta: float) -> dict[str, torch.Tens
         values[f"{key}_max"] = ratio.max()
         values[f"{key}_mean"] = ratio.mean()
         values[f"{key}_violations"] = (ratio > 1 + thm41.TOLERANCE).sum()
+        lhs, rhs = thm41.BOUNDS[name].torch_sides(*cases.unbind(dim=1), alpha, beta, validate=False)
+        values[f"{key}_expected"] = lhs.mean() / rhs.mean()
     return values
 
 
@@ -197,6 +204,7 @@ def measure(online, predictor, target, probe, alpha: float | None = None,
         metrics[f"{key}_max"] = evaluate.finite_or_none(float(host[f"{key}_max"]))
         metrics[f"{key}_mean"] = evaluate.finite_or_none(float(host[f"{key}_mean"]))
         metrics[f"{key}_violations"] = int(host[f"{key}_violations"])
+        metrics[f"{key}_expected"] = evaluate.finite_or_none(float(host[f"{key}_expected"]))
     metrics.update(thm41_alpha=alpha, thm41_beta=beta)
     metrics.update(linear_probes(host.get("W"), host.get("z1"), host.get("z2")))
     return metrics

@@ -66,6 +66,7 @@ def parser() -> argparse.ArgumentParser:
                    f"beside the paper's (default {paper.DEFAULT_UNITS}; docs/reproduce.md)")
     p.add_argument("--markdown", metavar="FILE.md",
                    help="also write the results into the block reproduce-TARGET-SCALE of FILE")
+    p.add_argument("--allow-dirty", action="store_true", help="write into a file the repository ships even though its working tree differs from its commit (refused otherwise); the block then says so")
     slurm = p.add_argument_group("Slurm (--launcher slurm)")
     slurm.add_argument("--partition", help="Slurm partition")
     slurm.add_argument("--time", type=int, default=24 * 60,
@@ -90,7 +91,7 @@ def main(argv=None) -> int:
         planned = sweep.plan(args.target, scale, args.seeds or scale.seeds, out,
                              sweep.extra_options(tail))  # fmt: skip
         if args.markdown:
-            report.check_block(args.markdown, block_name(args))
+            report.check_block(args.markdown, block_name(args), args.allow_dirty)
     except (sweep.PlanError, report.OutputError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -255,7 +256,7 @@ def write_outputs(args, scale, planned, runs: dict, out: Path, seconds: float, a
     written.append(out / "verdicts.md")
     sections += [tables.runs_markdown(runs), "", verdict_text, "", launches_markdown(out)]
     if args.markdown:
-        report.write_block(args.markdown, block_name(args), "\n".join(sections))
+        report.write_block(args.markdown, block_name(args), "\n".join(sections), args.allow_dirty)
         written.append(Path(args.markdown))
     for c in found:
         if c.verdict:

@@ -69,18 +69,19 @@ def main(argv=None) -> int:
     parser.add_argument("runs", nargs="+", metavar="RUN_DIR", help="folders of finished runs")
     parser.add_argument("--markdown", metavar="FILE.md", help="write the table into a block of FILE")
     parser.add_argument("--block", default="runs", help="the block's name in FILE (default runs)")
+    parser.add_argument("--allow-dirty", action="store_true", help="write into a file the repository ships even though its working tree differs from its commit (refused otherwise); the block then says so")
     args = parser.parse_args(argv)
     try:
         runs = [load(Path(folder)) for folder in args.runs]
         if args.markdown:
-            report.check_block(args.markdown, args.block)
+            report.check_block(args.markdown, args.block, args.allow_dirty)
     except (FileNotFoundError, json.JSONDecodeError, report.OutputError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     print(text(runs))
     if args.markdown:
         command = "python -m training.summary " + " ".join(args.runs) + f" --markdown {args.markdown} --block {args.block}"
-        report.write_block(args.markdown, args.block, markdown(runs, command))
+        report.write_block(args.markdown, args.block, markdown(runs, command), args.allow_dirty)
     return 0
 
 

@@ -3,7 +3,7 @@
 from theory.appH.spectra import check_dimension, check_random_W, check_sylvester
 from theory.appH.stationarity import check_derivation, check_joint, check_stationary
 from theory.appH.wording import WORDING
-from theory.claims import Claim, Family
+from theory.claims import Claim, Family, Quote
 
 FAMILY = Family(
     name="Appendix H: the linear model and its Sylvester equation",
@@ -21,6 +21,8 @@ FAMILY = Family(
             form="exact: nullity(I_n ⊗ W − Cᵀ ⊗ I_m) > 0 ⇔ deg gcd(det(tI − W), det(tI − C)) > 0; "
             "sympy: det K = ±Res(p_W, p_C); float: σ_min(K) ≤ min|λ − μ|",
             check=check_sylvester,
+            reading="as written",
+            paper_text=Quote("Appendix H, after eq. 68", r"So it has a non-trivial solution  $\theta$  if and only if  $(I_m \otimes W - (B A^{-1})^\top \otimes I_n)$  has a non-trivial null space."),
         ),
         Claim(
             "appH-dimension",
@@ -34,6 +36,8 @@ FAMILY = Family(
             form="exact nullity(I_n ⊗ W − Cᵀ ⊗ I_m) = Σ_λ Σ_ij min(p_i, q_j), Jordan blocks from the "
             "construction and from the exact ranks of f(W)^k for the irreducible factors f",
             check=check_dimension,
+            reading="extension",
+            paper_text=Quote("Appendix H, after eq. 68", r"So it has a non-trivial solution  $\theta$  if and only if  $(I_m \otimes W - (B A^{-1})^\top \otimes I_n)$  has a non-trivial null space."),
         ),
         Claim(
             "appH-stationary",
@@ -45,6 +49,8 @@ FAMILY = Family(
             form="autograd of linear_byol_expected(θ, ξ = θ.detach(), W, A, B) in θ and W, at every "
             "basis vector of solution_space(W, BA⁻¹) and at the worst unit θ of that space",
             check=check_stationary,
+            reading="as written",
+            paper_text=Quote("Appendix H, last paragraph", r"Let  $W$  has eigenvalues in common with  $B A^{-1}$ , then we have a non-trivial solution of  $\theta$ , which is exactly the prevention for collapse."),
         ),
         Claim(
             "appH-derivation",
@@ -59,6 +65,8 @@ FAMILY = Family(
             "float: random W, θ of every rank, A from sampled views, B on the affine set where eqs. "
             "65–66 hold",
             check=check_derivation,
+            reading="as written",
+            paper_text=Quote("Appendix H, eq. 67", r"W^\top (W\theta A) &= W^\top \theta B \\ W\theta A \theta^\top &= \theta B \theta^\top \\ \Rightarrow W\theta - \theta B A^{-1} &= \mathbf{0}"),
         ),
         Claim(
             "appH-random-W",
@@ -73,6 +81,8 @@ FAMILY = Family(
             form="len(solution_space(W, target_matrix(A, B))) > 0 for W = random_predictor(init, n) "
             "and A, B = moments(sample_views(n, 100n, augmentation))",
             check=check_random_W,
+            reading="alternative",
+            paper_text=Quote("Section 3", r"We conduct a theoretical proof that a randomly initialized linear predictor prevents the (more strict form of) representation collapse by creating infinite non-trivial solutions when the convergence is achieved (refer to Appendix H)"),
         ),
         Claim(
             "appH-joint",
@@ -85,6 +95,8 @@ FAMILY = Family(
             form="(θ, W) = (S, S·BA⁻¹·S⁻¹) for every invertible S: autograd gradients of "
             "linear_byol_expected at ξ = θ vanish; sympy: WθA − θB = 0 identically",
             check=check_joint,
+            reading="as written",
+            paper_text=Quote("Section 3", r"We conduct a theoretical proof that a randomly initialized linear predictor prevents the (more strict form of) representation collapse by creating infinite non-trivial solutions when the convergence is achieved (refer to Appendix H)"),
         ),
     ),
 )

@@ -1,7 +1,7 @@
 """The claims of the steps family, as data: Appendix G's proof and Appendix H's derivation,
 equation by equation."""
 
-from theory.claims import Claim, Family
+from theory.claims import Claim, Family, Quote
 from theory.steps import check_g, check_h
 from theory.steps.wording import WORDING
 
@@ -29,6 +29,8 @@ FAMILY = Family(
             "vector form; the paper's expression against autograd through theory.objectives at random and "
             "edge network points; thm51.judged_point; thm51.engine.lockstep trajectories",
             check=check_g.check,
+            reading="as written",
+            paper_text=Quote("Appendix G, eq. 28", r"We claim that under the third condition, the following equations hold:"),
         ),
         Claim(
             "appH-steps",
@@ -43,6 +45,8 @@ FAMILY = Family(
             "squared_distance and linear_byol_expected at random, edge and adversarial (theory.search) "
             "points; theory.teacher.ema_update; appH-derivation's checker",
             check=check_h.check,
+            reading="as written",
+            paper_text=Quote("Appendix H, eqs. 58–59", r"Differentiate  $\|W\theta x_1 - \xi x_2\|_2^2$  with respect to  $\theta_{ij}$  and  $W_{ij}$ , we have"),
         ),
     ),
 )

@@ -1,9 +1,9 @@
 """The claims of the Theorem 5.1 family, as data: what each claim's runs fix and vary
 (``CONDITIONS``, which the proofs draw their configurations from too) and its statement."""
 
-from theory.claims import Claim, Family
+from theory.claims import Claim, Family, Quote
 from theory.thm51.check import check
-from theory.thm51.search import ADAM, ADAMW, MOMENTUM, WEIGHT_DECAY, Conditions
+from theory.thm51.search import ADAM, ADAM_WEIGHT_DECAY, ADAMW, MOMENTUM, WEIGHT_DECAY, Conditions
 from theory.thm51.wording import WORDING
 
 CONDITIONS = {
@@ -13,6 +13,8 @@ CONDITIONS = {
     "thm5.1-no-sphere": Conditions(sphere=False),
     "thm5.1-linear-only": Conditions(sphere=False, tangential=(False,)),
     "thm5.1-mlp": Conditions(predictors=("mlp",), tangential=(True, False)),
+    "thm5.1-adam-mlp": Conditions(predictors=("mlp",), tangential=(False,),
+                                  optimizers=(ADAM_WEIGHT_DECAY, ADAMW, ADAM)),
     "thm5.1-np": Conditions(predictors=("none",)),
     "byol-dual": Conditions(pairs=("byol/run-away-byol", "byol-sym/run-away-byol-sym"),
                             tangential=(False,), predictors=("linear", "mlp")),
@@ -46,9 +48,11 @@ FORM = (
 )
 
 
-def _claim(id: str, title: str, source: str, statement: str, checked: str) -> Claim:
+def _claim(id: str, title: str, source: str, statement: str, checked: str, reading: str,
+           paper_text: Quote) -> Claim:
     return Claim(id, title=title, source=source, statement=statement, form=f"{FORM}; {checked}",
-                 check=check, arguments={"conditions": CONDITIONS[id]})
+                 check=check, arguments={"conditions": CONDITIONS[id]}, reading=reading,
+                 paper_text=paper_text)
 
 
 CLAIMS = (
@@ -60,6 +64,8 @@ CLAIMS = (
         "tangential form of the cross-model term (Remark: ‖t̂ − λp̂‖²/λ, λ = sg⟨p̂, t̂⟩), plain SGD: "
         "BYOL' from (θ0, W0) and RAFT from (θ0, −W0)" + NEGATED,
         "byol_prime / raft with sphere=True, tangential=True, predictor −W0, SGD",
+        "as written",
+        Quote("Section 5, after Theorem 5.1", r"In Theorem 1, we show that optimizing  $\mathcal{L}_{\text{BYOL}'}$  with initial parameters  $(\theta^{(0)}, W^{(0)})$  is equivalent to optimizing  $\mathcal{L}_{\text{RAFT}}$  with initial parameters  $(\theta^{(0)}, -W^{(0)})$  when the aforementioned three conditions are satisfied."),
     ),
     _claim(
         "thm5.1-adam",
@@ -69,6 +75,8 @@ CLAIMS = (
         "and SGD with weight decay: BYOL' from (θ0, W0) and RAFT from (θ0, −W0)" + NEGATED,
         "byol_prime / raft with sphere=True, tangential=True, predictor −W0, Adam, AdamW, "
         "SGD(momentum=0.9), SGD(weight_decay=0.01)",
+        "stronger",
+        Quote("Appendix B (Training), with Theorem 5.1", r"the model is trained on the Adam optimizer with learning rate  $3 \times 10^{-4}$  (Kingma & Ba, 2014)."),
     ),
     _claim(
         "thm5.1-no-tangent",
@@ -77,6 +85,8 @@ CLAIMS = (
         "(i) + (ii) only: ordinary gradients through the l2-normalisation, no tangential form, "
         "plain SGD: BYOL' from (θ0, W0) and RAFT from (θ0, −W0)" + NEGATED,
         "byol_prime / raft with sphere=True, tangential=False, predictor −W0, SGD",
+        "stronger",
+        Quote("Theorem 5.1, condition iii", r"iii. only the tangential component of the gradient on the hypersphere is preserved."),
     ),
     _claim(
         "thm5.1-no-sphere",
@@ -86,6 +96,8 @@ CLAIMS = (
         "form ‖z̄ − λz‖²/λ, λ = sg⟨z, z̄⟩, on the raw vectors; plain SGD: BYOL' from (θ0, W0) and "
         "RAFT from (θ0, −W0)" + NEGATED,
         "byol_prime / raft with sphere=False, tangential=True, predictor −W0, SGD",
+        "stronger",
+        Quote("Theorem 5.1, condition i", r"i. the representation space is a hypersphere;"),
     ),
     _claim(
         "thm5.1-linear-only",
@@ -94,6 +106,8 @@ CLAIMS = (
         "(ii) alone: no l2-normalisation, no tangential form, plain squared distances on the "
         "raw vectors; plain SGD: BYOL' from (θ0, W0) and RAFT from (θ0, −W0)" + NEGATED,
         "byol_prime / raft with sphere=False, tangential=False, predictor −W0, SGD",
+        "stronger",
+        Quote("Theorem 5.1, conditions i and iii", r"i. the representation space is a hypersphere;"),
     ),
     _claim(
         "thm5.1-mlp",
@@ -105,6 +119,22 @@ CLAIMS = (
         + correspond(", the predictor's first layer equal and its output layer negated"),
         "byol_prime / raft with sphere=True, tangential=True and False, MLP predictor with "
         "negated output layer, SGD",
+        "stronger",
+        Quote("Theorem 5.1, condition ii", r"ii. the predictor is a linear transformation, i.e.  $q_w(\cdot) = W(\cdot)$ ;"),
+    ),
+    _claim(
+        "thm5.1-adam-mlp",
+        "Theorem 5.1 as Table 1 trains: Adam with weight decay, plain cross-model term, MLP predictor",
+        SOURCE + "; Appendix B (Adam, MLP predictor); Table 1 (BYOL', RAFT)",
+        "(i) with neither (ii) nor (iii), in the setting Table 1 trains: the paper's MLP predictor "
+        "Linear→ReLU→Linear with biases, the plain cross-model term "
+        "(ordinary gradients through the l2-normalisation), Adam with weight decay 0.01 (L2, as "
+        "torch.optim.Adam's weight_decay), AdamW (decoupled) and plain Adam: BYOL' from (θ0, w0) and "
+        "RAFT from θ0 and w0 with the output layer's weight and bias negated" + correspond(", the predictor's first layer equal and its output layer negated"),
+        "byol_prime / raft with sphere=True, tangential=False, MLP predictor with negated output "
+        "layer, Adam(weight_decay=0.01), AdamW(weight_decay=0.01), Adam",
+        "stronger",
+        Quote("Section 5, after Theorem 5.1", r"Therefore we conclude that, as representation learning framework, BYOL' is equivalent to our newly proposed RAFT."),
     ),
     _claim(
         "thm5.1-np",
@@ -113,6 +143,8 @@ CLAIMS = (
         "No predictor (q = I, as BYOL'-NP and RAFT-NP), with (i) and (iii), plain SGD: BYOL' and "
         "RAFT started from the same θ0 (there is no W to negate)" + correspond(""),
         "byol_prime / raft with sphere=True, tangential=True, no predictor, SGD",
+        "extension",
+        Quote("Section 5", r"removing the predictor means fixing  $W = I$ , which breaks the RAFT's designing principle of running away from the MT."),
     ),
     _claim(
         "byol-dual",
@@ -124,6 +156,8 @@ CLAIMS = (
         + correspond(" and W_k = −W'_k (for the MLP: output layer negated)", weights=False),
         "byol / −byol and byol_symmetric / −byol_symmetric with sphere=True, tangential=False, "
         "predictor mapped, SGD",
+        "extension",
+        Quote("Section 5", r"By the central symmetry of the hypersphere, clockwise and counterclockwise moving directions are equivalent to some extent, for example, pushing a point by  $\pi/2$  and pulling it by  $\pi/2$  on the 2-dimensional sphere causes the same effect."),
     ),
     _claim(
         "tangent-noop",
@@ -135,6 +169,8 @@ CLAIMS = (
         "predictors) from the same (θ0, W0): the trajectories" + correspond(" and W_k = W'_k"),
         "byol, byol_prime, raft with tangential=False / True with sphere=True, the same "
         "(θ0, W0), SGD",
+        "extension",
+        Quote("Remark after Theorem 5.1", r"One can preserve only the tangential gradient by slightly modifying the loss."),
     ),
     _claim(
         "byol-raft",
@@ -145,6 +181,8 @@ CLAIMS = (
         "symmetrised over the views as trained, ½[‖p̂1 − t̂2‖² + ‖p̂2 − t̂1‖²]; not BYOL') from "
         "(θ0, W0) and RAFT from (θ0, −W0)" + NEGATED,
         "byol_symmetric / raft with sphere=True, tangential=True, predictor −W0, SGD",
+        "as written",
+        Quote("Abstract", r"Furthermore, we prove that BYOL is equivalent to RAFT under certain conditions, providing solid reasoning for BYOL’s counter-intuitive success."),
     ),
     _claim(
         "byolp-np-frozen",
@@ -155,6 +193,8 @@ CLAIMS = (
         "predictor is frozen at W = −I (q(z) = −z, never trained) from θ0" + correspond(""),
         "byol_prime / raft(−p1, −p2, t1, t2) with sphere=True, tangential=True and False, no "
         "trained predictor, SGD",
+        "alternative",
+        Quote("Section 5", r"removing the predictor means fixing  $W = I$ , which breaks the RAFT's designing principle of running away from the MT."),
     ),
 )
 

@@ -22,6 +22,7 @@ MOMENTUM = {"optimizer": "sgd", "momentum": 0.9}
 WEIGHT_DECAY = {"optimizer": "sgd", "weight_decay": 1e-2}
 ADAM = {"optimizer": "adam"}
 ADAMW = {"optimizer": "adamw", "weight_decay": 1e-2}
+ADAM_WEIGHT_DECAY = {"optimizer": "adam", "weight_decay": 1e-2}
 
 
 def lr_range(optimizer_name: str, sphere: bool) -> tuple[float, float]:
