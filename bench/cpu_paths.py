@@ -163,23 +163,28 @@ def count_band(values: list[int]) -> list[int]:
 
 def pin(records: list[dict]) -> dict:
     """The pins of tests/data/verdicts-seed0.json: per claim the verdict and tolerance every
-    path agrees on, and bands (``band``, ``count_band``) for ``worst`` and the case counts. A
-    claim whose verdict differs between paths cannot be pinned: that is a finding, refused."""
+    path agrees on, and bands (``band``, ``count_band``) for ``worst`` and the case counts, from
+    the records that hold the claim (a record made before a claim existed, or before its
+    checker changed, does not hold it), with how many records and which CPUs. A claim whose
+    verdict differs between paths cannot be pinned: that is a finding, refused."""
     per_claim: dict[str, list[dict]] = {}
     for record in records:
         for c in record["claims"]:
             per_claim.setdefault(c["id"], []).append(c)
+    cpus = {}
+    for record in records:
+        for c in record["claims"]:
+            cpus.setdefault(c["id"], set()).add(record["cpu"])
     claims = []
     for claim_id, seen in per_claim.items():
-        if len(seen) != len(records):
-            raise SystemExit(f"error: {claim_id} is missing from some records; measure every path again")
         for key in ("verdict", "tolerance"):
             if len({json.dumps(c[key]) for c in seen}) != 1:
                 raise SystemExit(f"error: {claim_id}'s {key} differs between paths: "
                                  + ", ".join(sorted({str(c[key]) for c in seen})))
         claims.append({"id": claim_id, "verdict": seen[0]["verdict"], "tolerance": seen[0]["tolerance"],
                        "worst": band([c["worst"] for c in seen]),
-                       **{k: count_band([c[k] for c in seen]) for k in COUNTS}})
+                       **{k: count_band([c[k] for c in seen]) for k in COUNTS},
+                       "records": len(seen), "cpus": sorted(cpus[claim_id])})
     return {"rule": "verdict and tolerance exactly; worst and the case counts inside the range "
                     "measured over every record, widened on each side by its own width (worst: on a "
                     "log scale); written by python bench/cpu_paths.py --pin (docs/decision-rule.md)",

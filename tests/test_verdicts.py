@@ -24,6 +24,11 @@ def test_the_pins_were_measured_on_more_than_one_cpu():
 
 
 @pytest.mark.parametrize("pinned", PINNED, ids=lambda c: c["id"])
+def test_each_claim_was_measured_on_at_least_three_vector_unit_paths(pinned):
+    assert pinned["records"] >= 3
+
+
+@pytest.mark.parametrize("pinned", PINNED, ids=lambda c: c["id"])
 def test_the_verdict_and_tolerance_at_the_default_seed_are_the_pinned_ones(verdict, pinned):
     found = verdict(pinned["id"])
     assert (found["verdict"], found["tolerance"]) == (pinned["verdict"], pinned["tolerance"])
