@@ -24,3 +24,13 @@ settings.load_profile("ci")
 def float64():
     with claims.float64():
         yield
+
+
+def pytest_report_header(config):
+    import shutil
+
+    from theory import certificates
+
+    if shutil.which("coqc") and shutil.which("coqchk"):
+        return f"coq: Coq {certificates.coq_version()} found; proofs/test_coq.py compiles and checks the proofs"
+    return "coq: Coq is NOT installed; the Coq proofs are skipped (apt-get install coq)"
