@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from theory import certificates, claims
+from theory import certificates, claims, report
 from theory.__main__ import main
 
 # Claims that the proofs cover before the registry has them (another version adds them).
@@ -101,3 +101,15 @@ def test_the_coq_counterexample_to_thm41_sym_is_the_checkers(verdict):
 def test_certify_of_an_unknown_id_is_a_usage_error(capsys):
     assert main(["certify", "no-such-claim"]) == 2
     assert capsys.readouterr().err.startswith("error: unknown claim id")
+
+
+@pytest.mark.parametrize("family", claims.built_in(), ids=lambda f: f.doc)
+def test_each_claim_page_shows_the_coq_statements_the_record_holds(family):
+    page = (certificates.proofs_dir().parents[1] / family.doc).read_text()
+    start = page.index(report.begin_marker(certificates.BLOCK)) + len(report.begin_marker(certificates.BLOCK))
+    assert page[start:page.index(report.end_marker(certificates.BLOCK))].strip() == certificates.page_block(family)
+
+
+def test_every_claim_without_a_proof_says_why():
+    covered = {c.claim for c in certificates.TABLE}
+    assert {c.id for c in claims.all_claims()} - covered <= set(certificates.OUT_OF_REACH)

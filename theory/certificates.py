@@ -169,6 +169,81 @@ TABLE = (
 )
 
 
+# Why a claim has no Coq proof yet: what the proof would need that this one does not have.
+OUT_OF_REACH = {
+    "byol-np-fixed-point": "a statement about autograd gradients through BatchNorm on batch "
+    "statistics of a real network; the chain rule through BatchNorm is not formalised here",
+    "byol-fixed-point": "fails by a float64 one-step counterexample found by search; an exact "
+    "replay needs the step's square roots (the l2-normalisation) in a real-closed field or "
+    "with interval arithmetic, not done here",
+    "thm5.1-linear-only": "fails by a one-step counterexample of a real network; as "
+    "byol-fixed-point, its exact replay needs square roots in Coq, not done here",
+    "thm5.1-np": "fails by a two-step counterexample; exact replay not done (square roots of "
+    "the l2-normalisation)",
+    "byol-raft": "fails by a one-step counterexample; exact replay not done (square roots of "
+    "the l2-normalisation)",
+    "appG-steps": "a verdict on each printed equation of Appendix G as written (typography, "
+    "indices); the mathematics it corrects to is thm5.1's proof",
+    "appH-steps": "a verdict on each printed line of Appendix H as written (vectors where "
+    "scalars stand, indices)",
+    "raft-byolp-same-law": "a statement about probability laws of PyTorch's initialisation; "
+    "it needs measure theory (push-forward of a product of uniform laws), not formalised here",
+    "no-convergence": "a statement about the long-run behaviour of float64 training "
+    "trajectories (an attracting fixed point of a nonlinear map); its proof needs the "
+    "spectral theory of the Jacobian, not formalised here",
+    "appH-sylvester": "needs Cayley–Hamilton and the factorisation of characteristic "
+    "polynomials over an algebraically closed field (mathcomp), not done in this version",
+    "appH-dimension": "needs Jordan normal forms, which mathcomp does not provide in a form "
+    "usable here",
+    "appH-stationary": "needs the gradients of the expected loss eq. 57 as matrix calculus "
+    "(eqs. 62–63); not done in this version",
+    "appH-derivation": "its exact 2×2 counterexample is replayed by proofs/test_appH.py in "
+    "rational arithmetic; a Coq replay is not done in this version",
+    "appH-random-W": "a statement about random matrices (a probability-one event), which "
+    "needs measure theory",
+    "appH-joint": "as appH-stationary, needs eq. 57's gradients as matrix calculus; not done "
+    "in this version",
+}
+
+BLOCK = "coq"
+
+
+def page_block(family) -> str:
+    """The claim page's block of machine-checked statements: per claim the statement the
+    checker decides beside the theorem Coq checked, or why there is none. Written by
+    ``python -m theory certify --record``."""
+    table, record = {c.claim: c for c in TABLE}, recorded()
+    out = ["Written by `python -m theory certify --record` from the proofs in `proofs/coq/`; "
+           "`python -m theory certify` re-checks them ([how to read a certificate]"
+           "(../howto/read-a-certificate.md))."]
+    for claim in family.claims:
+        out += ["", f"### `{claim.id}`", "", f"The claim: {claim.statement}", ""]
+        cert = table.get(claim.id)
+        if cert is None:
+            out.append(f"No Coq proof: {OUT_OF_REACH.get(claim.id, 'none written yet')}.")
+            continue
+        proves = "the negation of the claim" if cert.refutes else "the claim"
+        out += [f"Coq proves {proves}: `{cert.qualified()}` (`proofs/coq/{cert.file}`)", "",
+                "```coq", record[cert.qualified()]["statement"], "```", "", f"Gap: {cert.gap}"]
+        if cert.also:
+            out += ["", "Also proved: " + ", ".join(f"`{t}`" for t in cert.also) + "."]
+    return "\n".join(out)
+
+
+def write_pages() -> list[str]:
+    """Rewrite the block of every claim page that has one; the pages written."""
+    from theory import claims, report
+
+    written = []
+    root = Path(__file__).resolve().parent.parent
+    for family in claims.built_in():
+        page = root / family.doc
+        if family.doc and page.is_file() and report.begin_marker(BLOCK) in page.read_text():
+            report.write_block(page, BLOCK, page_block(family))
+            written.append(family.doc)
+    return written
+
+
 class CertifyError(Exception):
     """certify cannot run here (no coqc, no proof sources); one line."""
 
@@ -369,6 +444,7 @@ def certify(ids: list[str], record: bool = False) -> list[dict]:
     if record:
         known |= {name: value | {"version": version} for name, value in found.items()}
         _write_json(RECORD, known)
+        write_pages()
     results, passed = [], set(good_files)
     for cert in chosen:
         results.append(_result(cert, checked[cert.file], found, known, version))

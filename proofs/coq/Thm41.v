@@ -106,11 +106,6 @@ Qed.
     α = β = 1, p1 = t1 = (0, 1), p2 = (3/5, 4/5), t2 = (1, 0): L_BYOL = 2 > 8/5. *)
 Definition v2 (x y : R) : nat -> R := fun i => match i with 0%nat => x | 1%nat => y | _ => 0 end.
 
-Definition thm41_sym_statement : Prop :=
-  forall (a b : R) (p1 p2 t1 t2 : Rn 2),
-  0 < a -> 0 < b -> is_unit p1 -> is_unit p2 -> is_unit t1 -> is_unit t2 ->
-  sqd p1 t2 <= (1 / a + 1 / b) * byol_prime a b p1 p2 t1 t2.
-
 Lemma thm41_sym_counterexample_values :
   let p1 := v2 0 1 in let p2 := v2 (3/5) (4/5) in let t1 := v2 0 1 in let t2 := v2 1 0 in
   is_unit (E := Rn 2) p1 /\ is_unit (E := Rn 2) p2 /\ is_unit (E := Rn 2) t1
@@ -122,7 +117,10 @@ Proof.
   repeat split; field.
 Qed.
 
-Theorem thm41_sym_fails : ~ thm41_sym_statement.
+Theorem thm41_sym_fails :
+  ~ (forall (a b : R) (p1 p2 t1 t2 : Rn 2),
+     0 < a -> 0 < b -> is_unit p1 -> is_unit p2 -> is_unit t1 -> is_unit t2 ->
+     sqd p1 t2 <= (1 / a + 1 / b) * byol_prime a b p1 p2 t1 t2).
 Proof.
   intro H.
   destruct thm41_sym_counterexample_values as (U1 & U2 & U3 & U4 & L & R).
