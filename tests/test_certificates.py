@@ -113,3 +113,15 @@ def test_each_claim_page_shows_the_coq_statements_the_record_holds(family):
 def test_every_claim_without_a_proof_says_why():
     covered = {c.claim for c in certificates.TABLE}
     assert {c.id for c in claims.all_claims()} - covered <= set(certificates.OUT_OF_REACH)
+
+
+def _coq_matrix(text: str) -> str:
+    """"[[0, 0], [0, 1]]" as AppH.v writes it: Z2, I2 or (mat 0 0 0 1)."""
+    entries = text.replace("[", " ").replace("]", " ").replace(",", " ").split()
+    return {"0 0 0 0": "Z2", "1 0 0 1": "I2"}.get(" ".join(entries), f"(mat {' '.join(entries)})")
+
+
+def test_the_coq_counterexample_to_appH_derivation_is_the_checkers(verdict):
+    exact = verdict("appH-derivation")["counterexample"]["exact"]
+    matrices = " ".join(_coq_matrix(exact[n]) for n in ("W", "theta", "A", "B"))
+    assert f"pose proof (H {matrices} I2 " in (certificates.proofs_dir() / "AppH.v").read_text()

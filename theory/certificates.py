@@ -166,6 +166,14 @@ TABLE = (
         "raft_plain_mirrors_byol_prime_plain the same way. Proved in " + TRAJECTORY + ".",
         also=("frozen_minus_identity_raft_is_byol_prime",),
     ),
+    Certificate(
+        "appH-derivation", "AppH.v", "appH_derivation_fails", refutes=True,
+        gap="Refutes the implication with the checker's exact 2×2 counterexample (W = 0, "
+        "θ = [[0, 0], [0, 1]], A = I, B = [[0, 0], [1, 0]]: eqs. 65–66 hold, Wθ − θBA⁻¹ = "
+        "[[0, 0], [−1, 0]]), with A invertible stated as A·A⁻¹ = A⁻¹·A = I. The gradients "
+        "eqs. 62–63 themselves are not derived here: eqs. 65–66 are taken as written.",
+        also=("appH_derivation_counterexample_values",),
+    ),
 )
 
 
@@ -197,8 +205,6 @@ OUT_OF_REACH = {
     "usable here",
     "appH-stationary": "needs the gradients of the expected loss eq. 57 as matrix calculus "
     "(eqs. 62–63); not done in this version",
-    "appH-derivation": "its exact 2×2 counterexample is replayed by proofs/test_appH.py in "
-    "rational arithmetic; a Coq replay is not done in this version",
     "appH-random-W": "a statement about random matrices (a probability-one event), which "
     "needs measure theory",
     "appH-joint": "as appH-stationary, needs eq. 57's gradients as matrix calculus; not done "
