@@ -27,10 +27,9 @@ def float64():
 
 
 def pytest_report_header(config):
-    import shutil
-
     from theory import certificates
 
-    if shutil.which("coqc") and shutil.which("coqchk"):
+    if certificates.coq_installed():
         return f"coq: Coq {certificates.coq_version()} found; proofs/test_coq.py compiles and checks the proofs"
-    return "coq: Coq is NOT installed; the Coq proofs are skipped (apt-get install coq)"
+    return ("coq: Coq or mathcomp is NOT installed; the Coq proofs are skipped "
+            "(apt-get install coq libcoq-mathcomp-algebra)")

@@ -2,17 +2,14 @@
 coqchk, uses only the standard axioms and states exactly what theory/certificates.json records.
 Skipped, and said so in the header and the skip reason, where Coq is not installed."""
 
-import shutil
-
 import pytest
 
 from theory import certificates
 
-COQ_MISSING = ("Coq is not installed: the Coq proofs were NOT compiled or kernel-checked "
-               "(Debian: apt-get install coq)")
+COQ_MISSING = ("Coq or mathcomp is not installed: the Coq proofs were NOT compiled or "
+               "kernel-checked (Debian: apt-get install coq libcoq-mathcomp-algebra)")
 
-pytestmark = pytest.mark.skipif(shutil.which("coqc") is None or shutil.which("coqchk") is None,
-                                reason=COQ_MISSING)
+pytestmark = pytest.mark.skipif(not certificates.coq_installed(), reason=COQ_MISSING)
 
 
 @pytest.mark.xdist_group("coq")

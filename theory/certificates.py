@@ -167,6 +167,17 @@ TABLE = (
         also=("frozen_minus_identity_raft_is_byol_prime",),
     ),
     Certificate(
+        "appH-sylvester", "AppHSylvester.v", "sylvester_criterion",
+        "Proved for square matrices (of sizes m + 1 and n + 1) over any algebraically closed "
+        "field, ℂ among them, with no axiom at all: a non-zero solution θ over that field exists "
+        "iff W and C share an eigenvalue there. For real W and C this gives the claim with θ "
+        "complex; that a real θ ≠ 0 exists too (the equations are real and linear, and a rank "
+        "does not change from R to ℂ) is not formalised. The checker decides the exact nullity "
+        "of I ⊗ W − Cᵀ ⊗ I over Q.",
+        also=("sylvester_solution_implies_shared_eigenvalue",
+              "shared_eigenvalue_gives_sylvester_solution", "intertwine_horner"),
+    ),
+    Certificate(
         "appH-derivation", "AppH.v", "appH_derivation_fails", refutes=True,
         gap="Refutes the implication with the checker's exact 2×2 counterexample (W = 0, "
         "θ = [[0, 0], [0, 1]], A = I, B = [[0, 0], [1, 0]]: eqs. 65–66 hold, Wθ − θBA⁻¹ = "
@@ -199,8 +210,6 @@ OUT_OF_REACH = {
     "no-convergence": "a statement about the long-run behaviour of float64 training "
     "trajectories (an attracting fixed point of a nonlinear map); its proof needs the "
     "spectral theory of the Jacobian, not formalised here",
-    "appH-sylvester": "needs Cayley–Hamilton and the factorisation of characteristic "
-    "polynomials over an algebraically closed field (mathcomp), not done in this version",
     "appH-dimension": "needs Jordan normal forms, which mathcomp does not provide in a form "
     "usable here",
     "appH-stationary": "needs the gradients of the expected loss eq. 57 as matrix calculus "
@@ -369,6 +378,14 @@ def _run(command: list[str], cwd: Path) -> tuple[bool, str, float]:
     return done.returncode == 0, (done.stdout + done.stderr).strip(), time.perf_counter() - started
 
 
+def coq_installed() -> bool:
+    """coqc, coqchk and mathcomp's algebra library (AppHSylvester.v needs it)."""
+    if shutil.which("coqc") is None or shutil.which("coqchk") is None:
+        return False
+    ok, where, _ = _run(["coqc", "-where"], Path.cwd())
+    return ok and (Path(where.strip()) / "user-contrib" / "mathcomp" / "algebra").is_dir()
+
+
 def coq_version() -> str:
     ok, text, _ = _run(["coqc", "--version"], Path.cwd())
     found = re.search(r"version (\S+)", text)
@@ -401,37 +418,59 @@ def compile_and_check(directory: Path, files: list[str]) -> dict[str, dict]:
     return results
 
 
+def _context(directory: Path, module: str) -> list[str]:
+    """The module's own imports and scopes, then the module and what it imports: its theorems
+    are printed with the notations they were written in."""
+    source = (directory / f"{module}.v").read_text()
+    own = re.findall(r"^(?:From \S+ )?Require Import [^\n]*\.$|^(?:Local )?Open Scope \S+\.$|^Import [^\n]*\.$",
+                     source, flags=re.M)
+    ours = " ".join(Path(f).stem for f in imports(directory, f"{module}.v"))
+    return [line for line in own if not line.startswith(f"From {ROOT} ")] + [f"From {ROOT} Require Import {ours}."]
+
+
 def printed(directory: Path, theorems: list[tuple[str, str]]) -> dict[str, dict]:
-    """Each (module, theorem)'s statement and axioms as Coq prints them."""
-    modules = sorted({m for m, _ in theorems})
-    lines = ["Set Printing Width 100.", "From Coq Require Import Reals.", "Open Scope R_scope.",
-             f"From {ROOT} Require Import InnerSpace {' '.join(modules)}."]
-    for module, theorem in theorems:
-        lines += [f'Goal True. idtac "@@ {module}.{theorem}". Abort.',
-                  f"Check @{ROOT}.{module}.{theorem}.", f"Print Assumptions {ROOT}.{module}.{theorem}."]
-    with tempfile.TemporaryDirectory() as scratch:
-        query = Path(scratch) / "Query.v"
-        query.write_text("\n".join(lines) + "\n")
-        ok, text, _ = _run(["coqc", "-q", "-R", str(directory), ROOT, str(query)], Path(scratch))
-    if not ok:
-        raise CertifyError("coqc could not print the statements: " + " ".join(text.splitlines()[:3]))
-    out = {}
-    for block in text.split("@@ ")[1:]:
-        name, _, rest = block.partition("\n")
-        check, _, axioms = rest.partition("Axioms:")
-        statement = check.split("Closed under the global context")[0].strip()
-        statement = re.sub(r"\s+", " ", statement.partition(":")[2]).strip()
-        names = re.findall(r"^(\S+)\s*$", axioms, flags=re.M) + re.findall(r"^(\S+) :", axioms, flags=re.M)
-        out[f"{ROOT}.{name}"] = {"statement": statement, "assumptions": sorted(set(names))}
+    """Each (module, theorem)'s statement and axioms as Coq prints them (one coqc per module):
+    the axioms before anything is imported, so that their names come out qualified the same
+    way whatever the module imports; the statements in the module's own notations."""
+    out: dict[str, dict] = {}
+    for module in sorted({m for m, _ in theorems}):
+        names = [f"{ROOT}.{module}.{t}" for m, t in theorems if m == module]
+        ours = " ".join(Path(f).stem for f in imports(directory, f"{module}.v"))
+        lines = ["Set Printing Width 100.", f"From {ROOT} Require {ours}."]
+        lines += [line for name in names for line in (_marker("A", name), f"Print Assumptions {name}.")]
+        lines += _context(directory, module)
+        lines += [line for name in names for line in (_marker("S", name), f"Check @{name}.")]
+        with tempfile.TemporaryDirectory() as scratch:
+            query = Path(scratch) / "Query.v"
+            query.write_text("\n".join(lines) + "\n")
+            # -w -all: warnings (mathcomp's notation overrides) are not statements.
+            ok, text, _ = _run(["coqc", "-q", "-w", "-all", "-R", str(directory), ROOT, str(query)], Path(scratch))
+        if not ok:
+            raise CertifyError("coqc could not print the statements: " + " ".join(text.splitlines()[:3]))
+        for block in text.split("@@")[1:]:
+            kind, name = block.split(None, 2)[:2]
+            body = block.partition("\n")[2]
+            entry = out.setdefault(name, {})
+            if kind == "A":
+                axioms = body.partition("Axioms:")[2]
+                found = re.findall(r"^(\S+)\s*$", axioms, flags=re.M) + re.findall(r"^(\S+) :", axioms, flags=re.M)
+                entry["assumptions"] = sorted(set(found))
+            else:
+                entry["statement"] = re.sub(r"\s+", " ", body.partition(":")[2]).strip()
     return out
+
+
+def _marker(kind: str, name: str) -> str:
+    return f'Goal True. idtac "@@{kind} {name}". Abort.'
 
 
 def certify(ids: list[str], record: bool = False) -> list[dict]:
     """Compile and kernel-check the certificates of ``ids`` (every certificate when empty),
     compare each theorem's statement with the recorded one (``record``: rewrite the record
     instead), and mark the files that passed as current. One result per claim."""
-    if shutil.which("coqc") is None or shutil.which("coqchk") is None:
-        raise CertifyError("coqc and coqchk are not installed (Debian: apt-get install coq)")
+    if not coq_installed():
+        raise CertifyError("Coq (coqc, coqchk) or mathcomp is not installed "
+                           "(Debian: apt-get install coq libcoq-mathcomp-algebra)")
     directory = proofs_dir()
     if directory is None:
         raise CertifyError("the Coq sources (proofs/coq/) are not here: run certify in a source checkout")
