@@ -178,6 +178,23 @@ TABLE = (
               "shared_eigenvalue_gives_sylvester_solution", "intertwine_horner"),
     ),
     Certificate(
+        "appH-stationary", "AppHSylvester.v", "sylvester_solutions_are_stationary",
+        "Proved over any field (the reals are one) for W (m×m), θ (m×n) and invertible A: "
+        "both factors of eqs. 62–63, Wᵀ(WθA − θB) and (WθA − θB)θᵀ, vanish when Wθ = θBA⁻¹. "
+        "That these are the gradients of the expected loss eq. 57 at ξ = θ (the target not "
+        "differentiated) is taken from the paper, not derived; the checker differentiates "
+        "eq. 57 with autograd in float64.",
+    ),
+    Certificate(
+        "appH-joint", "AppHSylvester.v", "joint_stationary_family",
+        "Proved over any field: for every invertible S and scalar c ≠ 0, θ = cS ≠ 0 and "
+        "W = S·BA⁻¹·S⁻¹ solve Wθ = θBA⁻¹, hence are stationary by "
+        "sylvester_solutions_are_stationary (eqs. 62–63 as the gradients, as there); distinct "
+        "c give distinct θ (joint_family_is_injective), so over the reals the family is "
+        "infinite. The checker evaluates autograd gradients on the family in float64.",
+        also=("joint_family_is_injective", "sylvester_solutions_are_stationary"),
+    ),
+    Certificate(
         "appH-derivation", "AppH.v", "appH_derivation_fails", refutes=True,
         gap="Refutes the implication with the checker's exact 2×2 counterexample (W = 0, "
         "θ = [[0, 0], [0, 1]], A = I, B = [[0, 0], [1, 0]]: eqs. 65–66 hold, Wθ − θBA⁻¹ = "
@@ -210,14 +227,10 @@ OUT_OF_REACH = {
     "no-convergence": "a statement about the long-run behaviour of float64 training "
     "trajectories (an attracting fixed point of a nonlinear map); its proof needs the "
     "spectral theory of the Jacobian, not formalised here",
-    "appH-dimension": "needs Jordan normal forms, which mathcomp does not provide in a form "
-    "usable here",
-    "appH-stationary": "needs the gradients of the expected loss eq. 57 as matrix calculus "
-    "(eqs. 62–63); not done in this version",
+    "appH-dimension": "needs the Jordan normal form and the nullity of the Sylvester operator "
+    "between two Jordan blocks (min(p, q)); neither is formalised here",
     "appH-random-W": "a statement about random matrices (a probability-one event), which "
     "needs measure theory",
-    "appH-joint": "as appH-stationary, needs eq. 57's gradients as matrix calculus; not done "
-    "in this version",
 }
 
 BLOCK = "coq"

@@ -61,7 +61,7 @@ def table(verdicts: list[dict]) -> str:
         lines += ["", f"{v['id']}: {v['verdict'].upper()}  [{v['source']}]", f"  {v['statement']}"]
         if "certificate" in v:
             cert = v["certificate"]
-            lines.append(f"  Coq: {cert['theorem']} proves {cert['proves']} ({cert['status']})")
+            lines.append(f"  Coq: {cert['theorem']} proves {cert['proves']}; compiled proof here: {cert['status']}")
         lines += [f"  - {e}" for e in evidence(v)]
         if v["counterexample"] is not None:
             lines.append(f"  counterexample: {json.dumps(v['counterexample'].get('exact', v['counterexample']))}")

@@ -91,3 +91,41 @@ by move=> [a [Wa Ca]]; exact: shared_eigenvalue_gives_sylvester_solution Wa Ca.
 Qed.
 
 End Sylvester.
+
+(** appH-stationary and appH-joint, over any field (the reals are one). The gradients of eq. 57
+    at ξ = θ with respect to θ and W are, by eqs. 62–63, multiples of Wᵀ(WθA − θB) and
+    (WθA − θB)θᵀ: both vanish when Wθ = θBA⁻¹. *)
+Section Stationary.
+Variable K : fieldType.
+
+Theorem sylvester_solutions_are_stationary m n (W : 'M[K]_m) (th : 'M[K]_(m, n)) (A B : 'M[K]_n) :
+  A \in unitmx -> W *m th = th *m (B *m invmx A) ->
+  W^T *m (W *m th *m A - th *m B) = 0 /\ (W *m th *m A - th *m B) *m th^T = 0.
+Proof.
+move=> A_unit WC.
+have -> : W *m th *m A - th *m B = 0 by rewrite WC -mulmxA mulmxKV // subrr.
+by rewrite mulmx0 mul0mx.
+Qed.
+
+(** With W trained too: for every invertible S and every scalar c ≠ 0, θ = cS ≠ 0 and
+    W = S(BA⁻¹)S⁻¹ solve Wθ = θBA⁻¹, so they are stationary points; distinct c give distinct
+    θ, so over an infinite field (the reals) the family is infinite. *)
+Theorem joint_stationary_family n (A B S : 'M[K]_n.+1) (c : K) :
+  S \in unitmx -> c != 0 ->
+  c *: S != 0 /\ (S *m (B *m invmx A) *m invmx S) *m (c *: S) = (c *: S) *m (B *m invmx A).
+Proof.
+move=> S_unit c_nz; split.
+  rewrite scaler_eq0 negb_or c_nz /=; apply: contraTneq S_unit => ->.
+  by rewrite unitmxE det0 unitr0.
+by rewrite -!scalemxAr mulmxKV // scalemxAl.
+Qed.
+
+Lemma joint_family_is_injective n (S : 'M[K]_n.+1) :
+  S \in unitmx -> injective (fun c : K => c *: S).
+Proof.
+move=> S_unit c1 c2 /= /eqP; rewrite -subr_eq0 -scalerBl scaler_eq0 => /orP [|/eqP S0].
+  by rewrite subr_eq0 => /eqP.
+by move: S_unit; rewrite S0 unitmxE det0 unitr0.
+Qed.
+
+End Stationary.
