@@ -43,10 +43,12 @@ SPACE = ("in every real inner-product space (every R^n, n ≥ 0, is one: Corolla
 TRAJECTORY = (
     "an abstract model: parameters of any type with an involution M (M negates the "
     "predictor's output layer), any gradient operator that obeys the chain rule for M and "
-    "ignores additive constants, a teacher update blind to M, the loss a mean over each "
-    "step's batch, exact real arithmetic. The checker runs real networks with autograd in "
-    "float64 and decides by round-off controls; the proof covers any encoder and any "
-    "number of steps but not rounding")
+    "ignores additive constants (as the derivative does; that instance is not built in Coq), "
+    "a teacher update blind to M, output maps with rep2(M y) = −rep1(y) (shown for the "
+    "l2-normalised linear predictor in R^n: linear_predictor_outputs_negated), the loss a "
+    "mean over each step's batch, exact real arithmetic. The checker runs real networks "
+    "with autograd in float64 and decides by round-off controls; the proof covers any "
+    "encoder and any number of steps but not rounding")
 
 
 @dataclass(frozen=True)
@@ -122,7 +124,8 @@ TABLE = (
         "thm5.1", "Thm51.v", "thm51_tangential_trajectories_correspond",
         "Proved in " + TRAJECTORY + ". The per-sample identity L_RAFT(−p, −λ) = L_BYOL'(p, λ) "
         "is raft_tan_mirrors_byol_prime_tan; the gradients' is gradients_mirror.",
-        also=("raft_tan_mirrors_byol_prime_tan", "gradients_mirror", "trajectories_mirror"),
+        also=("raft_tan_mirrors_byol_prime_tan", "gradients_mirror", "trajectories_mirror",
+              "linear_predictor_outputs_negated"),
     ),
     Certificate(
         "thm5.1-adam", "Thm51.v", "adam_odd",

@@ -350,3 +350,30 @@ Proof.
     rewrite ?Hsq; unfold Rdiv; ring.
 Qed.
 End Optimisers.
+
+(** The hypothesis outputs_negated holds for the paper's outputs in R^n: the l2-normalised
+    prediction of a linear predictor, z ↦ Wz/‖Wz‖, with W negated (matrices as functions
+    i j ↦ W_ij read on 0 .. n−1; the encoder's output z is anything). *)
+Section LinearPredictor.
+Variable n : nat.
+
+Definition matvec (W : nat -> nat -> R) (z : nat -> R) : Rn n := fun i => dot n (W i) z.
+Definition negate (W : nat -> nat -> R) : nat -> nat -> R := fun i j => - W i j.
+
+Lemma normalize_negated (v : Rn n) : normalize (vneg v) = vneg (normalize v).
+Proof.
+  unfold normalize, vneg; simpl; apply functional_extensionality; intro i.
+  replace (dot n (fun j => -1 * v j) (fun j => -1 * v j)) with (dot n v v); [ring |].
+  rewrite (dot_scale_l n (-1) v), (dot_sym n v (fun j => -1 * v j)), (dot_scale_l n (-1) v); ring.
+Qed.
+
+Theorem linear_predictor_outputs_negated (W : nat -> nat -> R) (z : nat -> R) :
+  normalize (matvec (negate W) z) = vneg (normalize (matvec W z)).
+Proof.
+  rewrite <- normalize_negated; f_equal.
+  unfold matvec, negate, vneg; simpl; apply functional_extensionality; intro i.
+  replace (fun j => - W i j) with (fun j => -1 * W i j)
+    by (apply functional_extensionality; intro j; ring).
+  apply dot_scale_l.
+Qed.
+End LinearPredictor.
