@@ -55,7 +55,8 @@ def sources(tmp_path, monkeypatch):
     (tmp_path / "Thm41.v").write_text("From RaftVerify Require Import InnerSpace.\n")
     (tmp_path / "Thm41.vo").write_bytes(b"compiled")
     stamp = {"Thm41.v": {"source": certificates.source_digest(tmp_path, "Thm41.v"), "coq": "8.16.1",
-                         "vo": certificates._sha256(tmp_path / "Thm41.vo")}}
+                         "vo": certificates._sha256(tmp_path / "Thm41.vo"),
+                         "record": certificates._sha256(certificates.RECORD)}}
     (tmp_path / certificates.STAMP).write_text(json.dumps(stamp))
     monkeypatch.setattr(certificates, "proofs_dir", lambda: tmp_path)
     return tmp_path

@@ -7,9 +7,10 @@ statement and assumptions exactly as Coq prints them (``python -m theory certify
 rewrites it; ``certify`` refuses a theorem whose printed statement has drifted from it).
 
 A certificate is *current* when ``certify`` compiled its file with ``coqc``, re-checked the
-result with ``coqchk``, and neither the ``.v`` source (with every file it imports) nor the
-``.vo`` has changed since: ``certify`` writes the SHA-256 of both to ``proofs/coq/.certified.json``,
-and ``status`` compares them with the files now. A date comparison would trust a ``.vo`` that is
+result with ``coqchk``, found the statements it records, and neither the ``.v`` source (with
+every file it imports), the ``.vo`` nor the record has changed since: ``certify`` writes the
+SHA-256 of the three to ``proofs/coq/.certified.json``, and ``status`` compares them with the
+files now. A date comparison would trust a ``.vo`` that is
 merely newer; a hash does not.
 """
 
@@ -348,13 +349,14 @@ def status(cert: Certificate) -> str:
     compiled = directory / Path(cert.file).with_suffix(".vo")
     if entry is None or not compiled.is_file():
         return "not certified here"
-    if entry["source"] != source_digest(directory, cert.file) or entry["vo"] != _sha256(compiled):
+    now = {"source": source_digest(directory, cert.file), "vo": _sha256(compiled), "record": _sha256(RECORD)}
+    if any(entry.get(key) != value for key, value in now.items()):
         return "changed since certified"
     return "proved"
 
 
-def document(claim_id: str, *, current: bool = True) -> dict | None:
-    """A claim's certificate as data (None when it has none); ``current`` adds its status."""
+def document(claim_id: str) -> dict | None:
+    """A claim's certificate as data, with its status here (None when it has none)."""
     cert = by_claim().get(claim_id)
     if cert is None:
         return None
@@ -370,7 +372,7 @@ def document(claim_id: str, *, current: bool = True) -> dict | None:
         "gap": cert.gap,
         "also": [cert.qualified(t) for t in cert.also],
     }
-    return out | ({"status": status(cert)} if current else {})
+    return out | {"status": status(cert)}
 
 
 def label(verdict: dict) -> str:
@@ -514,7 +516,7 @@ def certify(ids: list[str], record: bool = False) -> list[dict]:
     stamp = _stamp(directory)
     for file in passed:
         stamp[file] = {"source": source_digest(directory, file), "coq": version,
-                       "vo": _sha256(directory / Path(file).with_suffix(".vo"))}
+                       "vo": _sha256(directory / Path(file).with_suffix(".vo")), "record": _sha256(RECORD)}
     _write_json(directory / STAMP, stamp)
     return results
 
