@@ -249,7 +249,11 @@ def page_block(family) -> str:
            "`python -m theory certify` re-checks them ([how to read a certificate]"
            "(../howto/read-a-certificate.md))."]
     for claim in family.claims:
-        out += ["", f"### `{claim.id}`", "", f"The claim: {claim.statement}", ""]
+        out += ["", f"### `{claim.id}`", ""]
+        # The paper's own words, where the registry keeps them.
+        if getattr(claim, "paper_text", ""):
+            out += [f"The paper: {claim.paper_text}", ""]
+        out += [f"The claim as checked: {claim.statement}", ""]
         cert = table.get(claim.id)
         if cert is None:
             out.append(f"No Coq proof: {OUT_OF_REACH.get(claim.id, 'none written yet')}.")
