@@ -83,7 +83,8 @@ TABLE = (
         "(α = β = 1, p1 = t1 = (0, 1), p2 = (3/5, 4/5), t2 = (1, 0): L_BYOL = 2 > 8/5). The "
         "repaired constant 1/α + 2/β is proved " + SPACE + ".",
         also=("thm41_sym_counterexample_values",
-              "thm41_sym_holds_with_constant_1_over_alpha_plus_2_over_beta"),
+              "thm41_sym_holds_with_constant_1_over_alpha_plus_2_over_beta",
+              "thm41_sym_ratio_at_most_2a_plus_b_over_a_plus_b"),
     ),
     Certificate(
         "thm4.1-symsym", "Thm41.v", "thm41_symsym_symmetric_byol_bounded",
@@ -143,6 +144,15 @@ TABLE = (
         "(raft_plain_mirrors_byol_prime_plain), which no gradient sees. Proved in "
         + TRAJECTORY + "; the outputs are assumed unit vectors (the l2-normalisation).",
         also=("raft_plain_mirrors_byol_prime_plain",),
+    ),
+    Certificate(
+        "thm5.1-linear-only", "Thm51.v", "thm51_linear_only_fails", refutes=True,
+        gap="Refutes the claim with a simpler exact case than the checker's (which is a "
+        "float64 run found by search): a one-dimensional linear encoder and predictor, one "
+        "pair of views, α = β = 1, θ0 = w0 = 1 against w0 = −1; after one SGD step of any "
+        "η > 0, θ1 = 1 for BYOL' and 1 + 4η for RAFT. The gradients are closed forms "
+        "certified by exact expansions with second-order remainders.",
+        also=("byol_prime_raw_expansion", "raft_raw_expansion"),
     ),
     Certificate(
         "thm5.1-no-sphere", "Thm51.v", "thm51_tangential_trajectories_correspond",
@@ -216,8 +226,6 @@ OUT_OF_REACH = {
     "byol-fixed-point": "fails by a float64 one-step counterexample found by search; an exact "
     "replay needs the step's square roots (the l2-normalisation) in a real-closed field or "
     "with interval arithmetic, not done here",
-    "thm5.1-linear-only": "fails by a one-step counterexample of a real network; as "
-    "byol-fixed-point, its exact replay needs square roots in Coq, not done here",
     "thm5.1-np": "fails by a two-step counterexample; exact replay not done (square roots of "
     "the l2-normalisation)",
     "byol-raft": "fails by a one-step counterexample; exact replay not done (square roots of "

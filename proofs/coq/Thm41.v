@@ -102,6 +102,19 @@ Proof.
   lra.
 Qed.
 
+(** Hence LHS/RHS of thm4.1-sym never exceeds (2α + β)/(α + β) < 2: the repaired constant is
+    that factor times the claimed one. *)
+Corollary thm41_sym_ratio_at_most_2a_plus_b_over_a_plus_b
+  (E : InnerSpace) (a b : R) (p1 p2 t1 t2 : E) :
+  0 < a -> 0 < b ->
+  sqd p1 t2 <= (2 * a + b) / (a + b) * ((1 / a + 1 / b) * byol_prime a b p1 p2 t1 t2).
+Proof.
+  intros Ha Hb.
+  replace ((2 * a + b) / (a + b) * ((1 / a + 1 / b) * byol_prime a b p1 p2 t1 t2))
+    with ((1 / a + 2 / b) * byol_prime a b p1 p2 t1 t2) by (field; lra).
+  apply thm41_sym_holds_with_constant_1_over_alpha_plus_2_over_beta; assumption.
+Qed.
+
 (** ¬thm4.1-sym: the checker's exact counterexample (proofs/test_thm41.py replays it) in R²,
     α = β = 1, p1 = t1 = (0, 1), p2 = (3/5, 4/5), t2 = (1, 0): L_BYOL = 2 > 8/5. *)
 Definition v2 (x y : R) : nat -> R := fun i => match i with 0%nat => x | 1%nat => y | _ => 0 end.

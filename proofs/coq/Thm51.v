@@ -377,3 +377,43 @@ Proof.
   apply dot_scale_l.
 Qed.
 End LinearPredictor.
+
+(** thm5.1-linear-only fails: with condition (ii) alone (raw outputs, plain squared
+    distances) the correspondence breaks at the first SGD step. A one-dimensional exact case:
+    encoder z = θx, predictor p = wz, one pair of views x1 = x2 = 1, teacher output ξ = 1,
+    α = β = 1, start θ0 = 1, w0 = 1 for BYOL' and w0 = −1 for RAFT, any learning rate η > 0:
+    BYOL' keeps θ1 = 1, RAFT moves to θ1 = 1 + 4η. The gradients are the closed forms below,
+    each certified by its exact expansion with a second-order remainder. *)
+Section LinearOnly.
+
+Definition byol_prime_raw (xi th w : R) : R :=
+  (w * th - w * th) ^ 2 + ((w * th - xi) ^ 2 + (w * th - xi) ^ 2) / 2.
+Definition raft_raw (xi th w : R) : R :=
+  (w * th - w * th) ^ 2 - ((w * th - xi) ^ 2 + (w * th - xi) ^ 2) / 2.
+
+Definition byol_prime_raw_grad_theta (xi th w : R) : R := 2 * w * (w * th - xi).
+Definition byol_prime_raw_grad_w (xi th w : R) : R := 2 * th * (w * th - xi).
+
+Lemma byol_prime_raw_expansion xi th w h k :
+  byol_prime_raw xi (th + h) (w + k)
+  = byol_prime_raw xi th w + byol_prime_raw_grad_theta xi th w * h + byol_prime_raw_grad_w xi th w * k
+    + (2 * (w * th - xi) * k * h + (w * h + k * th + k * h) ^ 2).
+Proof. unfold byol_prime_raw, byol_prime_raw_grad_theta, byol_prime_raw_grad_w; field. Qed.
+
+Lemma raft_raw_expansion xi th w h k :
+  raft_raw xi (th + h) (w + k)
+  = raft_raw xi th w - byol_prime_raw_grad_theta xi th w * h - byol_prime_raw_grad_w xi th w * k
+    - (2 * (w * th - xi) * k * h + (w * h + k * th + k * h) ^ 2).
+Proof. unfold raft_raw, byol_prime_raw_grad_theta, byol_prime_raw_grad_w; field. Qed.
+
+(** RAFT's gradient in θ is minus BYOL''s formula; one SGD step from the mirrored starts. *)
+Theorem thm51_linear_only_fails (lr : R) :
+  0 < lr ->
+  let theta_byol_prime := 1 - lr * byol_prime_raw_grad_theta 1 1 1 in
+  let theta_raft := 1 - lr * (- byol_prime_raw_grad_theta 1 1 (-1)) in
+  theta_byol_prime = 1 /\ theta_raft = 1 + 4 * lr /\ theta_byol_prime <> theta_raft.
+Proof.
+  intro Hlr; cbv zeta; unfold byol_prime_raw_grad_theta.
+  repeat split; [ring | ring | lra].
+Qed.
+End LinearOnly.
