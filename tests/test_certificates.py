@@ -56,7 +56,7 @@ def sources(tmp_path, monkeypatch):
     (tmp_path / "Thm41.vo").write_bytes(b"compiled")
     stamp = {"Thm41.v": {"source": certificates.source_digest(tmp_path, "Thm41.v"), "coq": "8.16.1",
                          "vo": certificates._sha256(tmp_path / "Thm41.vo"),
-                         "record": certificates._sha256(certificates.RECORD)}}
+                         "record": certificates.record_digest("Thm41.v")}}
     (tmp_path / certificates.STAMP).write_text(json.dumps(stamp))
     monkeypatch.setattr(certificates, "proofs_dir", lambda: tmp_path)
     return tmp_path

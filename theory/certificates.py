@@ -8,10 +8,10 @@ rewrites it; ``certify`` refuses a theorem whose printed statement has drifted f
 
 A certificate is *current* when ``certify`` compiled its file with ``coqc``, re-checked the
 result with ``coqchk``, found the statements it records, and neither the ``.v`` source (with
-every file it imports), the ``.vo`` nor the record has changed since: ``certify`` writes the
-SHA-256 of the three to ``proofs/coq/.certified.json``, and ``status`` compares them with the
-files now. A date comparison would trust a ``.vo`` that is
-merely newer; a hash does not.
+every file it imports), the ``.vo`` nor the record's entries for that file have changed since:
+``certify`` writes the SHA-256 of the three to ``proofs/coq/.certified.json``, and ``status``
+compares them with the files now. A date comparison would trust a ``.vo`` that is merely
+newer; a hash does not.
 """
 
 import hashlib
@@ -344,6 +344,13 @@ def source_digest(directory: Path, file: str) -> str:
     return digest.hexdigest()
 
 
+def record_digest(file: str) -> str:
+    """SHA-256 of what the record says about the theorems of one file."""
+    prefix = f"{ROOT}.{Path(file).stem}."
+    mine = {name: value for name, value in recorded().items() if name.startswith(prefix)}
+    return hashlib.sha256(json.dumps(mine, sort_keys=True).encode()).hexdigest()
+
+
 def _stamp(directory: Path) -> dict:
     try:
         return json.loads((directory / STAMP).read_text())
@@ -361,7 +368,7 @@ def status(cert: Certificate) -> str:
     compiled = directory / Path(cert.file).with_suffix(".vo")
     if entry is None or not compiled.is_file():
         return "not certified here"
-    now = {"source": source_digest(directory, cert.file), "vo": _sha256(compiled), "record": _sha256(RECORD)}
+    now = {"source": source_digest(directory, cert.file), "vo": _sha256(compiled), "record": record_digest(cert.file)}
     if any(entry.get(key) != value for key, value in now.items()):
         return "changed since certified"
     return "proved"
@@ -528,7 +535,7 @@ def certify(ids: list[str], record: bool = False) -> list[dict]:
     stamp = _stamp(directory)
     for file in passed:
         stamp[file] = {"source": source_digest(directory, file), "coq": version,
-                       "vo": _sha256(directory / Path(file).with_suffix(".vo")), "record": _sha256(RECORD)}
+                       "vo": _sha256(directory / Path(file).with_suffix(".vo")), "record": record_digest(file)}
     _write_json(directory / STAMP, stamp)
     return results
 
