@@ -152,12 +152,14 @@ TABLE = (
         "appH-sylvester", "AppHSylvester.v", "sylvester_criterion",
         "Proved for square matrices (of sizes m + 1 and n + 1) over any algebraically closed "
         "field, ℂ among them, with no axiom at all: a non-zero solution θ over that field exists "
-        "iff W and C share an eigenvalue there. For real W and C this gives the claim with θ "
-        "complex; that a real θ ≠ 0 exists too (the equations are real and linear, and a rank "
-        "does not change from R to ℂ) is not formalised. The checker decides the exact nullity "
-        "of I ⊗ W − Cᵀ ⊗ I over Q.",
+        "iff W and C share an eigenvalue there. For real W and C: a real θ ≠ 0 makes them "
+        "share a complex eigenvalue (sylvester_solution_over_subfield, for any field embedded "
+        "in an algebraically closed one); the converse gives θ complex, and that a real θ ≠ 0 "
+        "exists too (the equations are real and linear, and a rank does not change from R to "
+        "ℂ) is not formalised. The checker decides the exact nullity of I ⊗ W − Cᵀ ⊗ I over Q.",
         also=("sylvester_solution_implies_shared_eigenvalue",
-              "shared_eigenvalue_gives_sylvester_solution", "intertwine_horner"),
+              "shared_eigenvalue_gives_sylvester_solution", "intertwine_horner",
+              "sylvester_solution_over_subfield"),
     ),
     Certificate(
         "appH-stationary", "AppHSylvester.v", "sylvester_solutions_are_stationary",

@@ -90,6 +90,18 @@ split.
 by move=> [a [Wa Ca]]; exact: shared_eigenvalue_gives_sylvester_solution Wa Ca.
 Qed.
 
+(** What the criterion gives for a field K embedded in an algebraically closed one (R in ℂ):
+    a non-zero solution θ over K makes W and C share an eigenvalue over the bigger field. *)
+Theorem sylvester_solution_over_subfield (K : fieldType) (f : {rmorphism K -> F}) m n
+  (W : 'M[K]_m.+1) (C : 'M[K]_n.+1) (th : 'M[K]_(m.+1, n.+1)) :
+  th != 0 -> W *m th = th *m C ->
+  exists a, eigenvalue (map_mx f W) a && eigenvalue (map_mx f C) a.
+Proof.
+move=> th_nz WC; apply: (@sylvester_solution_implies_shared_eigenvalue _ _ _ _ (map_mx f th)).
+  by rewrite map_mx_eq0.
+by rewrite -!map_mxM WC.
+Qed.
+
 End Sylvester.
 
 (** appH-stationary and appH-joint, over any field (the reals are one). The gradients of eq. 57
