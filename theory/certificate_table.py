@@ -149,17 +149,17 @@ TABLE = (
         also=("frozen_minus_identity_raft_is_byol_prime",),
     ),
     Certificate(
-        "appH-sylvester", "AppHSylvester.v", "sylvester_criterion",
-        "Proved for square matrices (of sizes m + 1 and n + 1) over any algebraically closed "
-        "field, ℂ among them, with no axiom at all: a non-zero solution θ over that field exists "
-        "iff W and C share an eigenvalue there. For real W and C: a real θ ≠ 0 makes them "
-        "share a complex eigenvalue (sylvester_solution_over_subfield, for any field embedded "
-        "in an algebraically closed one); the converse gives θ complex, and that a real θ ≠ 0 "
-        "exists too (the equations are real and linear, and a rank does not change from R to "
-        "ℂ) is not formalised. The checker decides the exact nullity of I ⊗ W − Cᵀ ⊗ I over Q.",
-        also=("sylvester_solution_implies_shared_eigenvalue",
+        "appH-sylvester", "AppHSylvester.v", "sylvester_criterion_over_subfield",
+        "Proved with no axiom at all for square W ((m + 1)×(m + 1)) and C ((n + 1)×(n + 1)) "
+        "over any field K embedded in an algebraically closed field F — the claim's case is "
+        "K = R, F = ℂ, instances this file does not import (mathcomp-analysis and "
+        "mathcomp-real-closed provide them): a non-zero θ over K exists iff W and C share an "
+        "eigenvalue in F. Over F itself this is sylvester_criterion (Cayley–Hamilton); the "
+        "step from F to K is that a rank does not change under a field embedding. The "
+        "checker decides the exact nullity of I ⊗ W − Cᵀ ⊗ I over Q.",
+        also=("sylvester_criterion", "sylvester_solution_implies_shared_eigenvalue",
               "shared_eigenvalue_gives_sylvester_solution", "intertwine_horner",
-              "sylvester_solution_over_subfield"),
+              "solution_iff_rank_deficient"),
     ),
     Certificate(
         "appH-stationary", "AppHSylvester.v", "sylvester_solutions_are_stationary",

@@ -90,19 +90,54 @@ split.
 by move=> [a [Wa Ca]]; exact: shared_eigenvalue_gives_sylvester_solution Wa Ca.
 Qed.
 
-(** What the criterion gives for a field K embedded in an algebraically closed one (R in ℂ):
-    a non-zero solution θ over K makes W and C share an eigenvalue over the bigger field. *)
-Theorem sylvester_solution_over_subfield (K : fieldType) (f : {rmorphism K -> F}) m n
-  (W : 'M[K]_m.+1) (C : 'M[K]_n.+1) (th : 'M[K]_(m.+1, n.+1)) :
-  th != 0 -> W *m th = th *m C ->
-  exists a, eigenvalue (map_mx f W) a && eigenvalue (map_mx f C) a.
-Proof.
-move=> th_nz WC; apply: (@sylvester_solution_implies_shared_eigenvalue _ _ _ _ (map_mx f th)).
-  by rewrite map_mx_eq0.
-by rewrite -!map_mxM WC.
-Qed.
-
 End Sylvester.
+
+(** For real W and C (any field K embedded in an algebraically closed F, R in ℂ): a non-zero θ
+    over K exists iff W and C share an eigenvalue in F. The solutions are the kernel of the
+    linear map θ ↦ Wθ − θC; its matrix over F is the image of its matrix over K, and a rank
+    does not change under a field embedding. *)
+Section Operator.
+Variables (R : fieldType) (m n : nat) (A : 'M[R]_m) (B : 'M[R]_n).
+
+Definition sylvester_map (th : 'M[R]_(m, n)) : 'M[R]_(m, n) := A *m th - th *m B.
+
+Fact sylvester_map_is_linear : linear sylvester_map.
+Proof.
+move=> a X Y; rewrite /sylvester_map mulmxDr mulmxDl -scalemxAr -scalemxAl.
+by rewrite scalerBr addrACA opprD.
+Qed.
+Canonical sylvester_map_linear := Linear sylvester_map_is_linear.
+
+Lemma solution_iff_rank_deficient :
+  (exists th : 'M[R]_(m, n), th != 0 /\ A *m th = th *m B)
+  <-> (\rank (lin_mx sylvester_map) < m * n)%N.
+Proof.
+split.
+  move=> [th [th_nz eq]].
+  have ker : (mxvec th <= kermx (lin_mx sylvester_map))%MS.
+    by rewrite sub_kermx mul_vec_lin /= /sylvester_map eq subrr linear0.
+  have : kermx (lin_mx sylvester_map) != 0.
+    apply: contraNneq th_nz => K0; move: ker; rewrite K0 submx0 mxvec_eq0 => /eqP //.
+  rewrite -mxrank_eq0 mxrank_ker -lt0n subn_gt0 //.
+move=> rank_lt.
+have : kermx (lin_mx sylvester_map) != 0.
+  by rewrite -mxrank_eq0 mxrank_ker -lt0n subn_gt0.
+case/rowV0Pn => v v_ker v_nz; exists (vec_mx v); split; first by rewrite vec_mx_eq0.
+move: v_ker; rewrite sub_kermx mul_rV_lin /= mxvec_eq0 /sylvester_map subr_eq0 => /eqP //.
+Qed.
+End Operator.
+
+Theorem sylvester_criterion_over_subfield (K : fieldType) (F : closedFieldType)
+  (f : {rmorphism K -> F}) m n (W : 'M[K]_m.+1) (C : 'M[K]_n.+1) :
+  (exists th : 'M[K]_(m.+1, n.+1), th != 0 /\ W *m th = th *m C)
+  <-> (exists a : F, eigenvalue (map_mx f W) a /\ eigenvalue (map_mx f C) a).
+Proof.
+rewrite -sylvester_criterion !solution_iff_rank_deficient.
+have -> : (lin_mx (sylvester_map (map_mx f W) (map_mx f C)))
+          = map_mx f (lin_mx (sylvester_map W C)).
+  by symmetry; apply: map_lin_mx => th; rewrite /sylvester_map map_mxB !map_mxM.
+by rewrite mxrank_map.
+Qed.
 
 (** appH-stationary and appH-joint, over any field (the reals are one). The gradients of eq. 57
     at ξ = θ with respect to θ and W are, by eqs. 62–63, multiples of Wᵀ(WθA − θB) and
