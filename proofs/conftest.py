@@ -24,3 +24,12 @@ settings.load_profile("ci")
 def float64():
     with claims.float64():
         yield
+
+
+def pytest_report_header(config):
+    from theory import certificates
+
+    if certificates.coq_installed():
+        return f"coq: Coq {certificates.coq_version()} found; proofs/test_coq.py compiles and checks the proofs"
+    return ("coq: Coq or mathcomp is NOT installed; the Coq proofs are skipped "
+            "(apt-get install coq libcoq-mathcomp-algebra)")

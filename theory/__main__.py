@@ -1,4 +1,6 @@
-"""``python -m theory list | verify [ID ...]``: every claim of the RAFT paper, with its verdict.
+"""``python -m theory list | verify [ID ...] | certify [ID ...]``: every claim of the RAFT
+paper, with its verdict and, where there is one, its Coq proof (``certify``: exit 0 when every
+certificate is proved, 1 otherwise).
 
 Exit status: 0 when the run completes (whatever the verdicts; ``--strict``: 1 unless all hold),
 2 for bad input (an unknown id, a seed out of range, an output that cannot be written), 1 when
@@ -12,7 +14,7 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
-from theory import claims, html_report, report
+from theory import certificates, claims, html_report, report
 
 
 def _seed(text: str) -> int:
@@ -72,7 +74,25 @@ def _parser() -> argparse.ArgumentParser:
         help=f"rewrite the verdict table between the {report.begin_marker(report.SUMMARY)} and "
         f"{report.end_marker(report.SUMMARY)} lines of FILE (the README's table)",
     )
+    certify = commands.add_parser(
+        "certify", help="compile and kernel-check the Coq proofs behind the verdicts",
+        description="Compile the Coq proofs of the claims (all when no id is given) with coqc, "
+        "re-check them with coqchk and print each claim's status. Exit 0 when every "
+        "certificate is proved, 1 otherwise or when Coq is not installed.",
+    )
+    certify.add_argument("ids", nargs="*", metavar="ID", help="claim ids (see 'list')")
+    certify.add_argument("--plugin", action="append", default=[], metavar="SPEC", help=plugin_help)
+    certify.add_argument("--record", action="store_true", help="rewrite theory/certificates.json "
+                         "with the statements as the installed Coq prints them")
     return parser
+
+
+def _certify(args) -> tuple[str, int]:
+    selected = claims.get(args.ids)
+    covered = certificates.by_claim()
+    results = certificates.certify([c.id for c in selected] if args.ids else [], record=args.record)
+    text = certificates.render(results, [c.id for c in selected if c.id not in covered])
+    return text, 0 if all(r["status"] == "proved" for r in results) else 1
 
 
 def _list(as_json: bool) -> str:
@@ -138,11 +158,16 @@ def main(argv: list[str] | None = None) -> int:
     for line in left_out:
         print(f"error: {line}", file=sys.stderr)
     try:
-        text, code = (_list(args.json), 0) if args.command == "list" else _verify(args)
+        commands = {"list": lambda: (_list(args.json), 0), "verify": lambda: _verify(args),
+                    "certify": lambda: _certify(args)}
+        text, code = commands[args.command]()
         code = code or (1 if left_out else 0)
     except (KeyError, report.OutputError) as error:
         print(f"error: {error.args[0]}", file=sys.stderr)
         return 2
+    except certificates.CertifyError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     except Interrupted as error:
         print(f"error: {error}", file=sys.stderr)
         return 130

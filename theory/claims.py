@@ -264,9 +264,13 @@ def finding(c: Claim, effort: Effort) -> Finding:
 
 def verify(c: Claim, effort: Effort) -> dict:
     """A claim's verdict document (see ``finding``); its evidence is the list of facts under
-    "facts", its time the seconds its checker took."""
+    "facts", its time the seconds its checker took, its Coq proof (if any) under
+    "certificate" (``theory.certificates.document``)."""
+    from theory import certificates
+
     family = family_of(c.id)
     found = finding(c, effort)
+    certificate = certificates.document(c.id)
     return {
         "id": c.id,
         "verdict": found.verdict,
@@ -286,7 +290,7 @@ def verify(c: Claim, effort: Effort) -> dict:
         "depth": effort.depth,
         "replay": replay_command(c.id, effort.seed, effort.thorough, family.replay_option),
         "seconds": round(_FINDINGS[c.id, effort][1], 3),
-    }
+    } | ({"certificate": certificate} if certificate else {})
 
 
 @contextmanager

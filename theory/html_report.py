@@ -190,7 +190,7 @@ def _section(v: dict) -> list[str]:
            f"<dt>checked form</dt><dd><code>{_e(v['form'])}</code></dd>",
            f"<dt>cases</dt><dd>{v['sampled']} sampled at random, {v['searched']} visited by adversarial search "
            f"and edge cases; {v['seconds']:.2f} s</dd>",
-           f"<dt>replay</dt><dd><code>{_e(v['replay'])}</code></dd>", "</dl>",
+           f"<dt>replay</dt><dd><code>{_e(v['replay'])}</code></dd>", *_certificate(v), "</dl>",
            '<ul class="evidence">', *[f"<li>{_e(e)}</li>" for e in report.evidence(v)], "</ul>"]
     image = figure(v)
     if image:
@@ -199,6 +199,16 @@ def _section(v: dict) -> list[str]:
         out += ['<details class="counterexample" open><summary>Counterexample</summary>',
                 f"<pre>{_e(_compact(v['counterexample']))}</pre></details>"]
     return out + ["</section>"]
+
+
+def _certificate(v: dict) -> list[str]:
+    cert = v.get("certificate")
+    if not cert:
+        return []
+    return [f"<dt>machine-checked</dt><dd><code>{_e(cert['theorem'])}</code> ({_e(cert['prover'])} "
+            f"{_e(cert['version'])}) proves {_e(cert['proves'])}:<pre>{_e(cert['statement'])}</pre>"
+            f"assumptions: {_e(', '.join(cert['assumptions']) or 'none')}; gap: {_e(cert['gap'])}; "
+            f"re-check: <code>python -m theory certify {_e(v['id'])}</code></dd>"]
 
 
 def page(verdicts: list[dict], effort: Effort, started: datetime, changes: list[str] = ()) -> str:

@@ -16,7 +16,7 @@ import sympy
 import torch
 
 import theory
-from theory import claims
+from theory import certificates, claims
 from theory.claims import Claim, Effort
 
 
@@ -60,15 +60,20 @@ def document(verdict: dict) -> dict:
 
 def table(verdicts: list[dict]) -> str:
     width = max((len(v["id"]) for v in verdicts), default=len("claim"))
-    lines = [f"{'claim':<{width}}  {'verdict':<12}  {'worst':>22}  {'cases':>9}  {'seconds':>7}"]
+    labels = {v["id"]: certificates.label(v) for v in verdicts}
+    column = max([len(label) for label in labels.values()] + [12])
+    lines = [f"{'claim':<{width}}  {'verdict':<{column}}  {'worst':>22}  {'cases':>9}  {'seconds':>7}"]
     for v in verdicts:
         lines.append(
-            f"{v['id']:<{width}}  {v['verdict']:<12}  {v['worst']:>22.15g}  {v['cases']:>9}  "
+            f"{v['id']:<{width}}  {labels[v['id']]:<{column}}  {v['worst']:>22.15g}  {v['cases']:>9}  "
             f"{v['seconds']:>7.2f}"
         )
     for v in verdicts:
         lines += ["", f"{v['id']}: {v['verdict'].upper()}  [{v['source']}]", f"  {v['statement']}"]
         lines.append(f"  reading: {reading(v)}" + (f" of {paper_words(v)}" if paper_words(v) else ""))
+        if "certificate" in v:
+            cert = v["certificate"]
+            lines.append(f"  Coq: {cert['theorem']} proves {cert['proves']}; compiled proof here: {cert['status']}")
         lines += [f"  - {e}" for e in evidence(v)]
         if v["counterexample"] is not None:
             lines.append(f"  counterexample: {json.dumps(v['counterexample'].get('exact', v['counterexample']))}")
@@ -230,7 +235,20 @@ def _section(v: dict) -> list[str]:
     out += [f"- {e}" for e in evidence(v)]
     if v["counterexample"] is not None:
         out += ["", "Counterexample:", "", "```json", json.dumps(v["counterexample"], indent=2), "```"]
-    return out
+    return out + (certificate_lines(v["certificate"], v["id"]) if "certificate" in v else [])
+
+
+def certificate_lines(cert: dict, claim_id: str) -> list[str]:
+    """A certificate in Markdown: what it proves, the statement as Coq prints it, its axioms
+    and gap, and the command that re-checks it (its status on the machine that wrote the
+    report is not a finding, so it is left out)."""
+    return [
+        "", f"Machine-checked: `{cert['theorem']}` ({cert['prover']} {cert['version']}, "
+        f"`{cert['file']}`) proves {cert['proves']}:", "", "```coq", cert["statement"], "```", "",
+        f"- assumptions: {', '.join(cert['assumptions']) or 'none'}",
+        f"- gap: {cert['gap']}",
+        f"- re-check: `python -m theory certify {claim_id}`",
+    ]
 
 
 SUMMARY = "verdicts"
