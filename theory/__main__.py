@@ -2,9 +2,10 @@
 
 Exit status: 0 when the run completes (whatever the verdicts; ``--strict``: 1 unless all hold),
 2 for bad input (an unknown id, a seed out of range, an output that cannot be written), 1 when
-a plugin or a checker could not be used (the other claims still run; one line each) or the
-output is cut short (a closed pipe), 130 when interrupted. Outputs are written whole or not at
-all."""
+a plugin or a checker could not be used (the other claims still run; one line each), the
+output is cut short (a closed pipe) or a file could not be written after the verdicts were
+printed, 130 when interrupted. Outputs are written whole or not at all, after the verdicts are
+printed, and never replace a link, a folder, a device or a pipe (``theory.files``)."""
 
 import argparse
 import json
@@ -12,7 +13,7 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
-from theory import claims, html_report, report
+from theory import claims, files, html_report, report
 
 
 def _seed(text: str) -> int:
@@ -85,9 +86,10 @@ def _outputs(args) -> None:
     if args.summary:
         report.check_writable(args.summary)
         report.check_block(args.summary, report.SUMMARY)
+    files.check_distinct({"--report": args.report, "--summary": args.summary})
 
 
-def _verify(args) -> tuple[str, int]:
+def _verify(args) -> tuple[str, int, list]:
     selected = claims.get(args.ids)
     _outputs(args)
     effort = claims.Effort(seed=args.seed, thorough=args.thorough)
@@ -103,18 +105,18 @@ def _verify(args) -> tuple[str, int]:
                 print(f"error: {error}", file=sys.stderr, flush=True)
     except KeyboardInterrupt:
         raise Interrupted(len(verdicts), len(selected)) from None
+    writes = []  # (what, how): done after the verdicts are printed, so that no failure loses them
     if args.report:
         render = html_report.page if args.report.endswith(".html") else report.markdown
-        report.write_atomically(args.report, render(verdicts, effort, started))
-        print(f"report written to {args.report}", file=sys.stderr)
+        writes.append(("report", args.report,
+                       lambda: report.write_atomically(args.report, render(verdicts, effort, started))))
     if args.summary:
-        report.write_block(args.summary, report.SUMMARY,
-                           report.summary(verdicts, effort, Path(args.summary).parent))
-        print(f"verdict table written to {args.summary}", file=sys.stderr)
+        writes.append(("verdict table", args.summary, lambda: report.write_block(
+            args.summary, report.SUMMARY, report.summary(verdicts, effort, Path(args.summary).parent))))
     document = {"claims": [report.document(v) for v in verdicts]} | ({"errors": errors} if errors else {})
     text = json.dumps(document, indent=2) if args.json else report.table(verdicts)
     failed = errors or (args.strict and any(v["verdict"] != "holds" for v in verdicts))
-    return text, 1 if failed else 0
+    return text, 1 if failed else 0, writes
 
 
 class Interrupted(Exception):
@@ -129,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     for line in left_out:
         print(f"error: {line}", file=sys.stderr)
     try:
-        text, code = (_list(args.json), 0) if args.command == "list" else _verify(args)
+        text, code, writes = (_list(args.json), 0, []) if args.command == "list" else _verify(args)
         code = code or (1 if left_out else 0)
     except (KeyError, report.OutputError) as error:
         print(f"error: {error.args[0]}", file=sys.stderr)
@@ -142,7 +144,18 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         report.silence_stdout()
         print("error: the output was closed before it was written whole", file=sys.stderr)
-        return 1
+        code = 1
+    return _write(writes) or code
+
+
+def _write(writes) -> int:
+    """Write the outputs, each whole or not at all; 1 (one line each) for those that failed."""
+    code = 0
+    for what, path, write in writes:
+        failed = files.written(what, path, write)
+        if not failed:
+            print(f"{what} written to {path}", file=sys.stderr)
+        code = code or failed
     return code
 
 

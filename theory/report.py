@@ -6,7 +6,6 @@ import os
 import platform
 import subprocess
 import sys
-import tempfile
 from datetime import datetime
 from pathlib import Path
 
@@ -16,7 +15,7 @@ import sympy
 import torch
 
 import theory
-from theory import claims
+from theory import claims, files
 from theory.claims import Claim, Effort
 
 
@@ -173,39 +172,17 @@ def summary(verdicts: list[dict], effort: Effort, base: Path) -> str:
     return "\n".join(out)
 
 
-class OutputError(ValueError):
-    """An output file that cannot be written (exit status 2)."""
+OutputError = files.OutputError
 
 
 def check_writable(path) -> None:
-    """Refuse, before any work, a path that is a folder or lies where no file can be written."""
-    path = Path(path)
-    if path.is_dir():
-        raise OutputError(f"{path} is a folder: give a file name")
-    folder = path.parent
-    if not folder.is_dir():
-        raise OutputError(f"cannot write {path}: the folder {folder} does not exist")
-    try:
-        with tempfile.NamedTemporaryFile(dir=folder, prefix=f".{path.name}."):
-            pass
-    except OSError as error:
-        raise OutputError(f"cannot write {path}: {error.strerror or error}") from None
+    """Refuse, before any work, an output that cannot be written (``theory.files.check``)."""
+    files.check(path)
 
 
 def write_atomically(path, text: str) -> None:
-    """Write the whole text or nothing: a temporary file in the same folder, renamed over path."""
-    path = Path(path)
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8") as out:
-            out.write(text)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temporary, 0o666 & ~umask)  # as a plain open() would have made it, not mkstemp's 0600
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise
+    """Write the whole text or nothing to the real target of path (``theory.files``)."""
+    files.write_atomically(path, text)
 
 
 def begin_marker(name: str) -> str:
@@ -226,14 +203,16 @@ def _block_bounds(text: str, name: str, path) -> tuple[int, int]:
 
 def check_block(path, name: str) -> None:
     """Refuse, before any work, a file without the block ``write_block`` rewrites."""
-    if not Path(path).is_file():
+    real = files.target(path)
+    if not real.exists():
         raise OutputError(f"{path} does not exist: the table is written into a block of an existing file")
-    _block_bounds(Path(path).read_text(encoding="utf-8"), name, path)
+    files.check(path)
+    _block_bounds(files.read_text(real), name, path)
 
 
 def write_block(path, name: str, content: str) -> None:
     """Replace what stands between the block's markers in a Markdown file with ``content``."""
-    text = Path(path).read_text(encoding="utf-8")
+    text = files.read_text(files.target(path))
     start, stop = _block_bounds(text, name, path)
     write_atomically(path, text[:start] + "\n" + content.strip("\n") + "\n" + text[stop:])
 

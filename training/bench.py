@@ -37,6 +37,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from theory import files
 from theory import report as theory_report
 from training import augment, evaluate, models, step as steps, variants
 from training.config import UsageError, resolve_device as _device  # bench/device_check.py's too
@@ -119,7 +120,8 @@ def main(argv=None) -> int:
     print(json.dumps(report, indent=2) if args.json else summary(report))
     if args.markdown:
         command = "python -m training.bench " + " ".join(argv if argv is not None else sys.argv[1:])
-        theory_report.write_block(args.markdown, args.block, markdown(report, command))
+        return files.written("figures", args.markdown, lambda: theory_report.write_block(
+            args.markdown, args.block, markdown(report, command)))
     return 0
 
 

@@ -12,7 +12,7 @@ from dataclasses import replace
 
 import torch
 
-from theory import report
+from theory import files, report
 from training import config, evaluate, run, step as steps, sweep, variants
 
 
@@ -85,7 +85,7 @@ def main(argv=None) -> int:
     text = markdown(found, command.strip())
     print(text)
     if args.markdown:
-        report.write_block(args.markdown, args.block, text)
+        return files.written("figures", args.markdown, lambda: report.write_block(args.markdown, args.block, text))
     return 0
 
 

@@ -51,7 +51,7 @@ from pathlib import Path
 
 import torch
 
-from theory import report
+from theory import files, report
 from theory.thm51 import engine, rule
 from training import config, data, lockstep, outputs, signals, step as steps, variants
 from training.lockstep import Correspondence, Pair
@@ -401,7 +401,8 @@ def table_main(argv: list[str]) -> int:
         print(" | ".join(row(result)))
     if args.markdown:
         command = shlex.join(["python", "-m", "training.pair", "--table", *argv])
-        report.write_block(args.markdown, args.block, markdown(results, command))
+        return files.written("table", args.markdown,
+                             lambda: report.write_block(args.markdown, args.block, markdown(results, command)))
     return 0
 
 
@@ -417,6 +418,9 @@ def main(argv=None) -> int:
     try:
         if target[0]:
             report.check_block(*target)
+            if args.get("out"):  # the pair's own files are not a page to write into
+                files.check_distinct({"--markdown": target[0], **{
+                    f"--out's {name}": Path(args["out"]) / name for name in OUTPUTS}})
         with signals.STOP.installed():
             result = launch(first, second, args, check_every, overwrite, command)
     except KeyError as error:
@@ -432,7 +436,7 @@ def main(argv=None) -> int:
         print(f"error: {stop}", file=sys.stderr)
         return 128 + stop.signum
     if target[0]:
-        report.write_block(*target, markdown([result], command))
+        return files.written("table", target[0], lambda: report.write_block(*target, markdown([result], command)))
     return 0
 
 

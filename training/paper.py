@@ -12,7 +12,7 @@ import sys
 from dataclasses import dataclass
 from decimal import Decimal
 
-from theory import report
+from theory import files, report
 from training import models
 
 D = models.PROJECTION_DIM  # 128, the dimension of the projections the alignment compares
@@ -228,7 +228,7 @@ def main(argv=None) -> int:
     if args.markdown:
         command = f"python -m training.paper --markdown {args.markdown} --block {args.block}"
         text = f"Written by `{command}`.\n\n{consistency_markdown()}"
-        report.write_block(args.markdown, args.block, text)
+        return files.written("table", args.markdown, lambda: report.write_block(args.markdown, args.block, text))
     return 0
 
 

@@ -15,7 +15,7 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from theory import report
+from theory import files, report
 from training import config, data, outputs, probes, run
 
 
@@ -115,7 +115,8 @@ def main(argv=None) -> int:
                 command = shlex.join(["python", "-m", "training.probe", *argv])
                 caption = (f"Written by `{command}` ({lines[-1].get('step')} steps; epoch 0 is the "
                            "untrained model):\n\n")
-                report.write_block(args.markdown, args.block, caption + history_table(lines, markdown=True))
+                return files.written("table", args.markdown, lambda: report.write_block(
+                    args.markdown, args.block, caption + history_table(lines, markdown=True)))
             return 0
         values = probe(Path(args.path), args.data_dir, args.device)
     except (config.UsageError, report.OutputError) as error:

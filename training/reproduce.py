@@ -24,8 +24,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from theory import report
+from theory import files, report
 from training import empirical, figures, launch, paper, summary, sweep, tables
+from training.config import RunFailed
 
 FIGURES = {"figure1": figures.figure1, "figure4": figures.figure4, "figure5": figures.figure5}
 
@@ -91,6 +92,8 @@ def main(argv=None) -> int:
                              sweep.extra_options(tail))  # fmt: skip
         if args.markdown:
             report.check_block(args.markdown, block_name(args))
+            files.check_distinct({"--markdown": args.markdown,
+                                  **{f"--out's {name}": out / name for name in output_names(args.target)}})
     except (sweep.PlanError, report.OutputError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -118,7 +121,8 @@ def main(argv=None) -> int:
     record_launch(out, argv, planned, failures, began, load_at_start)
     after = sweep.plan(args.target, scale, args.seeds or scale.seeds, out, sweep.extra_options(tail))
     runs = load(after)
-    write_outputs(args, scale, after, runs, out, seconds=time.perf_counter() - began, argv=argv)
+    if write_outputs(args, scale, after, runs, out, seconds=time.perf_counter() - began, argv=argv):
+        return 1
     missing = [p.name for p in planned if p.group not in runs or p.seed not in runs[p.group]]
     if failures or missing:
         print(f"error: {len(missing)} run(s) did not finish: {', '.join(missing)}; the outputs "
@@ -233,35 +237,49 @@ def setting(scale: sweep.Scale, planned, runs: dict) -> str:
             f"{len(planned)} runs finished")  # fmt: skip
 
 
-def write_outputs(args, scale, planned, runs: dict, out: Path, seconds: float, argv) -> None:
-    """The target's tables, figures and verdicts, each written whole or not at all."""
+def output_names(target: str) -> list[str]:
+    """The files a reproduction of ``target`` writes into ``--out``."""
+    names = [f"{t}.{kind}" for t in paper.TABLES if target in (t, "all") for kind in ("md", "csv")]
+    return names + [f"{n}.png" for n in FIGURES if target in (n, "all")] + ["verdicts.md", LAUNCHES]
+
+
+def write_outputs(args, scale, planned, runs: dict, out: Path, seconds: float, argv) -> int:
+    """Print the verdicts, then write the target's tables, figures and verdicts, each whole or
+    not at all: 0, or 1 (one line) when a file could not be written."""
     where = setting(scale, planned, runs)
-    command = shlex.join(["python", "-m", "training.reproduce", *argv])
-    sections, written = [f"Written by `{command}` ({where}).", ""], []
-    for table in [t for t in paper.TABLES if args.target in (t, "all")]:
-        text = tables.markdown(table, runs, args.units, where)
-        consistency = paper.consistency_markdown()
-        report.write_atomically(out / f"{table}.md", f"{text}\n\n{consistency}\n")
-        report.write_atomically(out / f"{table}.csv", tables.csv_text(table, runs, args.units))
-        sections += [text, ""]
-        written += [out / f"{table}.md", out / f"{table}.csv"]
-    for name, draw in FIGURES.items():
-        if args.target in (name, "all") and runs:
-            draw(runs, out / f"{name}.png", where)
-            written.append(out / f"{name}.png")
     found = empirical.evaluate(runs)
-    verdict_text = tables.verdict_markdown(found, where)
-    report.write_atomically(out / "verdicts.md", verdict_text + "\n")
-    written.append(out / "verdicts.md")
-    sections += [tables.runs_markdown(runs), "", verdict_text, "", launches_markdown(out)]
-    if args.markdown:
-        report.write_block(args.markdown, block_name(args), "\n".join(sections))
-        written.append(Path(args.markdown))
     for c in found:
         if c.verdict:
             print(f"{c.verdict:>22}  {c.claim.title}")
+    command = shlex.join(["python", "-m", "training.reproduce", *argv])
+    sections, written = [f"Written by `{command}` ({where}).", ""], []
+    try:
+        for table in [t for t in paper.TABLES if args.target in (t, "all")]:
+            text = tables.markdown(table, runs, args.units, where)
+            consistency = paper.consistency_markdown()
+            report.write_atomically(out / f"{table}.md", f"{text}\n\n{consistency}\n")
+            report.write_atomically(out / f"{table}.csv", tables.csv_text(table, runs, args.units))
+            sections += [text, ""]
+            written += [out / f"{table}.md", out / f"{table}.csv"]
+        for name, draw in FIGURES.items():
+            if args.target in (name, "all") and runs:
+                draw(runs, out / f"{name}.png", where)
+                written.append(out / f"{name}.png")
+        verdict_text = tables.verdict_markdown(found, where)
+        report.write_atomically(out / "verdicts.md", verdict_text + "\n")
+        written.append(out / "verdicts.md")
+    except (OSError, report.OutputError, RunFailed) as error:
+        print(f"error: {error}; the verdicts above stand"
+              + (f", and {', '.join(map(str, written))} were written" if written else ""), file=sys.stderr)
+        return 1
+    sections += [tables.runs_markdown(runs), "", verdict_text, "", launches_markdown(out)]
+    if args.markdown:
+        if files.written("results", args.markdown,
+                         lambda: report.write_block(args.markdown, block_name(args), "\n".join(sections))):
+            return 1
+        written.append(Path(args.markdown))
     print(f"wrote {', '.join(map(str, written))} ({seconds:.0f} s)")
-
+    return 0
 
 if __name__ == "__main__":
     sys.exit(main())

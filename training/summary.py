@@ -8,7 +8,7 @@ import json
 import sys
 from pathlib import Path
 
-from theory import report
+from theory import files, report
 
 TRAJECTORIES = ("align", "uniform")
 FINALS = ("eff_rank",)
@@ -80,7 +80,8 @@ def main(argv=None) -> int:
     print(text(runs))
     if args.markdown:
         command = "python -m training.summary " + " ".join(args.runs) + f" --markdown {args.markdown} --block {args.block}"
-        report.write_block(args.markdown, args.block, markdown(runs, command))
+        return files.written("table", args.markdown,
+                             lambda: report.write_block(args.markdown, args.block, markdown(runs, command)))
     return 0
 
 
