@@ -26,6 +26,16 @@ def _seed(text: str) -> int:
     return seed
 
 
+def _seconds(text: str) -> float:
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 < seconds < 1e9:  # NaN too
+        raise argparse.ArgumentTypeError(f"{text} is not a time limit: give a positive number of seconds")
+    return seconds
+
+
 class _Parser(argparse.ArgumentParser):
     """Bad input is one line on stderr and exit status 2, as every other error of the CLI."""
 
@@ -62,6 +72,8 @@ def _parser() -> argparse.ArgumentParser:
     verify.add_argument(
         "--strict", action="store_true", help="exit 1 when any verdict is not 'holds'"
     )
+    verify.add_argument("--claim-timeout", type=_seconds, metavar="SECONDS",
+                        help="end a checker that runs longer as its claim's error (no limit by default)")
     verify.add_argument("--report", metavar="FILE", help="write a citable report: Markdown, or one "
                         "self-contained HTML page with figures when FILE ends in .html")
     verify.add_argument(
@@ -99,7 +111,7 @@ def _verify(args) -> tuple[str, int, list]:
         for c in selected:
             print(f"checking {c.id} ...", file=sys.stderr, flush=True)
             try:
-                verdicts.append(claims.verify(c, effort))
+                verdicts.append(claims.verify(c, effort, args.claim_timeout))
             except claims.CheckerError as error:
                 errors.append(str(error))
                 print(f"error: {error}", file=sys.stderr, flush=True)

@@ -46,12 +46,17 @@ def document(verdict: dict) -> dict:
     return out
 
 
+def number(value, spec: str) -> str:
+    """A verdict's number in ``spec``'s format; a dash where a plugin's checker gave none."""
+    return "–" if value is None else format(value, spec)
+
+
 def table(verdicts: list[dict]) -> str:
     width = max((len(v["id"]) for v in verdicts), default=len("claim"))
     lines = [f"{'claim':<{width}}  {'verdict':<12}  {'worst':>22}  {'cases':>9}  {'seconds':>7}"]
     for v in verdicts:
         lines.append(
-            f"{v['id']:<{width}}  {v['verdict']:<12}  {v['worst']:>22.15g}  {v['cases']:>9}  "
+            f"{v['id']:<{width}}  {v['verdict']:<12}  {number(v['worst'], '.15g'):>22}  {v['cases']:>9}  "
             f"{v['seconds']:>7.2f}"
         )
     for v in verdicts:
@@ -118,7 +123,7 @@ def markdown(verdicts: list[dict], effort: Effort, started: datetime) -> str:
         c = claims.get([v["id"]])[0]
         out.append(
             f"| `{v['id']}` | {_cell(c.title)} | {_cell(v['source'])} | {_verdict(v)} | "
-            f"{v['worst']:.15g} | {v['tolerance']:g} | {v['cases']} |"
+            f"{number(v['worst'], '.15g')} | {v['tolerance']:g} | {v['cases']} |"
         )
     for v in verdicts:
         out += _section(v)
@@ -168,7 +173,7 @@ def summary(verdicts: list[dict], effort: Effort, base: Path) -> str:
         c, family = claims.get([v["id"]])[0], claims.family_of(v["id"])
         link = os.path.relpath(repository / family.doc, Path(base).resolve()) if family.doc else None
         name = f"[`{v['id']}`]({link})" if link else f"`{v['id']}`"
-        out.append(f"| {name} | {_verdict(v)} | {v['worst']:.10g} | {_cell(c.title)} |")
+        out.append(f"| {name} | {_verdict(v)} | {number(v['worst'], '.10g')} | {_cell(c.title)} |")
     return "\n".join(out)
 
 
