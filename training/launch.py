@@ -16,7 +16,7 @@ import numpy as np
 import submitit
 import torch
 
-from training import config, evaluate, outputs, run, sweep
+from training import config, evaluate, outputs, run, signals, sweep
 
 LOCAL_TIMEOUT_MIN = 7 * 24 * 60  # submitit's LocalExecutor stops a job after 2 minutes by default
 POLL_SECONDS = 0.5
@@ -81,7 +81,8 @@ class Report:
 def job_argv(p: sweep.Planned, overwrite: bool) -> list[str] | None:
     if p.state == "representations":
         return None
-    return p.argv(overwrite=overwrite and p.state == "conflict")
+    # --overwrite: another configuration, or a broken run whose damaged files were moved aside
+    return p.argv(overwrite=overwrite and p.state in ("conflict", "new"))
 
 
 def local(todo, *, folder: Path, jobs: int, threads: int | None, gpus: int, echo=print) -> Report:
@@ -101,7 +102,7 @@ def local(todo, *, folder: Path, jobs: int, threads: int | None, gpus: int, echo
                     del running[slot]
                     _collect(job, planned, report, echo)
             time.sleep(POLL_SECONDS)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, signals.Interrupted):  # Ctrl-C, or SIGTERM (training.signals)
         for job, planned in running.values():
             job.cancel()  # SIGINT: training.run stops at once and keeps its last checkpoint
         raise
