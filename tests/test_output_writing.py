@@ -2,8 +2,11 @@
 target, a folder, device or pipe is refused before any work, two options never write one file,
 and a failed write keeps the printed verdicts and exits 1 with one line."""
 
+import fcntl
 import os
 import stat
+import subprocess
+import sys
 
 import pytest
 
@@ -146,3 +149,18 @@ def test_a_reproduction_page_that_is_one_of_its_own_outputs_is_refused_before_an
     code = reproduce.main(["table1", "--scale", "cpu", "--dry-run", "--out", str(tmp_path), "--markdown", str(page)])
     out, err = capsys.readouterr()
     assert (code, out) == (2, "") and "same file" in error_lines(err)[0]
+
+
+def test_a_report_into_the_folder_of_a_running_training_command_is_refused(capsys, tmp_path):
+    with open(tmp_path / "run.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)  # as training.run holds its --out
+        code, out, err = verify(capsys, "--report", str(tmp_path / "metrics.jsonl"))
+    assert (code, out) == (2, "") and "training command that is running" in error_lines(err)[0]
+
+
+@pytest.mark.parametrize("command", [["list"], ["verify", CHEAP]])
+def test_an_ascii_only_terminal_gets_escapes_not_a_traceback(command):
+    process = subprocess.run([sys.executable, "-m", "theory", *command], capture_output=True,
+                             env=dict(os.environ, PYTHONIOENCODING="ascii"))
+    assert process.returncode == 0 and b"Traceback" not in process.stderr
+    assert process.stdout.isascii() and b"\\u" in process.stdout

@@ -13,7 +13,7 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
-from theory import claims, files, html_report, report
+from theory import claims, containment, files, html_report, report
 
 
 def _seed(text: str) -> int:
@@ -137,6 +137,7 @@ class Interrupted(Exception):
 
 
 def main(argv: list[str] | None = None) -> int:
+    containment.ascii_fallbacks()
     args = _parser().parse_args(argv)
     claims.use_plugins(args.plugin)
     left_out = claims.plugin_errors()

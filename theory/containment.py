@@ -1,6 +1,7 @@
-"""What keeps a checker's or a plugin's own code from spoiling a run: its printing goes to
-stderr, never into the command's output (``--json`` stays one JSON document), and an optional
-time limit ends a checker that hangs."""
+"""What keeps a checker's or a plugin's own code, or the terminal, from spoiling a run: its
+printing goes to stderr, never into the command's output (``--json`` stays one JSON document),
+an optional time limit ends a checker that hangs, and a terminal that cannot show a character
+gets its escape (``ascii_fallbacks``)."""
 
 import os
 import signal
@@ -61,3 +62,11 @@ def time_limit(seconds: float | None):
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+
+
+def ascii_fallbacks() -> None:
+    """On a terminal that cannot show a character (PYTHONIOENCODING=ascii, a C locale), write
+    its escape (\\u03b8) instead of failing."""
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")

@@ -7,6 +7,7 @@ regular file; the new text goes into a temporary file beside the real target, fl
 then renamed over it, so that the old file or the new one is whole at every moment. Two options
 of one command that name the same file are refused up front (``check_distinct``)."""
 
+import fcntl
 import os
 import stat
 import sys
@@ -46,16 +47,39 @@ def target(path) -> Path:
     return real
 
 
+RUN_LOCK = "run.lock"  # held (flock) by a training command while it writes its --out
+
+
 def check(path) -> Path:
     """Refuse, before any work, an output that ``write_atomically`` could not write: ``target``'s
-    refusals, and a folder where no file can be created. Returns the real target."""
+    refusals, a folder where no file can be created, and a folder that a training command is
+    writing (its run.lock held). Returns the real target."""
     real = target(path)
+    if _in_use(real.parent):
+        raise OutputError(f"cannot write {path}: its folder is the --out of a training command that "
+                          f"is running ({RUN_LOCK} is held); choose another file")
     try:
         with tempfile.NamedTemporaryFile(dir=real.parent, prefix=f".{real.name}."):
             pass
     except OSError as error:
         raise OutputError(f"cannot write {path}: {error.strerror or error}") from None
     return real
+
+
+def _in_use(folder: Path) -> bool:
+    try:
+        descriptor = os.open(folder / RUN_LOCK, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    except OSError:  # a file system without flock: nothing to tell
+        return False
+    finally:
+        os.close(descriptor)  # and with it the shared lock just taken
+    return False
 
 
 def same_file(a: Path, b: Path) -> bool:

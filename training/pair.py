@@ -51,9 +51,9 @@ from pathlib import Path
 
 import torch
 
-from theory import files, report
+from theory import containment, files, report
 from theory.thm51 import engine, rule
-from training import config, data, lockstep, outputs, signals, step as steps, variants
+from training import config, data, lockstep, outputs, run_files, signals, step as steps, variants
 from training.lockstep import Correspondence, Pair
 
 OUTPUTS = ("pair.jsonl", "pair.json", "pair.png")
@@ -384,6 +384,24 @@ def _markdown_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--block", default="pair", help="the block's name in FILE (default pair)")
 
 
+def finished_pair(folder: Path) -> dict:
+    """A finished pair's pair.json, or run_files.Damaged naming the file and what is wrong."""
+    path = folder / "pair.json"
+    try:
+        result = json.loads(path.read_bytes().decode("utf-8"))
+        row(result), markdown([result], "")  # every value the table reads is there
+    except FileNotFoundError:
+        raise run_files.Damaged(f"{folder} holds no finished pair (no pair.json)") from None
+    except OSError as error:
+        raise run_files.Damaged(f"cannot read {path} ({error.strerror or error})") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise run_files.Damaged(f"{path} is cut or not JSON ({error})") from None
+    except (KeyError, TypeError, IndexError, ValueError, AttributeError) as error:
+        raise run_files.Damaged(f"{path} is not a finished pair's result ({type(error).__name__}: "
+                                f"{error}); the pair may have been stopped before its end") from None
+    return result
+
+
 def table_main(argv: list[str]) -> int:
     """``python -m training.pair --table DIR... [--markdown FILE --block NAME]``."""
     p = argparse.ArgumentParser(prog="python -m training.pair --table")
@@ -391,10 +409,10 @@ def table_main(argv: list[str]) -> int:
     _markdown_options(p)
     args = p.parse_args(argv)
     try:
-        results = [json.loads((Path(f) / "pair.json").read_text()) for f in args.folders]
+        results = [finished_pair(Path(f)) for f in args.folders]
         if args.markdown:
             report.check_block(args.markdown, args.block)
-    except (OSError, json.JSONDecodeError, report.OutputError) as error:
+    except (run_files.Damaged, report.OutputError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     for result in results:
@@ -407,6 +425,7 @@ def table_main(argv: list[str]) -> int:
 
 
 def main(argv=None) -> int:
+    containment.ascii_fallbacks()  # an ASCII-only terminal gets escapes, not a traceback
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["--table"]:
         return table_main(argv[1:])

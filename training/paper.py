@@ -12,7 +12,7 @@ import sys
 from dataclasses import dataclass
 from decimal import Decimal
 
-from theory import files, report
+from theory import containment, files, report
 from training import models
 
 D = models.PROJECTION_DIM  # 128, the dimension of the projections the alignment compares
@@ -205,6 +205,7 @@ def consistency_markdown() -> str:
 
 
 def main(argv=None) -> int:
+    containment.ascii_fallbacks()  # an ASCII-only terminal gets escapes, not a traceback
     parser = argparse.ArgumentParser(
         prog="python -m training.paper",
         description="Check the paper's published numbers against each other: every quantity "

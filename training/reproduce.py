@@ -26,7 +26,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from theory import files, report
+from theory import containment, files, report
 from training import empirical, figures, launch, paper, run_files, signals, sweep, tables
 from training.config import RunFailed
 
@@ -102,6 +102,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
+    containment.ascii_fallbacks()  # an ASCII-only terminal gets escapes, not a traceback
     argv = sys.argv[1:] if argv is None else list(argv)
     cut = argv.index("--") if "--" in argv else len(argv)
     head, tail = argv[:cut], argv[cut + 1 :]

@@ -7,7 +7,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from theory import files, report
+from theory import containment, files, report
 from training import run_files
 
 TRAJECTORIES = ("align", "uniform")
@@ -71,6 +71,7 @@ def text(runs: list[dict]) -> str:
 
 
 def main(argv=None) -> int:
+    containment.ascii_fallbacks()  # an ASCII-only terminal gets escapes, not a traceback
     parser = argparse.ArgumentParser(prog="python -m training.summary", description=__doc__.split("\n\n")[0])
     parser.add_argument("runs", nargs="+", metavar="RUN_DIR", help="folders of finished runs")
     parser.add_argument("--markdown", metavar="FILE.md", help="write the table into a block of FILE")
