@@ -3,9 +3,14 @@ damaged files make a run "broken" with the file named and the way out, --overwri
 aside and keeps a good checkpoint, another variant's checkpoint is a conflict, outputs are
 kept when their runs vanished, and bad options or signals are one line."""
 
+import contextlib
 import json
 import os
 import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,6 +18,7 @@ import torch
 
 from training import launch, outputs, reproduce, sweep
 
+REPO = Path(__file__).resolve().parents[1]
 SCALE = sweep.Scale("files", {"dataset": "cifar10", "epochs": 1, "device": "cpu"}, seeds=1, jobs=1,
                     threads=1, seconds_per_step=None, estimate="none")  # fmt: skip
 
@@ -163,3 +169,34 @@ def test_sigterm_while_jobs_run_stops_them_with_one_line_and_status_143(planned,
     assert reproduce_main(tmp_path) == 143
     (line,) = errors(capsys.readouterr().err)
     assert "interrupted by SIGTERM" in line and "jobs were stopped" in line
+
+
+SWEEP_SCRIPT = """
+import sys
+from training import reproduce, sweep
+scale = sweep.Scale("tiny", {{"dataset": "cifar10", "subset": 8, "batch_size": 4, "image_size": 16,
+    "width": 4, "probe_size": 6, "epochs": 1000, "linear_epochs": 1, "knn_bank": 8, "device": "cpu",
+    "data_dir": {data!r}}}, seeds=1, jobs=2, threads=1, seconds_per_step=0.1, estimate="a guess")
+sweep.SCALES["tiny"] = scale
+sweep.TARGETS["figure1"] = (("byol-np", None), ("byol-lp", None))
+sys.exit(reproduce.main(["figure1", "--scale", "tiny", "--out", {out!r}]))
+"""
+
+
+def test_ctrl_c_at_the_terminal_stops_the_jobs_with_one_line_and_no_traceback(cifar, tmp_path):
+    script = SWEEP_SCRIPT.format(data=str(cifar), out=str(tmp_path / "sweep"))
+    process = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True, start_new_session=True, env=dict(os.environ, PYTHONPATH=str(REPO)),
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    try:
+        while "started byol-lp" not in process.stdout.readline():
+            assert process.poll() is None, process.stderr.read()
+        time.sleep(3)  # the jobs are training
+        os.killpg(process.pid, signal.SIGINT)  # as a terminal's Ctrl-C reaches every process of the group
+        _, err = process.communicate(timeout=120)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+    assert process.returncode == 130
+    (line,) = errors(err)
+    assert "interrupted by SIGINT" in line and "jobs were stopped" in line
