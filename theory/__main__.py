@@ -11,7 +11,6 @@ import argparse
 import json
 import sys
 from datetime import datetime, timezone
-from pathlib import Path
 
 from theory import claims, containment, files, html_report, report
 
@@ -124,7 +123,7 @@ def _verify(args) -> tuple[str, int, list]:
                        lambda: report.write_atomically(args.report, render(verdicts, effort, started))))
     if args.summary:
         writes.append(("verdict table", args.summary, lambda: report.write_block(
-            args.summary, report.SUMMARY, report.summary(verdicts, effort, Path(args.summary).parent))))
+            args.summary, report.SUMMARY, report.summary(verdicts, effort, files.target(args.summary).parent))))
     document = {"claims": [report.document(v) for v in verdicts]} | ({"errors": errors} if errors else {})
     text = json.dumps(document, indent=2) if args.json else report.table(verdicts)
     failed = errors or (args.strict and any(v["verdict"] != "holds" for v in verdicts))
