@@ -84,9 +84,9 @@ def test_report_and_summary_naming_one_file_through_a_link_are_refused(capsys, t
 def test_a_failed_report_write_keeps_the_verdicts_printed_and_exits_1(capsys, tmp_path, monkeypatch):
     path, verify_claim = tmp_path / "report.md", claims.verify
 
-    def while_another_command_makes_a_folder_there(c, effort):
+    def while_another_command_makes_a_folder_there(*args):
         path.mkdir(exist_ok=True)
-        return verify_claim(c, effort)
+        return verify_claim(*args)
 
     monkeypatch.setattr(claims, "verify", while_another_command_makes_a_folder_there)
     code, out, err = verify(capsys, "--report", str(path))
@@ -96,10 +96,13 @@ def test_a_failed_report_write_keeps_the_verdicts_printed_and_exits_1(capsys, tm
 
 
 def test_the_verdicts_are_printed_before_any_file_is_written(capsys, tmp_path, monkeypatch):
-    printed_first = []
-    real_write = files.write_atomically
-    monkeypatch.setattr(files, "write_atomically",
-                        lambda *a, **k: (printed_first.append(CHEAP in capsys.readouterr().out), real_write(*a, **k)))
+    printed_first, write = [], files.write_atomically
+
+    def noting_what_was_printed(*args, **options):
+        printed_first.append(CHEAP in capsys.readouterr().out)
+        write(*args, **options)
+
+    monkeypatch.setattr(files, "write_atomically", noting_what_was_printed)
     assert verify(capsys, "--report", str(tmp_path / "r.md"))[0] == 0 and printed_first == [True]
 
 

@@ -58,6 +58,18 @@ def checkpoint(p, **config):
     torch.save(state, p.folder / "checkpoint.pt")
 
 
+def recorded_launches(monkeypatch) -> list[list[str]]:
+    """The training.run command lines the sweep would launch (nothing is launched)."""
+    launched = []
+
+    def record(planned, args, *rest):
+        launched.extend(launch.job_argv(p, args.overwrite) for p in planned if p.state != "done")
+        return []
+
+    monkeypatch.setattr(reproduce, "launch_missing", record)
+    return launched
+
+
 def errors(err: str) -> list[str]:
     assert "Traceback" not in err
     return [line for line in err.splitlines() if line.startswith("error: ")]
@@ -95,9 +107,7 @@ def test_overwrite_moves_damaged_files_aside_and_a_good_checkpoint_resumes(plann
     folder = planned[0].folder
     checkpoint(planned[0])
     (folder / "result.json").write_text("{")
-    launched = []
-    monkeypatch.setattr(reproduce, "launch_missing",
-                        lambda planned, args, *rest: launched.extend(launch.job_argv(p, args.overwrite) for p in planned if p.state != "done") or [])
+    launched = recorded_launches(monkeypatch)
     reproduce_main(tmp_path, "--overwrite")
     assert (folder / "checkpoint.pt").is_file() and (folder / "result.json.damaged").read_text() == "{"
     assert launched[0][-1] == "--resume"
@@ -108,9 +118,7 @@ def test_overwrite_restarts_a_run_whose_checkpoint_is_damaged_and_keeps_it_aside
     (folder / "result.json").unlink()
     (folder / "checkpoint.pt").write_bytes(b"not a checkpoint")
     assert state(tmp_path).state == "broken"
-    launched = []
-    monkeypatch.setattr(reproduce, "launch_missing",
-                        lambda planned, args, *rest: launched.extend(launch.job_argv(p, args.overwrite) for p in planned if p.state != "done") or [])
+    launched = recorded_launches(monkeypatch)
     reproduce_main(tmp_path, "--overwrite")
     assert (folder / "checkpoint.pt.damaged").read_bytes() == b"not a checkpoint"
     assert launched[0][-1] == "--overwrite"

@@ -242,6 +242,8 @@ def finding(c: Claim, effort: Effort, timeout: float | None = None) -> Finding:
         except KeyboardInterrupt:
             raise
         except containment.TimeLimit:
+            if timeout is None:  # a finding cited inside a checker that ran out of time: the outer one's
+                raise
             raise CheckerError(f"{where}: the checker did not finish within --claim-timeout {timeout:g} s") from None
         except BaseException as error:  # a checker's own code, sys.exit included, is its claim's failure
             raise CheckerError(f"{where}: the checker raised {type(error).__name__}: {error}") from error
