@@ -128,3 +128,15 @@ def test_a_replay_command_quotes_a_claim_id_with_shell_metacharacters(capsys, tm
 def test_a_repeated_claim_id_is_checked_once(capsys):
     code = main(["verify", CHEAP, CHEAP, "--json"])
     assert code == 0 and checked_ids(capsys.readouterr().out) == [CHEAP]
+
+
+def test_a_plugin_wording_that_prints_or_fails_leaves_json_whole_and_shows_the_fact(capsys, tmp_path):
+    spec = plugin(tmp_path, finding(evidence="[fact('chat', n=1), fact('boom', n=2)]"))
+    with open(spec, "a") as f:
+        f.write("def chat(f):\n    print('wording chatter')\n    return 'chatted'\n"
+                "def boom(f):\n    raise ValueError('no words')\n"
+                "FAMILY = replace(FAMILY, wording={'chat': chat, 'boom': boom})\n")
+    code, out, err = verify(capsys, spec)
+    (odd, _) = json.loads(out)["claims"]
+    assert code == 0 and "wording chatter" in err
+    assert odd["evidence"] == ["chatted", "boom: n = 2 (its wording failed: ValueError: no words)"]

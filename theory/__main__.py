@@ -124,8 +124,9 @@ def _verify(args) -> tuple[str, int, list]:
     if args.summary:
         writes.append(("verdict table", args.summary, lambda: report.write_block(
             args.summary, report.SUMMARY, report.summary(verdicts, effort, files.target(args.summary).parent))))
-    document = {"claims": [report.document(v) for v in verdicts]} | ({"errors": errors} if errors else {})
-    text = json.dumps(document, indent=2) if args.json else report.table(verdicts)
+    with containment.stdout_to_stderr():  # a plugin's wording that prints
+        document = {"claims": [report.document(v) for v in verdicts]} | ({"errors": errors} if errors else {})
+        text = json.dumps(document, indent=2) if args.json else report.table(verdicts)
     failed = errors or (args.strict and any(v["verdict"] != "holds" for v in verdicts))
     return text, 1 if failed else 0, writes
 
@@ -164,7 +165,8 @@ def _write(writes) -> int:
     """Write the outputs, each whole or not at all; 1 (one line each) for those that failed."""
     code = 0
     for what, path, write in writes:
-        failed = files.written(what, path, write)
+        with containment.stdout_to_stderr():  # the reports word the facts with the plugins' wording
+            failed = files.written(what, path, write)
         if not failed:
             print(f"{what} written to {path}", file=sys.stderr)
         code = code or failed

@@ -25,9 +25,13 @@ def describe(c: Claim) -> dict:
 
 def sentence(wording, f: dict) -> str:
     """A fact in words: its family's wording, or its values listed when the family has none."""
+    listed = f["kind"] + ": " + ", ".join(f"{k} = {v}" for k, v in f.items() if k != "kind")
     if f["kind"] in wording:
-        return wording[f["kind"]](f)
-    return f["kind"] + ": " + ", ".join(f"{k} = {v}" for k, v in f.items() if k != "kind")
+        try:
+            return wording[f["kind"]](f)
+        except Exception as error:  # a plugin's wording: its facts still show, as data
+            return f"{listed} (its wording failed: {type(error).__name__}: {error})"
+    return listed
 
 
 def evidence(verdict: dict) -> list[str]:
