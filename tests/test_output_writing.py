@@ -167,3 +167,10 @@ def test_an_ascii_only_terminal_gets_escapes_not_a_traceback(command):
                              env=dict(os.environ, PYTHONIOENCODING="ascii"))
     assert process.returncode == 0 and b"Traceback" not in process.stderr
     assert process.stdout.isascii() and b"\\u" in process.stdout
+
+
+def test_a_loop_of_symbolic_links_as_report_is_one_line_before_any_work(capsys, tmp_path):
+    (tmp_path / "a.md").symlink_to(tmp_path / "b.md")
+    (tmp_path / "b.md").symlink_to(tmp_path / "a.md")
+    code, out, err = verify(capsys, "--report", str(tmp_path / "a.md"))
+    assert (code, out) == (2, "") and "cannot write" in error_lines(err)[0]

@@ -208,3 +208,14 @@ def test_ctrl_c_at_the_terminal_stops_the_jobs_with_one_line_and_no_traceback(ci
     assert process.returncode == 130
     (line,) = errors(err)
     assert "interrupted by SIGINT" in line and "jobs were stopped" in line
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into a read-only folder")
+def test_an_out_that_cannot_be_written_is_one_line_before_any_launch(tmp_path, capsys):
+    tmp_path.chmod(0o500)
+    try:
+        code = reproduce.main(["table1", "--scale", "cpu", "--out", str(tmp_path / "sweep")])
+    finally:
+        tmp_path.chmod(0o700)
+    assert code == 2 and "cannot be written" in errors(capsys.readouterr().err)[0]
+
