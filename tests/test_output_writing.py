@@ -174,3 +174,11 @@ def test_a_loop_of_symbolic_links_as_report_is_one_line_before_any_work(capsys, 
     (tmp_path / "b.md").symlink_to(tmp_path / "a.md")
     code, out, err = verify(capsys, "--report", str(tmp_path / "a.md"))
     assert (code, out) == (2, "") and "cannot write" in error_lines(err)[0]
+
+
+def test_a_reproduction_page_beside_an_out_folder_still_to_be_made_is_accepted(capsys, tmp_path):
+    page = tmp_path / "page.md"
+    page.write_text(f"{report.begin_marker('reproduce-table1-cpu')}\n{report.end_marker('reproduce-table1-cpu')}\n")
+    code = reproduce.main(["table1", "--scale", "cpu", "--dry-run", "--out", str(tmp_path / "new" / "sweep"),
+                           "--markdown", str(page)])
+    assert code == 0 and "error" not in capsys.readouterr().err

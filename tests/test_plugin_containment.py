@@ -140,3 +140,12 @@ def test_a_plugin_wording_that_prints_or_fails_leaves_json_whole_and_shows_the_f
     (odd, _) = json.loads(out)["claims"]
     assert code == 0 and "wording chatter" in err
     assert odd["evidence"] == ["chatted", "boom: n = 2 (its wording failed: ValueError: no words)"]
+
+
+def test_a_plugin_that_exits_on_import_is_left_out_with_one_line_and_list_json_stays_whole(capsys, tmp_path):
+    path = tmp_path / "exits.py"
+    path.write_text("import sys\nsys.exit(0)\n")
+    code = main(["list", "--json", "--plugin", str(path)])
+    out, err = capsys.readouterr()
+    assert code == 1 and "SystemExit" in only_error(err) and str(path) in only_error(err)
+    assert json.loads(out)["claims"]

@@ -99,7 +99,7 @@ def check_distinct(named: dict[str, object]) -> None:
     for option, path in named.items():
         if path is None:
             continue
-        real = target(path)
+        real = Path(os.path.realpath(path))  # a path in a folder still to be made is fine here
         for other, other_path, other_real in seen:
             if same_file(real, other_real):
                 raise OutputError(f"{other} {other_path} and {option} {path} are the same file: "
