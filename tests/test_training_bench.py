@@ -65,6 +65,7 @@ def test_reference_with_v2_transforms_and_no_workers_and_a_printed_summary(capsy
     (["--variant", "simsiam"], "simsiam"),
     (["--variant", "rand-baseline"], "does not train"),
     (["--dataset-size", "2"], "--dataset-size"),
+    (["--threads", "-1"], "--threads must be ≥ 1"),
 ])  # fmt: skip
 def test_bad_options_exit_2(capsys, options, message):
     assert bench.main([*TINY, *options]) == 2

@@ -47,14 +47,14 @@ def test_a_sweep_reports_failures_resumes_the_killed_job_and_then_launches_nothi
     out = tmp_path / "sweep"
     broken = out / "runs" / "byol-lp-s1"
     broken.mkdir(parents=True)
-    (broken / "checkpoint.pt").write_bytes(b"not a checkpoint")
+    (broken / "metrics.jsonl").write_text("{}\n")  # a stray file training.run will not start over
     with monkeypatch.context() as m:
         _kill_one(m, "byol-np-s0")
         assert _reproduce(out) == 1
     first = capsys.readouterr()
-    assert first.err.count("failed (job") == 2 and "is unreadable" in first.err
+    assert first.err.count("failed (job") == 2 and "nothing to resume" in first.err
     assert "finished byol-np-s1" in first.out and "finished byol-lp-s0" in first.out
-    (broken / "checkpoint.pt").unlink()
+    (broken / "metrics.jsonl").unlink()
     assert _reproduce(out) == 0
     second = capsys.readouterr().out
     assert "started byol-np-s0 (resume)" in second and "started byol-lp-s1 (new)" in second

@@ -39,3 +39,20 @@ def test_an_unfinished_run_is_one_line_and_exit_2(tmp_path, capsys):
     (tmp_path / "half").mkdir()
     assert summary.main([str(tmp_path / "half")]) == 2
     assert "no finished run" in capsys.readouterr().err
+
+
+def test_a_cut_metrics_file_is_one_line_naming_it(tmp_path, capsys):
+    folder = _run(tmp_path / "np", "byol-np", [1.0, 0.5, 0.2])
+    metrics = tmp_path / "np" / "metrics.jsonl"
+    metrics.write_text(metrics.read_text()[:-10])
+    assert summary.main([folder]) == 2
+    err = capsys.readouterr().err
+    assert str(metrics) in err and "Traceback" not in err
+
+
+def test_a_result_without_linear_accuracy_shows_a_dash(tmp_path, capsys):
+    folder = _run(tmp_path / "np", "byol-np", [1.0, 0.5])
+    result = json.loads((tmp_path / "np" / "result.json").read_text())
+    del result["linear_acc"]
+    (tmp_path / "np" / "result.json").write_text(json.dumps(result))
+    assert summary.main([folder]) == 0 and "–" in capsys.readouterr().out.splitlines()[1]

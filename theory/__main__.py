@@ -4,17 +4,17 @@ certificate is proved, 1 otherwise).
 
 Exit status: 0 when the run completes (whatever the verdicts; ``--strict``: 1 unless all hold),
 2 for bad input (an unknown id, a seed out of range, an output that cannot be written), 1 when
-a plugin or a checker could not be used (the other claims still run; one line each) or the
-output is cut short (a closed pipe), 130 when interrupted. Outputs are written whole or not at
-all."""
+a plugin or a checker could not be used (the other claims still run; one line each), the
+output is cut short (a closed pipe) or a file could not be written after the verdicts were
+printed, 130 when interrupted. Outputs are written whole or not at all, after the verdicts are
+printed, and never replace a link, a folder, a device or a pipe (``theory.files``)."""
 
 import argparse
 import json
 import sys
 from datetime import datetime, timezone
-from pathlib import Path
 
-from theory import certificates, claims, html_report, report
+from theory import certificates, claims, containment, files, html_report, report
 
 
 def _seed(text: str) -> int:
@@ -25,6 +25,16 @@ def _seed(text: str) -> int:
     if seed not in claims.SEEDS:
         raise argparse.ArgumentTypeError(f"{seed} is out of range; seeds are integers in [0, 2**32)")
     return seed
+
+
+def _seconds(text: str) -> float:
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 < seconds < 1e9:  # NaN too
+        raise argparse.ArgumentTypeError(f"{text} is not a time limit: give a positive number of seconds")
+    return seconds
 
 
 class _Parser(argparse.ArgumentParser):
@@ -63,6 +73,8 @@ def _parser() -> argparse.ArgumentParser:
     verify.add_argument(
         "--strict", action="store_true", help="exit 1 when any verdict is not 'holds'"
     )
+    verify.add_argument("--claim-timeout", type=_seconds, metavar="SECONDS",
+                        help="end a checker that runs longer as its claim's error (no limit by default)")
     verify.add_argument("--report", metavar="FILE", help="write a citable report: Markdown, or one "
                         "self-contained HTML page with figures when FILE ends in .html")
     verify.add_argument(
@@ -112,10 +124,11 @@ def _outputs(args) -> list[str]:
     if args.summary:
         report.check_writable(args.summary)
         report.check_block(args.summary, report.SUMMARY, allow_dirty=True)  # checked above, with both outputs
+    files.check_distinct({"--report": args.report, "--summary": args.summary})
     return changes
 
 
-def _verify(args) -> tuple[str, int]:
+def _verify(args) -> tuple[str, int, list]:
     selected = claims.get(args.ids)
     changes = _outputs(args)
     effort = claims.Effort(seed=args.seed, thorough=args.thorough)
@@ -125,25 +138,27 @@ def _verify(args) -> tuple[str, int]:
         for c in selected:
             print(f"checking {c.id} ...", file=sys.stderr, flush=True)
             try:
-                verdicts.append(claims.verify(c, effort))
+                verdicts.append(claims.verify(c, effort, args.claim_timeout))
             except claims.CheckerError as error:
                 errors.append(str(error))
                 print(f"error: {error}", file=sys.stderr, flush=True)
     except KeyboardInterrupt:
         raise Interrupted(len(verdicts), len(selected)) from None
-    if args.summary:  # first: the report, once written, is a change of the tree the block is checked against
-        report.write_block(args.summary, report.SUMMARY,
-                           report.summary(verdicts, effort, Path(args.summary).parent, changes),
-                           allow_dirty=True, noted=True)  # checked before any work, with both outputs
-        print(f"verdict table written to {args.summary}", file=sys.stderr)
+    writes = []  # (what, path, how): done after the verdicts are printed, so that no failure loses them
+    if args.summary:  # checked before any work, with both outputs (the report, once written, changes the tree)
+        writes.append(("verdict table", args.summary, lambda: report.write_block(
+            args.summary, report.SUMMARY,
+            report.summary(verdicts, effort, files.target(args.summary).parent, changes),
+            allow_dirty=True, noted=True)))
     if args.report:
         render = html_report.page if args.report.endswith(".html") else report.markdown
-        report.write_atomically(args.report, render(verdicts, effort, started, changes))
-        print(f"report written to {args.report}", file=sys.stderr)
-    document = {"claims": [report.document(v) for v in verdicts]} | ({"errors": errors} if errors else {})
-    text = json.dumps(document, indent=2) if args.json else report.table(verdicts)
+        writes.append(("report", args.report,
+                       lambda: report.write_atomically(args.report, render(verdicts, effort, started, changes))))
+    with containment.stdout_to_stderr():  # a plugin's wording that prints
+        document = {"claims": [report.document(v) for v in verdicts]} | ({"errors": errors} if errors else {})
+        text = json.dumps(document, indent=2) if args.json else report.table(verdicts)
     failed = errors or (args.strict and any(v["verdict"] != "holds" for v in verdicts))
-    return text, 1 if failed else 0
+    return text, 1 if failed else 0, writes
 
 
 class Interrupted(Exception):
@@ -152,15 +167,16 @@ class Interrupted(Exception):
 
 
 def main(argv: list[str] | None = None) -> int:
+    containment.ascii_fallbacks()
     args = _parser().parse_args(argv)
     claims.use_plugins(args.plugin)
     left_out = claims.plugin_errors()
     for line in left_out:
         print(f"error: {line}", file=sys.stderr)
     try:
-        commands = {"list": lambda: (_list(args.json), 0), "verify": lambda: _verify(args),
-                    "certify": lambda: _certify(args)}
-        text, code = commands[args.command]()
+        commands = {"list": lambda: (_list(args.json), 0, []), "verify": lambda: _verify(args),
+                    "certify": lambda: (*_certify(args), [])}
+        text, code, writes = commands[args.command]()
         code = code or (1 if left_out else 0)
     except (KeyError, report.OutputError) as error:
         print(f"error: {error.args[0]}", file=sys.stderr)
@@ -176,7 +192,19 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         report.silence_stdout()
         print("error: the output was closed before it was written whole", file=sys.stderr)
-        return 1
+        code = 1
+    return _write(writes) or code
+
+
+def _write(writes) -> int:
+    """Write the outputs, each whole or not at all; 1 (one line each) for those that failed."""
+    code = 0
+    for what, path, write in writes:
+        with containment.stdout_to_stderr():  # the reports word the facts with the plugins' wording
+            failed = files.written(what, path, write)
+        if not failed:
+            print(f"{what} written to {path}", file=sys.stderr)
+        code = code or failed
     return code
 
 

@@ -10,7 +10,11 @@ DESIGN.md; ``theory.report`` turns facts into sentences with the family's ``word
 """
 
 import importlib
+import json
+import math
+import numbers
 import pkgutil
+import shlex
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -18,6 +22,8 @@ from typing import Callable, Mapping
 
 import numpy as np
 import torch
+
+from theory import containment
 
 VERDICTS = ("holds", "fails", "inconclusive")
 
@@ -209,14 +215,14 @@ def family_of(claim_id: str) -> Family:
 
 
 def get(ids: list[str]) -> list[Claim]:
-    """The claims named by ``ids`` in that order; every claim when ``ids`` is empty."""
+    """The claims named by ``ids`` in that order, each once; every claim when ``ids`` is empty."""
     claims = {c.id: c for c in all_claims()}
     unknown = [i for i in ids if i not in claims]
     if unknown:
         raise KeyError(
             f"unknown claim id {', '.join(map(repr, unknown))}; valid ids: {', '.join(claims)}"
         )
-    return [claims[i] for i in ids] if ids else list(claims.values())
+    return [claims[i] for i in dict.fromkeys(ids)] if ids else list(claims.values())
 
 
 def quoted(c: Claim) -> dict | None:
@@ -225,14 +231,19 @@ def quoted(c: Claim) -> dict | None:
 
 
 def replay_command(claim_id: str, seed: int, thorough: bool, option: str = "") -> str:
-    return (f"python -m theory verify {claim_id} --seed {seed}" + (" --thorough" if thorough else "")
-            + (f" {option}" if option else ""))
+    return _replay([claim_id], seed, thorough, option)
 
 
 def replay_all(ids: list[str], seed: int, thorough: bool) -> str:
     """The command that replays a whole run of these claims, with the plugins they need."""
     options = dict.fromkeys(family_of(i).replay_option for i in ids if family_of(i).replay_option)
-    return replay_command(" ".join(ids), seed, thorough, " ".join(options))
+    return _replay(ids, seed, thorough, " ".join(options))
+
+
+def _replay(ids: list[str], seed: int, thorough: bool, option: str) -> str:
+    """A shell command: a plugin's claim ids are quoted (``option`` is quoted where it is made)."""
+    return (f"python -m theory verify {' '.join(map(shlex.quote, ids))} --seed {seed}"
+            + (" --thorough" if thorough else "") + (f" {option}" if option else ""))
 
 
 class CheckerError(Exception):
@@ -242,34 +253,65 @@ class CheckerError(Exception):
 _FINDINGS: dict[tuple[str, Effort], tuple[Finding, float]] = {}
 
 
-def finding(c: Claim, effort: Effort) -> Finding:
+def finding(c: Claim, effort: Effort, timeout: float | None = None) -> Finding:
     """What a claim's checker finds at this effort (float64 on CPU), computed once per process:
     a checker is a pure function of its effort, and a claim that cites another's finding (as
-    appH-steps cites appH-derivation's) reuses it. A checker that fails to give a Finding is a
-    CheckerError."""
+    appH-steps cites appH-derivation's) reuses it. A checker that fails to give a well-formed
+    Finding, exits, or runs past ``timeout`` seconds is a CheckerError (Ctrl-C stays an
+    interruption); what it prints goes to stderr (``theory.containment``)."""
     if (c.id, effort) not in _FINDINGS:
         family = family_of(c.id)
         where = f"plugin {family.plugin}, claim {c.id}" if family.plugin else f"claim {c.id}"
         started = time.perf_counter()
         try:
-            with float64():
+            with float64(), containment.stdout_to_stderr(), containment.time_limit(timeout):
                 found = c.check(effort, **c.arguments)
-        except Exception as error:
+        except KeyboardInterrupt:
+            raise
+        except containment.TimeLimit:
+            if timeout is None:  # a finding cited inside a checker that ran out of time: the outer one's
+                raise
+            raise CheckerError(f"{where}: the checker did not finish within --claim-timeout {timeout:g} s") from None
+        except BaseException as error:  # a checker's own code, sys.exit included, is its claim's failure
             raise CheckerError(f"{where}: the checker raised {type(error).__name__}: {error}") from error
         if not isinstance(found, Finding):
             raise CheckerError(f"{where}: the checker returned {type(found).__name__}, not a theory.claims.Finding")
+        problem = malformed(found)
+        if problem:
+            raise CheckerError(f"{where}: the checker's Finding {problem}")
         _FINDINGS[c.id, effort] = found, time.perf_counter() - started
     return _FINDINGS[c.id, effort][0]
 
 
-def verify(c: Claim, effort: Effort) -> dict:
+def _finite(value) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def malformed(found: Finding) -> str:
+    """What makes a Finding unusable in a verdict document (empty when nothing does): worst
+    and tolerance finite real numbers (worst may be None), counts non-negative integers, the
+    evidence and counterexample plain JSON without NaN."""
+    if found.worst is not None and not _finite(found.worst):
+        return f"has worst = {found.worst!r}: it must be a finite real number or None"
+    if not _finite(found.tolerance):
+        return f"has tolerance = {found.tolerance!r}: it must be a finite real number"
+    if not all(isinstance(n, numbers.Integral) and n >= 0 for n in (found.sampled, found.searched)):
+        return f"has sampled = {found.sampled!r}, searched = {found.searched!r}: they must be counts"
+    try:
+        json.dumps([found.evidence, found.counterexample], allow_nan=False)
+    except (TypeError, ValueError) as error:
+        return f"has evidence or a counterexample that is not plain JSON ({error})"
+    return ""
+
+
+def verify(c: Claim, effort: Effort, timeout: float | None = None) -> dict:
     """A claim's verdict document (see ``finding``); its evidence is the list of facts under
     "facts", its time the seconds its checker took, its Coq proof (if any) under
     "certificate" (``theory.certificates.document``)."""
     from theory import certificates
 
     family = family_of(c.id)
-    found = finding(c, effort)
+    found = finding(c, effort, timeout)
     certificate = certificates.document(c.id)
     return {
         "id": c.id,
@@ -282,8 +324,8 @@ def verify(c: Claim, effort: Effort) -> dict:
         "cases": found.sampled + found.searched,
         "sampled": found.sampled,
         "searched": found.searched,
-        "worst": found.worst,
-        "tolerance": found.tolerance,
+        "worst": None if found.worst is None else float(found.worst),
+        "tolerance": float(found.tolerance),
         "counterexample": found.counterexample,
         "facts": found.evidence,
         "seed": effort.seed,

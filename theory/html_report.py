@@ -73,7 +73,7 @@ def _search_figure(verdict: dict, plt):
     axis.ticklabel_format(axis="y", useOffset=False)
     axis.set_xlabel("D")
     axis.set_ylabel("worst found (every phase)")
-    if verdict["tolerance"] > 0 and verdict["worst"] > 0 and verdict["worst"] < 1e-3:
+    if verdict["tolerance"] > 0 and (verdict["worst"] or 0) > 0 and verdict["worst"] < 1e-3:
         axis.set_yscale("log")
     return figure
 
@@ -176,7 +176,7 @@ def _table(verdicts: list[dict]) -> list[str]:
     for v in verdicts:
         c = claims.get([v["id"]])[0]
         out.append(f'<tr><td><a href="#{_e(v["id"])}"><code>{_e(v["id"])}</code></a></td><td>{_e(c.title)}</td>'
-                   f'<td>{_e(report.reading(v))}</td><td class="{_e(v["verdict"])}">{_e(v["verdict"])}</td><td>{v["worst"]:.10g}</td>'
+                   f'<td>{_e(report.reading(v))}</td><td class="{_e(v["verdict"])}">{_e(v["verdict"])}</td><td>{report.number(v["worst"], ".10g")}</td>'
                    f'<td>{v["tolerance"]:g}</td><td>{v["cases"]}</td></tr>')
     return out + ["</table></section>"]
 

@@ -8,8 +8,11 @@ one line saying why, and every other claim still runs. docs/howto/write-a-claim.
 import importlib
 import importlib.metadata
 import importlib.util
+import shlex
 from dataclasses import replace
 from pathlib import Path
+
+from theory import containment
 
 GROUP = "raft_verify.claims"
 
@@ -38,10 +41,11 @@ def load(spec: str, replay_option: str = ""):
 
     name, _, attribute = spec.partition(":") if not spec.endswith(".py") else (spec, "", "")
     try:
-        module = _module(name)
-    except PluginError:
+        with containment.stdout_to_stderr():  # its printing never reaches `list --json`
+            module = _module(name)
+    except (PluginError, KeyboardInterrupt):
         raise
-    except Exception as error:  # a plugin's own code: any failure to import is its failure
+    except BaseException as error:  # a plugin's own code: any failure to import, an exit too, is its failure
         raise PluginError(f"plugin {spec}: cannot be imported ({type(error).__name__}: {error})") from None
     family = getattr(module, attribute or "FAMILY", None)
     if not isinstance(family, Family):
@@ -59,7 +63,7 @@ def discover(specs: list[str], taken: set[str]) -> tuple[list, list[str]]:
     one line per plugin left out. A plugin whose claim ids are already taken (by the toolkit or
     an earlier plugin) is left out whole."""
     families, errors = [], []
-    sources = [(value, "") for _, value in installed()] + [(spec, f"--plugin {spec}") for spec in specs]
+    sources = [(value, "") for _, value in installed()] + [(spec, f"--plugin {shlex.quote(spec)}") for spec in specs]
     for spec, option in sources:
         try:
             family = load(spec, option)

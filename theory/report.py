@@ -6,7 +6,6 @@ import os
 import platform
 import subprocess
 import sys
-import tempfile
 from datetime import datetime
 from pathlib import Path
 
@@ -16,7 +15,7 @@ import sympy
 import torch
 
 import theory
-from theory import certificates, claims
+from theory import certificates, claims, files
 from theory.claims import Claim, Effort
 
 
@@ -37,9 +36,13 @@ def reading(v: dict) -> str:
 
 def sentence(wording, f: dict) -> str:
     """A fact in words: its family's wording, or its values listed when the family has none."""
+    listed = f["kind"] + ": " + ", ".join(f"{k} = {v}" for k, v in f.items() if k != "kind")
     if f["kind"] in wording:
-        return wording[f["kind"]](f)
-    return f["kind"] + ": " + ", ".join(f"{k} = {v}" for k, v in f.items() if k != "kind")
+        try:
+            return wording[f["kind"]](f)
+        except Exception as error:  # a plugin's wording: its facts still show, as data
+            return f"{listed} (its wording failed: {type(error).__name__}: {error})"
+    return listed
 
 
 def evidence(verdict: dict) -> list[str]:
@@ -58,6 +61,11 @@ def document(verdict: dict) -> dict:
     return out
 
 
+def number(value, spec: str) -> str:
+    """A verdict's number in ``spec``'s format; a dash where a plugin's checker gave none."""
+    return "–" if value is None else format(value, spec)
+
+
 def table(verdicts: list[dict]) -> str:
     width = max((len(v["id"]) for v in verdicts), default=len("claim"))
     labels = {v["id"]: certificates.label(v) for v in verdicts}
@@ -65,7 +73,7 @@ def table(verdicts: list[dict]) -> str:
     lines = [f"{'claim':<{width}}  {'verdict':<{column}}  {'worst':>22}  {'cases':>9}  {'seconds':>7}"]
     for v in verdicts:
         lines.append(
-            f"{v['id']:<{width}}  {labels[v['id']]:<{column}}  {v['worst']:>22.15g}  {v['cases']:>9}  "
+            f"{v['id']:<{width}}  {labels[v['id']]:<{column}}  {number(v['worst'], '.15g'):>22}  {v['cases']:>9}  "
             f"{v['seconds']:>7.2f}"
         )
     for v in verdicts:
@@ -205,7 +213,7 @@ def markdown(verdicts: list[dict], effort: Effort, started: datetime, changes: l
         c = claims.get([v["id"]])[0]
         out.append(
             f"| `{v['id']}` | {_cell(c.title)} | {reading(v)} | {_cell(v['source'])} | {_verdict(v)} | "
-            f"{v['worst']:.15g} | {v['tolerance']:g} | {v['cases']} |"
+            f"{number(v['worst'], '.15g')} | {v['tolerance']:g} | {v['cases']} |"
         )
     for v in verdicts:
         out += _section(v)
@@ -276,43 +284,21 @@ def summary(verdicts: list[dict], effort: Effort, base: Path, changes: list[str]
     for v in verdicts:
         c, family = claims.get([v["id"]])[0], claims.family_of(v["id"])
         name = f"[`{v['id']}`]({link(family.doc)})" if family.doc else f"`{v['id']}`"
-        out.append(f"| {name} | {_verdict(v)} | {v['worst']:.10g} | {reading(v)} | {_cell(c.title)} |")
+        out.append(f"| {name} | {_verdict(v)} | {number(v['worst'], '.10g')} | {reading(v)} | {_cell(c.title)} |")
     return "\n".join(out)
 
 
-class OutputError(ValueError):
-    """An output file that cannot be written (exit status 2)."""
+OutputError = files.OutputError
 
 
 def check_writable(path) -> None:
-    """Refuse, before any work, a path that is a folder or lies where no file can be written."""
-    path = Path(path)
-    if path.is_dir():
-        raise OutputError(f"{path} is a folder: give a file name")
-    folder = path.parent
-    if not folder.is_dir():
-        raise OutputError(f"cannot write {path}: the folder {folder} does not exist")
-    try:
-        with tempfile.NamedTemporaryFile(dir=folder, prefix=f".{path.name}."):
-            pass
-    except OSError as error:
-        raise OutputError(f"cannot write {path}: {error.strerror or error}") from None
+    """Refuse, before any work, an output that cannot be written (``theory.files.check``)."""
+    files.check(path)
 
 
 def write_atomically(path, text: str) -> None:
-    """Write the whole text or nothing: a temporary file in the same folder, renamed over path."""
-    path = Path(path)
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8") as out:
-            out.write(text)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temporary, 0o666 & ~umask)  # as a plain open() would have made it, not mkstemp's 0600
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise
+    """Write the whole text or nothing to the real target of path (``theory.files``)."""
+    files.write_atomically(path, text)
 
 
 def begin_marker(name: str) -> str:
@@ -335,9 +321,11 @@ def check_block(path, name: str, allow_dirty: bool = False) -> None:
     """Refuse, before any work, a file without the block ``write_block`` rewrites, or one that
     the repository ships while its tree differs from its commit (``require_clean``)."""
     require_clean([path], allow_dirty)
-    if not Path(path).is_file():
+    real = files.target(path)
+    if not real.exists():
         raise OutputError(f"{path} does not exist: the table is written into a block of an existing file")
-    _block_bounds(Path(path).read_text(encoding="utf-8"), name, path)
+    files.check(path)
+    _block_bounds(files.read_text(real), name, path)
 
 
 def write_block(path, name: str, content: str, allow_dirty: bool = False, noted: bool = False) -> None:
@@ -347,7 +335,7 @@ def write_block(path, name: str, content: str, allow_dirty: bool = False, noted:
     changes = require_clean([path], allow_dirty)
     if changes and not noted:
         content = content.rstrip("\n") + "\n\n" + dirty_note(changes)
-    text = Path(path).read_text(encoding="utf-8")
+    text = files.read_text(files.target(path))
     start, stop = _block_bounds(text, name, path)
     write_atomically(path, text[:start] + "\n" + content.strip("\n") + "\n" + text[stop:])
 

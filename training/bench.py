@@ -37,6 +37,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from theory import containment, files
 from theory import report as theory_report
 from training import augment, evaluate, models, step as steps, variants
 from training.config import UsageError, resolve_device as _device  # bench/device_check.py's too
@@ -79,6 +80,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
+    containment.ascii_fallbacks()  # an ASCII-only terminal gets escapes, not a traceback
     args = parser().parse_args(argv)
     paths = [p for p in args.paths.split(",") if p and p != "none"]
     problems = [
@@ -87,6 +89,7 @@ def main(argv=None) -> int:
             ("steps", args.steps, 1), ("warmup", args.warmup, 0), ("batch-size", args.batch_size, 2),
             ("image-size", args.image_size, 8), ("width", args.width, 1),
             ("linear-epochs", args.linear_epochs, 0), ("workers", args.workers or 0, 0),
+            ("threads", 1 if args.threads is None else args.threads, 1),
         )
         if value < least
     ]  # fmt: skip
@@ -120,7 +123,8 @@ def main(argv=None) -> int:
     print(json.dumps(report, indent=2) if args.json else summary(report))
     if args.markdown:
         command = "python -m training.bench " + " ".join(argv if argv is not None else sys.argv[1:])
-        theory_report.write_block(args.markdown, args.block, markdown(report, command), args.allow_dirty)
+        return files.written("figures", args.markdown, lambda: theory_report.write_block(
+            args.markdown, args.block, markdown(report, command), args.allow_dirty))
     return 0
 
 

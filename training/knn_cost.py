@@ -12,7 +12,7 @@ from dataclasses import replace
 
 import torch
 
-from theory import report
+from theory import containment, files, report
 from training import config, evaluate, run, step as steps, sweep, variants
 
 
@@ -64,6 +64,7 @@ def markdown(found: dict, command: str) -> str:
 
 
 def main(argv=None) -> int:
+    containment.ascii_fallbacks()  # an ASCII-only terminal gets escapes, not a traceback
     parser = argparse.ArgumentParser(prog="python -m training.knn_cost",
                                      description=__doc__.split("\n\n")[0])  # fmt: skip
     parser.add_argument("--scale", choices=list(sweep.SCALES), default="cpu")
@@ -86,7 +87,8 @@ def main(argv=None) -> int:
     text = markdown(found, command.strip())
     print(text)
     if args.markdown:
-        report.write_block(args.markdown, args.block, text, args.allow_dirty)
+        return files.written("figures", args.markdown,
+                             lambda: report.write_block(args.markdown, args.block, text, args.allow_dirty))
     return 0
 
 

@@ -6,8 +6,10 @@ exceeds them); on a cluster its Slurm executor submits them as one job array. A 
 reported with the last lines of its log, and the others go on.
 """
 
+import contextlib
 import io
 import os
+import sys
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -16,7 +18,7 @@ import numpy as np
 import submitit
 import torch
 
-from training import config, evaluate, outputs, run, sweep
+from training import config, evaluate, outputs, run, signals, sweep
 
 LOCAL_TIMEOUT_MIN = 7 * 24 * 60  # submitit's LocalExecutor stops a job after 2 minutes by default
 POLL_SECONDS = 0.5
@@ -81,7 +83,8 @@ class Report:
 def job_argv(p: sweep.Planned, overwrite: bool) -> list[str] | None:
     if p.state == "representations":
         return None
-    return p.argv(overwrite=overwrite and p.state == "conflict")
+    # --overwrite: another configuration, or a broken run whose damaged files were moved aside
+    return p.argv(overwrite=overwrite and p.state in ("conflict", "new"))
 
 
 def local(todo, *, folder: Path, jobs: int, threads: int | None, gpus: int, echo=print) -> Report:
@@ -101,7 +104,7 @@ def local(todo, *, folder: Path, jobs: int, threads: int | None, gpus: int, echo
                     del running[slot]
                     _collect(job, planned, report, echo)
             time.sleep(POLL_SECONDS)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, signals.Interrupted):  # Ctrl-C, or SIGTERM (training.signals)
         for job, planned in running.values():
             job.cancel()  # SIGINT: training.run stops at once and keeps its last checkpoint
         raise
@@ -113,9 +116,35 @@ def _start(executor, planned, overwrite, slot, gpus, threads, echo):
     if gpus:
         executor.update_parameters(gpus_per_node=1, visible_gpus=[slot % gpus])
         where = f" on GPU {slot % gpus}"
-    job = executor.submit(TrainJob(), job_argv(planned, overwrite), str(planned.folder), threads)
+    with _output_to(Path(executor.folder) / CONTROLLERS_LOG):
+        job = executor.submit(TrainJob(), job_argv(planned, overwrite), str(planned.folder), threads)
     echo(f"started {planned.name} ({planned.state}) as job {job.job_id}{where}")
     return job, planned
+
+
+CONTROLLERS_LOG = "controllers.log"
+
+
+@contextlib.contextmanager
+def _output_to(path: Path):
+    """Point this process's stdout and stderr (file descriptors 1 and 2) at ``path`` while
+    submitit starts a job's controller process, which inherits them: a Ctrl-C at the terminal
+    reaches the controllers too, and their tracebacks then go to this log, not the terminal
+    (the job's own output goes to its log in any case)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    with open(path, "ab") as log:
+        os.dup2(log.fileno(), 1)
+        os.dup2(log.fileno(), 2)
+    try:
+        yield
+    finally:
+        os.dup2(saved[0], 1)
+        os.dup2(saved[1], 2)
+        for descriptor in saved:
+            os.close(descriptor)
 
 
 def slurm_executor(folder: Path, *, partition, time_min, gpus, cpus, parallelism, extra=None):

@@ -291,8 +291,10 @@ def train(pair: Pair, epochs: int) -> str | None:
                 mean = run.train_epoch(first, pair, latest, progress, per_epoch)
                 second_mean = (pair.second_sum / per_epoch).item()
                 second.step = first.step
-                pair.check(_metrics(pair, mean, second_mean, began))
-                if not (math.isfinite(mean) and math.isfinite(second_mean)):
+                finite = math.isfinite(mean) and math.isfinite(second_mean)
+                # the probes' spectra of non-finite weights fail: check first, measure only then
+                pair.check(_metrics(pair, mean, second_mean, began) if finite else None)
+                if not finite:
                     return f"the loss became non-finite in epoch {epoch} (FIRST {mean}, SECOND {second_mean})"
     except _Enough:
         pass

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from theory import files
 from training.config import Config, RunFailed, UsageError
 from training.signals import STOP
 
@@ -143,23 +144,25 @@ def write_curves(out: Path, history: list[dict], title: str) -> None:
 
 
 def write_atomically(path: Path, write, fault: str | None = None) -> None:
-    """Write ``path`` by ``write(file)`` into a temporary file, flushed to disk, then renamed
-    over it, so that a kill at any moment leaves the old file or the new one whole. SIGINT and
-    SIGTERM wait for the write's end (``STOP``). A failed write removes its temporary file; an
-    OSError (a full disk, say) becomes RunFailed, one line. ``fault``: ``_injected_fault``'s."""
-    temporary = path.with_name(path.name + ".tmp")
-    output = None
+    """Write ``path`` by ``write(file)`` with ``theory.files.write_atomically`` (beside its real
+    target, flushed to disk, renamed over it; never over a folder, device or pipe), so that a
+    kill at any moment leaves the old file or the new one whole; a kill leaves at most
+    ``NAME.tmp`` (``TEMPORARY``). SIGINT and SIGTERM wait for the write's end (``STOP``). A
+    failed write removes its temporary file; an OSError (a full disk, say) or a target that must
+    not be replaced becomes RunFailed, one line. ``fault``: ``_injected_fault``'s."""
+    outputs: list[_Output] = []
+
+    def wrap(f):
+        outputs.append(_Output(f, fault))
+        return outputs[0]
+
     with STOP.deferred():
         try:
-            with open(temporary, "wb") as f:
-                output = _Output(f, fault)
-                write(output)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(temporary, path)
+            files.write_atomically(path, write, temporary_name=path.name + ".tmp", wrap=wrap)
+        except files.OutputError as error:
+            raise RunFailed(f"{error}; nothing was written") from None
         except BaseException as error:
-            temporary.unlink(missing_ok=True)
-            cause = output.error if output and output.error else error
+            cause = outputs[0].error if outputs and outputs[0].error else error
             if not isinstance(cause, OSError):
                 raise
             state = "keeps its last good version" if path.exists() else "does not exist yet"

@@ -51,9 +51,9 @@ from pathlib import Path
 
 import torch
 
-from theory import report
+from theory import containment, files, report
 from theory.thm51 import engine, rule
-from training import config, data, lockstep, outputs, signals, step as steps, variants
+from training import config, data, lockstep, outputs, run_files, signals, step as steps, variants
 from training.lockstep import Correspondence, Pair
 
 OUTPUTS = ("pair.jsonl", "pair.json", "pair.png")
@@ -385,6 +385,24 @@ def _markdown_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--allow-dirty", action="store_true", help="write into a file the repository ships even though its working tree differs from its commit (refused otherwise); the block then says so")
 
 
+def finished_pair(folder: Path) -> dict:
+    """A finished pair's pair.json, or run_files.Damaged naming the file and what is wrong."""
+    path = folder / "pair.json"
+    try:
+        result = json.loads(path.read_bytes().decode("utf-8"))
+        row(result), markdown([result], "")  # every value the table reads is there
+    except FileNotFoundError:
+        raise run_files.Damaged(f"{folder} holds no finished pair (no pair.json)") from None
+    except OSError as error:
+        raise run_files.Damaged(f"cannot read {path} ({error.strerror or error})") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise run_files.Damaged(f"{path} is cut or not JSON ({error})") from None
+    except (KeyError, TypeError, IndexError, ValueError, AttributeError) as error:
+        raise run_files.Damaged(f"{path} is not a finished pair's result ({type(error).__name__}: "
+                                f"{error}); the pair may have been stopped before its end") from None
+    return result
+
+
 def table_main(argv: list[str]) -> int:
     """``python -m training.pair --table DIR... [--markdown FILE --block NAME]``."""
     p = argparse.ArgumentParser(prog="python -m training.pair --table")
@@ -392,21 +410,23 @@ def table_main(argv: list[str]) -> int:
     _markdown_options(p)
     args = p.parse_args(argv)
     try:
-        results = [json.loads((Path(f) / "pair.json").read_text()) for f in args.folders]
+        results = [finished_pair(Path(f)) for f in args.folders]
         if args.markdown:
             report.check_block(args.markdown, args.block, args.allow_dirty)
-    except (OSError, json.JSONDecodeError, report.OutputError) as error:
+    except (run_files.Damaged, report.OutputError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     for result in results:
         print(" | ".join(row(result)))
     if args.markdown:
         command = shlex.join(["python", "-m", "training.pair", "--table", *argv])
-        report.write_block(args.markdown, args.block, markdown(results, command), args.allow_dirty)
+        return files.written("table", args.markdown, lambda: report.write_block(
+            args.markdown, args.block, markdown(results, command), args.allow_dirty))
     return 0
 
 
 def main(argv=None) -> int:
+    containment.ascii_fallbacks()  # an ASCII-only terminal gets escapes, not a traceback
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["--table"]:
         return table_main(argv[1:])
@@ -419,6 +439,9 @@ def main(argv=None) -> int:
     try:
         if target[0]:
             report.check_block(*target, allow_dirty)
+            if args.get("out"):  # the pair's own files are not a page to write into
+                files.check_distinct({"--markdown": target[0], **{
+                    f"--out's {name}": Path(args["out"]) / name for name in OUTPUTS}})
         with signals.STOP.installed():
             result = launch(first, second, args, check_every, overwrite, command)
     except KeyError as error:
@@ -434,7 +457,8 @@ def main(argv=None) -> int:
         print(f"error: {stop}", file=sys.stderr)
         return 128 + stop.signum
     if target[0]:
-        report.write_block(*target, markdown([result], command), allow_dirty)
+        return files.written("table", target[0],
+                             lambda: report.write_block(*target, markdown([result], command), allow_dirty))
     return 0
 
 

@@ -12,7 +12,7 @@ import sys
 from dataclasses import dataclass
 from decimal import Decimal
 
-from theory import report
+from theory import containment, files, report
 from training import models
 
 D = models.PROJECTION_DIM  # 128, the dimension of the projections the alignment compares
@@ -205,6 +205,7 @@ def consistency_markdown() -> str:
 
 
 def main(argv=None) -> int:
+    containment.ascii_fallbacks()  # an ASCII-only terminal gets escapes, not a traceback
     parser = argparse.ArgumentParser(
         prog="python -m training.paper",
         description="Check the paper's published numbers against each other: every quantity "
@@ -229,7 +230,8 @@ def main(argv=None) -> int:
     if args.markdown:
         command = f"python -m training.paper --markdown {args.markdown} --block {args.block}"
         text = f"Written by `{command}`.\n\n{consistency_markdown()}"
-        report.write_block(args.markdown, args.block, text, args.allow_dirty)
+        return files.written("table", args.markdown,
+                             lambda: report.write_block(args.markdown, args.block, text, args.allow_dirty))
     return 0
 
 

@@ -15,8 +15,8 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from theory import report
-from training import config, data, outputs, probes, run
+from theory import containment, files, report
+from training import config, data, outputs, probes, run, run_files
 
 
 def checkpoint_of(path: Path) -> Path:
@@ -37,7 +37,12 @@ def probe(path: Path, data_dir: str | None = None, device: str | None = None) ->
                   device=device or cfg.device)  # fmt: skip
     live = run.prepare(cfg, state)
     for part in ("online", "target", "predictor"):
-        getattr(live, part).load_state_dict(state[part])
+        try:
+            getattr(live, part).load_state_dict(state[part])
+        except (RuntimeError, KeyError, TypeError, AttributeError) as error:  # size mismatch, missing keys
+            reason = str(error).strip().splitlines()[0]
+            raise config.RunFailed(f"checkpoint {checkpoint}: its {part} weights do not fit the network "
+                                   f"its config describes ({reason}); it was left as it is") from None
     values = probes.measure(live.online, live.predictor, live.target, live.probe,
                             alpha=cfg.alpha, beta=cfg.beta)  # fmt: skip
     return {"variant": cfg.variant, "epoch": state["epoch"], "step": state["step"], **values}
@@ -75,10 +80,12 @@ def _cell(line: dict, key: str) -> str:
 
 
 def history(folder: Path) -> list[dict]:
-    metrics = folder / "metrics.jsonl"
-    if not metrics.is_file():
-        raise config.UsageError(f"{folder} has no metrics.jsonl")
-    return [json.loads(line) for line in metrics.read_text().splitlines() if line.strip()]
+    """Every epoch's line of metrics.jsonl; UsageError naming the file when it is missing, cut
+    or empty."""
+    try:
+        return run_files.read_metrics(folder)
+    except run_files.Damaged as error:
+        raise config.UsageError(str(error)) from None
 
 
 def history_table(lines: list[dict], markdown: bool) -> str:
@@ -104,6 +111,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
+    containment.ascii_fallbacks()  # an ASCII-only terminal gets escapes, not a traceback
     argv = sys.argv[1:] if argv is None else list(argv)
     args = parser().parse_args(argv)
     try:
@@ -116,7 +124,8 @@ def main(argv=None) -> int:
                 command = shlex.join(["python", "-m", "training.probe", *argv])
                 caption = (f"Written by `{command}` ({lines[-1].get('step')} steps; epoch 0 is the "
                            "untrained model):\n\n")
-                report.write_block(args.markdown, args.block, caption + history_table(lines, markdown=True), args.allow_dirty)
+                return files.written("table", args.markdown, lambda: report.write_block(
+                    args.markdown, args.block, caption + history_table(lines, markdown=True), args.allow_dirty))
             return 0
         values = probe(Path(args.path), args.data_dir, args.device)
     except (config.UsageError, report.OutputError) as error:

@@ -10,22 +10,25 @@ verdict for every empirical claim its runs can test (``verdicts.md``, with the r
 Options after ``--`` go to every run's ``python -m training.run``.
 
 Exit status: 0 every run finished and the outputs are written; 1 a run failed (the outputs
-are written from the others); 2 bad input (unknown target, bad option, runs of another
-configuration in ``--out`` without ``--overwrite``); 130 interrupted (running jobs are
-stopped at once with their last checkpoint kept: run the same command again).
-"""
+are written from the others, unless a run they were made from is gone: then they are kept), an
+output could not be written, or a launch record is cut; 2 bad input (unknown target, bad
+option, runs of another configuration or broken runs in ``--out`` without ``--overwrite``);
+130 or 143 interrupted by SIGINT or SIGTERM (running jobs are stopped at once with their last
+checkpoint kept: run the same command again)."""
 
 import argparse
 import json
 import os
 import shlex
+import signal
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from theory import report
-from training import empirical, figures, launch, paper, summary, sweep, tables
+from theory import containment, files, report
+from training import empirical, figures, launch, paper, run_files, signals, sweep, tables
+from training.config import RunFailed
 
 FIGURES = {"figure1": figures.figure1, "figure4": figures.figure4, "figure5": figures.figure5}
 
@@ -37,6 +40,25 @@ class Record:
     folder: Path
     result: dict
     history: list[dict]
+
+
+MAX_SEEDS = 100  # seeds per run; the paper's tables use 3
+MAX_JOBS = 1024  # runs at once
+
+
+def _count(option: str, most: int):
+    """An argparse type: an integer in [1, most]."""
+
+    def count(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+        if not 1 <= value <= most:
+            raise argparse.ArgumentTypeError(f"{option} must be between 1 and {most}, got {value}")
+        return value
+
+    return count
 
 
 def parser() -> argparse.ArgumentParser:
@@ -52,15 +74,16 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--scale", choices=list(sweep.SCALES), default="paper",
                    help="paper: Appendix B (CIFAR10, 96 px, 300 epochs, GPU); cpu: Fashion-"
                    "MNIST, 32 px, ResNet18 of width 8, 5,120 steps (default paper)")  # fmt: skip
-    p.add_argument("--seeds", type=int, help="seeds 0 … N−1 per run (default: the scale's, "
+    p.add_argument("--seeds", type=_count("--seeds", MAX_SEEDS), help="seeds 0 … N−1 per run (default: the scale's, "
                    "paper 3, cpu 1)")  # fmt: skip
     p.add_argument("--launcher", choices=("local", "slurm"), default="local")
-    p.add_argument("--jobs", type=int, help="runs at once (local: default one per GPU, or the "
+    p.add_argument("--jobs", type=_count("--jobs", MAX_JOBS), help="runs at once (local: default one per GPU, or the "
                    "cpu scale's 2; several per GPU when larger); Slurm: the array's parallelism")
     p.add_argument("--dry-run", action="store_true", help="print the plan and its cost, and stop")
     p.add_argument("--out", help="the sweep's folder (default runs/reproduce-SCALE)")
     p.add_argument("--overwrite", action="store_true",
-                   help="run again the runs whose folders hold another configuration")
+                   help="run again the runs whose folders hold another configuration; move the "
+                   "damaged files of broken runs aside (NAME.damaged) and resume or restart them")
     p.add_argument("--units", choices=list(paper.ALIGNMENT_UNITS), default=paper.DEFAULT_UNITS,
                    help="the authors' logged units of L_align in which our values are shown "
                    f"beside the paper's (default {paper.DEFAULT_UNITS}; docs/reproduce.md)")
@@ -80,6 +103,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
+    containment.ascii_fallbacks()  # an ASCII-only terminal gets escapes, not a traceback
     argv = sys.argv[1:] if argv is None else list(argv)
     cut = argv.index("--") if "--" in argv else len(argv)
     head, tail = argv[:cut], argv[cut + 1 :]
@@ -92,6 +116,10 @@ def main(argv=None) -> int:
                              sweep.extra_options(tail))  # fmt: skip
         if args.markdown:
             report.check_block(args.markdown, block_name(args), args.allow_dirty)
+            files.check_distinct({"--markdown": args.markdown,
+                                  **{f"--out's {name}": out / name for name in output_names(args.target)}})
+        if out.exists() and not out.is_dir():
+            raise report.OutputError(f"--out {out} exists and is not a folder")
     except (sweep.PlanError, report.OutputError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -103,29 +131,52 @@ def main(argv=None) -> int:
               f"({', '.join(conflicts)}): pass --overwrite to run them again, or choose another "
               "--out", file=sys.stderr)  # fmt: skip
         return 2
+    broken = [p for p in planned if p.state == "broken"]
+    if broken and not args.overwrite:
+        for p in broken:
+            print(f"error: {sweep.way_out(p)}", file=sys.stderr)
+        return 2
     if args.dry_run:
         return 0
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        files.check(out / LAUNCHES)
+    except (OSError, report.OutputError) as error:
+        print(f"error: --out {out} cannot be written ({getattr(error, 'strerror', None) or error})", file=sys.stderr)
+        return 2
+    for p in broken:  # --overwrite: nothing damaged is deleted, and a good checkpoint resumes
+        kept = () if p.resumable else ("checkpoint.pt",)
+        moved = run_files.move_aside(p.folder, ("result.json", "metrics.jsonl", "curves.png") + kept)
+        print(f"{p.name}: moved {', '.join(m.name for m in moved)} aside", file=sys.stderr)
+        p.state = "resume" if p.resumable else "new"
     try:
         executor = slurm_executor(args, out, jobs) if args.launcher == "slurm" else None
     except RuntimeError as error:  # submitit's: no srun on this machine
         print(f"error: --launcher slurm: {error}", file=sys.stderr)
         return 2
     try:
-        failures = launch_missing(planned, args, scale, jobs, out, executor)
-    except KeyboardInterrupt:
-        print("error: interrupted; the running jobs were stopped and keep their last checkpoint: "
-              "run the same command again to resume them", file=sys.stderr)  # fmt: skip
-        return 130
+        with signals.STOP.installed():
+            failures = launch_missing(planned, args, scale, jobs, out, executor)
+    except (KeyboardInterrupt, signals.Interrupted) as stop:
+        signum = getattr(stop, "signum", signal.SIGINT)
+        print(f"error: interrupted by {signal.Signals(signum).name}; the running jobs were stopped "
+              "and keep their last checkpoint: run the same command again to resume them",
+              file=sys.stderr)  # fmt: skip
+        return 128 + signum
     record_launch(out, argv, planned, failures, began, load_at_start)
     after = sweep.plan(args.target, scale, args.seeds or scale.seeds, out, sweep.extra_options(tail))
     runs = load(after)
-    write_outputs(args, scale, after, runs, out, seconds=time.perf_counter() - began, argv=argv)
-    missing = [p.name for p in planned if p.group not in runs or p.seed not in runs[p.group]]
-    if failures or missing:
-        print(f"error: {len(missing)} run(s) did not finish: {', '.join(missing)}; the outputs "
-              "use the others; run the same command again to finish them", file=sys.stderr)  # fmt: skip
+    if write_outputs(args, scale, after, runs, out, seconds=time.perf_counter() - began, argv=argv):
         return 1
-    return 0
+    missing = [p for p in after if p.group not in runs or p.seed not in runs[p.group]]
+    for p in missing:
+        if p.state == "broken":
+            print(f"error: {sweep.way_out(p)}", file=sys.stderr)
+    unfinished = [p.name for p in missing if p.state != "broken"]
+    if unfinished:
+        print(f"error: {len(unfinished)} run(s) did not finish: {', '.join(unfinished)}; the "
+              "outputs use the others; run the same command again to finish them", file=sys.stderr)  # fmt: skip
+    return 1 if failures or missing else 0
 
 
 LAUNCHES = "launches.jsonl"  # one line per command that launched runs: what, how long, the load
@@ -145,24 +196,37 @@ def record_launch(out: Path, argv, planned, failures, began: float, load_at_star
         "load_average_at_start": [round(x, 2) for x in load_at_start],
         "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
     }
-    with open(out / LAUNCHES, "a") as f:
-        f.write(json.dumps(line) + "\n")
+    path = out / LAUNCHES
+    cut = path.is_file() and path.stat().st_size and not path.read_bytes().endswith(b"\n")
+    with open(path, "a") as f:  # after a cut last line, on a line of its own
+        f.write(("\n" if cut else "") + json.dumps(line) + "\n")
 
 
-def launches_markdown(out: Path) -> str:
+def launches_markdown(out: Path) -> tuple[str, int]:
+    """The launches of the sweep in words, and how many lines of launches.jsonl were not a
+    launch record (each left out, with one line on stderr naming the file and the line)."""
     path = out / LAUNCHES
     if not path.is_file():
-        return "No launch of this sweep was recorded."
-    lines = ["Launches of this sweep (wall time of each command that launched runs):", ""]
-    for line in map(json.loads, path.read_text().splitlines()):
-        failed = f", {len(line['failed'])} failed" if line["failed"] else ""
-        start = line.get("load_average_at_start")
-        load = f"{start[0]} at its start, " if start else ""
-        lines.append(f"- {line['date']}: `{shlex.join(line['command'])}` launched "
-                     f"{len(line['launched'])} runs{failed} in {line['seconds']:.0f} s on "
-                     f"{line['cores']} cores, load average {load}{line['load_average_at_end'][1]} "
-                     "over the 5 minutes before its end (its own jobs included)")  # fmt: skip
-    return "\n".join(lines)
+        return "No launch of this sweep was recorded.", 0
+    lines, bad = ["Launches of this sweep (wall time of each command that launched runs):", ""], 0
+    for number, text in enumerate(path.read_bytes().splitlines(), 1):
+        try:
+            lines.append(_launch_line(json.loads(text.decode("utf-8"))))
+        except (ValueError, KeyError, TypeError, IndexError) as error:
+            print(f"error: {path} line {number} is cut or not a launch record ({type(error).__name__}: "
+                  f"{error}); it is left out of the list of launches", file=sys.stderr)
+            bad += 1
+    return "\n".join(lines), bad
+
+
+def _launch_line(line: dict) -> str:
+    failed = f", {len(line['failed'])} failed" if line["failed"] else ""
+    start = line.get("load_average_at_start")
+    load = f"{start[0]} at its start, " if start else ""
+    return (f"- {line['date']}: `{shlex.join(line['command'])}` launched "
+            f"{len(line['launched'])} runs{failed} in {line['seconds']:.0f} s on "
+            f"{line['cores']} cores, load average {load}{line['load_average_at_end'][1]} "
+            "over the 5 minutes before its end (its own jobs included)")  # fmt: skip
 
 
 def block_name(args) -> str:
@@ -216,8 +280,9 @@ def load(planned) -> dict:
         if p.state not in ("done", "representations"):
             continue
         try:
-            found = summary.load(p.folder)
-        except (FileNotFoundError, json.JSONDecodeError):
+            found = run_files.read_run(p.folder)
+        except run_files.Damaged as error:  # damaged since it was planned: say so, use the others
+            print(f"error: {error}; the run is left out", file=sys.stderr)
             continue
         runs.setdefault(p.group, {})[p.seed] = Record(p.folder, found["result"], found["history"])
     return runs
@@ -234,34 +299,81 @@ def setting(scale: sweep.Scale, planned, runs: dict) -> str:
             f"{len(planned)} runs finished")  # fmt: skip
 
 
-def write_outputs(args, scale, planned, runs: dict, out: Path, seconds: float, argv) -> None:
-    """The target's tables, figures and verdicts, each written whole or not at all."""
+def output_names(target: str) -> list[str]:
+    """The files a reproduction of ``target`` writes into ``--out``."""
+    names = [f"{t}.{kind}" for t in paper.TABLES if target in (t, "all") for kind in ("md", "csv")]
+    return names + [f"{n}.png" for n in FIGURES if target in (n, "all")] + ["verdicts.md", LAUNCHES, USED]
+
+
+USED = "runs-used.json"  # the runs the outputs in --out were made from
+
+
+def runs_gone(out: Path, runs: dict) -> str:
+    """Why the outputs in ``out`` must be kept (empty when they may be rewritten): a run they
+    were made from is no longer finished (a rerun whose jobs failed, a damaged file)."""
+    path = out / USED
+    if not path.is_file():
+        return ""
+    try:
+        previous = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(previous, list):
+            raise ValueError("not a list of run names")
+    except ValueError as error:
+        return f"{path} cannot be read ({error}); remove it to write the outputs from the runs there are"
+    now = {r.folder.name for group in runs.values() for r in group.values()}
+    gone = sorted(set(map(str, previous)) - now)
+    if not gone:
+        return ""
+    return (f"they were made from {len(previous)} runs, and {len(gone)} of them are not finished "
+            f"now ({', '.join(gone)}); finish those runs and run the same command again, or "
+            f"remove {path} to write the outputs from the {len(now)} runs there are")
+
+
+def write_outputs(args, scale, planned, runs: dict, out: Path, seconds: float, argv) -> int:
+    """Print the verdicts, then write the target's tables, figures and verdicts, each whole or
+    not at all: 0, or 1 (one line) when a file could not be written."""
+    gone = runs_gone(out, runs)
+    if gone:
+        print(f"error: the outputs in {out} were kept as they are: {gone}", file=sys.stderr)
+        return 1
     where = setting(scale, planned, runs)
-    command = shlex.join(["python", "-m", "training.reproduce", *argv])
-    sections, written = [f"Written by `{command}` ({where}).", ""], []
-    for table in [t for t in paper.TABLES if args.target in (t, "all")]:
-        text = tables.markdown(table, runs, args.units, where)
-        consistency = paper.consistency_markdown()
-        report.write_atomically(out / f"{table}.md", f"{text}\n\n{consistency}\n")
-        report.write_atomically(out / f"{table}.csv", tables.csv_text(table, runs, args.units))
-        sections += [text, ""]
-        written += [out / f"{table}.md", out / f"{table}.csv"]
-    for name, draw in FIGURES.items():
-        if args.target in (name, "all") and runs:
-            draw(runs, out / f"{name}.png", where)
-            written.append(out / f"{name}.png")
     found = empirical.evaluate(runs)
-    verdict_text = tables.verdict_markdown(found, where)
-    report.write_atomically(out / "verdicts.md", verdict_text + "\n")
-    written.append(out / "verdicts.md")
-    sections += [tables.runs_markdown(runs), "", verdict_text, "", launches_markdown(out)]
-    if args.markdown:
-        report.write_block(args.markdown, block_name(args), "\n".join(sections), args.allow_dirty)
-        written.append(Path(args.markdown))
     for c in found:
         if c.verdict:
             print(f"{c.verdict:>22}  {c.claim.title}")
+    command = shlex.join(["python", "-m", "training.reproduce", *argv])
+    sections, written = [f"Written by `{command}` ({where}).", ""], []
+    try:
+        for table in [t for t in paper.TABLES if args.target in (t, "all")]:
+            text = tables.markdown(table, runs, args.units, where)
+            consistency = paper.consistency_markdown()
+            report.write_atomically(out / f"{table}.md", f"{text}\n\n{consistency}\n")
+            report.write_atomically(out / f"{table}.csv", tables.csv_text(table, runs, args.units))
+            sections += [text, ""]
+            written += [out / f"{table}.md", out / f"{table}.csv"]
+        for name, draw in FIGURES.items():
+            if args.target in (name, "all") and runs:
+                draw(runs, out / f"{name}.png", where)
+                written.append(out / f"{name}.png")
+        verdict_text = tables.verdict_markdown(found, where)
+        report.write_atomically(out / "verdicts.md", verdict_text + "\n")
+        written.append(out / "verdicts.md")
+        used = sorted(r.folder.name for group in runs.values() for r in group.values())
+        report.write_atomically(out / USED, json.dumps(used, indent=1) + "\n")
+    except (OSError, report.OutputError, RunFailed) as error:
+        print(f"error: {error}; the verdicts above stand"
+              + (f", and {', '.join(map(str, written))} were written" if written else ""), file=sys.stderr)
+        return 1
+    launches, bad_launches = launches_markdown(out)
+    sections += [tables.runs_markdown(runs), "", verdict_text, "", launches]
+    if args.markdown:
+        if files.written("results", args.markdown,
+                         lambda: report.write_block(args.markdown, block_name(args), "\n".join(sections),
+                                                    args.allow_dirty)):
+            return 1
+        written.append(Path(args.markdown))
     print(f"wrote {', '.join(map(str, written))} ({seconds:.0f} s)")
+    return 1 if bad_launches else 0
 
 
 if __name__ == "__main__":

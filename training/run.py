@@ -22,6 +22,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from theory import containment
 from theory.teacher import ema_update
 from training import augment, data, evaluate, models, probes, step as steps, variants
 from training.config import (
@@ -59,6 +60,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
+    containment.ascii_fallbacks()  # an ASCII-only terminal gets escapes, not a traceback
     argv = sys.argv[1:] if argv is None else list(argv)
     args = vars(parser().parse_args(argv))
     if args.pop("list", False):
@@ -81,6 +83,10 @@ def main(argv=None) -> int:
         return 2
     except (RunFailed, data.DatasetMissing) as error:
         print(f"error: {error}", file=sys.stderr)
+        return 1
+    except (MemoryError, torch.OutOfMemoryError) as error:
+        print(f"error: out of memory ({type(error).__name__}); the last checkpoint, if any, is "
+              "kept: try a smaller --image-size, --batch-size or --subset", file=sys.stderr)
         return 1
     except Interrupted as stop:
         print(f"error: {stop}", file=sys.stderr)
@@ -231,6 +237,8 @@ class Run:
             values["knn_acc"] = self.knn.accuracy(self.online)
         values = dict(zip(values, torch.stack(list(values.values())).tolist()))  # one device read
         metrics = {"epoch": self.epoch, "step": self.step, "loss": loss}
+        # per epoch: --precision may change on resume, and result.json's config holds the last
+        metrics["precision"] = "fp64" if self.speed.fp64 else "bf16" if self.speed.bf16 else "fp32"
         metrics.update((k, evaluate.finite_or_none(v)) for k, v in values.items())
         theory_began = time.perf_counter()  # Theorem 4.1 and Appendix H: one more device read
         metrics.update(probes.measure(self.online, self.predictor, self.target, self.probe,
@@ -283,8 +291,15 @@ def prepare(cfg: Config, resumed: dict | None) -> Run:
     torch.manual_seed(cfg.seed)
     np.random.seed(cfg.seed)
     random.seed(cfg.seed)
-    train_set = data.load(cfg.dataset, cfg.data_dir, train=True).head(cfg.subset)
+    train_set = data.load(cfg.dataset, cfg.data_dir, train=True)
+    if cfg.subset is not None and cfg.subset > len(train_set):
+        print(f"--subset {cfg.subset} is more than the {len(train_set)} training images of "
+              f"{cfg.dataset}: training on all {len(train_set)}", file=sys.stderr)
+    train_set = train_set.head(cfg.subset)
     test_set = data.load(cfg.dataset, cfg.data_dir, train=False)
+    if len(test_set) < 2:
+        raise RunFailed(f"the test set of {cfg.dataset} in {cfg.data_dir} has {len(test_set)} "
+                        "image(s): the probes and the evaluation need at least 2")
     fingerprint = {"train": train_set.fingerprint(), "test": test_set.fingerprint()}
     if resumed:
         check_same_data(resumed.get("data"), fingerprint, cfg)

@@ -4,27 +4,33 @@ as a terminal table or as a Markdown table written into a block of a page (the d
 figures come from here)."""
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
-from theory import report
+from theory import containment, files, report
+from training import run_files
 
 TRAJECTORIES = ("align", "uniform")
 FINALS = ("eff_rank",)
 
 
+SUMMARY_KEYS = ("variant", "config", "steps", "epochs_trained", "train_seconds", "linear_seconds",
+                "train_images", "device", "torch")
+
+
 def load(folder: Path) -> dict:
-    """A run folder's result.json and metrics.jsonl, or a clear error for an unfinished run."""
-    result, metrics = folder / "result.json", folder / "metrics.jsonl"
-    if not result.is_file() or not metrics.is_file():
-        raise FileNotFoundError(f"{folder} holds no finished run (result.json and metrics.jsonl)")
-    history = [json.loads(line) for line in metrics.read_text().splitlines() if line.strip()]
-    return {"result": json.loads(result.read_text()), "history": history}
+    """A run folder's result.json and metrics.jsonl, or run_files.Damaged naming the file."""
+    if not (folder / "result.json").is_file() and not (folder / "metrics.jsonl").is_file():
+        raise run_files.Damaged(f"{folder} holds no finished run (result.json and metrics.jsonl)")
+    return run_files.read_run(folder, SUMMARY_KEYS)
 
 
 def _number(value) -> str:
     return "–" if value is None else f"{value:.3g}"
+
+
+def _accuracy(value) -> str:
+    return "–" if value is None else f"{value:.3f}"  # a run without its linear evaluation
 
 
 def _trajectory(history: list[dict], key: str) -> str:
@@ -41,7 +47,7 @@ def rows(runs: list[dict]) -> list[list[str]]:
             [result["variant"], str(result["epochs_trained"]), str(result["steps"])]
             + [_trajectory(history, key) for key in TRAJECTORIES]
             + [f"{_number(first[key])} → {_number(last[key])}" for key in FINALS]
-            + [f"{result['linear_acc']:.3f}", f"{result['train_seconds'] + result['linear_seconds']:.0f}"]
+            + [_accuracy(result.get("linear_acc")), f"{result['train_seconds'] + result['linear_seconds']:.0f}"]
         )
     return out
 
@@ -65,6 +71,7 @@ def text(runs: list[dict]) -> str:
 
 
 def main(argv=None) -> int:
+    containment.ascii_fallbacks()  # an ASCII-only terminal gets escapes, not a traceback
     parser = argparse.ArgumentParser(prog="python -m training.summary", description=__doc__.split("\n\n")[0])
     parser.add_argument("runs", nargs="+", metavar="RUN_DIR", help="folders of finished runs")
     parser.add_argument("--markdown", metavar="FILE.md", help="write the table into a block of FILE")
@@ -75,13 +82,14 @@ def main(argv=None) -> int:
         runs = [load(Path(folder)) for folder in args.runs]
         if args.markdown:
             report.check_block(args.markdown, args.block, args.allow_dirty)
-    except (FileNotFoundError, json.JSONDecodeError, report.OutputError) as error:
+    except (run_files.Damaged, report.OutputError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     print(text(runs))
     if args.markdown:
         command = "python -m training.summary " + " ".join(args.runs) + f" --markdown {args.markdown} --block {args.block}"
-        report.write_block(args.markdown, args.block, markdown(runs, command), args.allow_dirty)
+        return files.written("table", args.markdown, lambda: report.write_block(
+            args.markdown, args.block, markdown(runs, command), args.allow_dirty))
     return 0
 
 

@@ -12,7 +12,7 @@ import shlex
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
-from training import config, paper, run, variants
+from training import config, outputs, paper, run, run_files, variants
 
 Group = tuple[str, float | None]
 # Config fields that do not make two runs different: where the data and the outputs are, and
@@ -78,8 +78,9 @@ class PlanError(ValueError):
 class Planned:
     """One run of the plan: what it trains, where, with which options, and what its folder
     already holds: "done", "resume" (interrupted, or to extend), "new", or "conflict" (the
-    folder holds a run of another configuration), or "representations" (trained; only
-    Figure 5's representations are missing)."""
+    folder holds a run or a checkpoint of another configuration), "broken" (a file of it
+    cannot be read), or "representations" (trained; only Figure 5's representations are
+    missing)."""
 
     variant: str
     beta: float | None
@@ -90,6 +91,8 @@ class Planned:
     steps: int
     state: str = "new"
     differs: list[str] = field(default_factory=list)
+    problem: str = ""  # "broken": which file cannot be read, and why
+    resumable: bool = False  # "broken": whether its checkpoint can continue it
 
     @property
     def group(self) -> Group:
@@ -164,37 +167,82 @@ def _train_images(config: dict) -> int:
 
 
 def _assess(p: Planned) -> Planned:
-    """What ``p``'s folder holds, compared with the configuration it would run."""
-    result = p.folder / "result.json"
-    if result.is_file():
+    """What ``p``'s folder holds, compared with the configuration it would run: a finished run
+    (result.json and metrics.jsonl, read whole), else its checkpoint's configuration. A file
+    that cannot be read makes the run "broken", its problem named."""
+    if (p.folder / "result.json").exists():
         try:
-            saved = json.loads(result.read_text())["config"]
-        except (ValueError, KeyError):
-            p.state, p.differs = "conflict", ["an unreadable result.json"]
-            return p
-        p.differs = sorted(k for k in p.config if k not in NOT_THE_RUN and saved.get(k) != p.config[k])
-        if not p.differs:
-            p.state = "done" if (p.folder / REPRESENTATIONS).is_file() else "representations"
-        else:
-            p.state = "resume" if set(p.differs) <= config.RESUMABLE else "conflict"
-    elif (p.folder / "checkpoint.pt").is_file():
-        p.state = "resume"
+            saved = run_files.read_run(p.folder)["result"]["config"]
+        except run_files.Damaged as error:
+            if _another_configuration(p):  # what is wrong with it does not matter then
+                return p
+            return _broken(p, str(error))
+    elif (p.folder / "checkpoint.pt").exists():
+        try:
+            saved = outputs.read_checkpoint(p.folder / "checkpoint.pt")["config"]
+        except config.RunFailed as error:
+            return _broken(p, str(error).split("; ")[0], resumable=False)
+    else:
+        return p
+    p.differs = sorted(k for k in p.config if k not in NOT_THE_RUN and saved.get(k) != p.config[k])
+    finished = (p.folder / "result.json").exists()
+    if not p.differs:
+        done = (p.folder / REPRESENTATIONS).is_file()
+        p.state = ("done" if done else "representations") if finished else "resume"
+    else:
+        p.state = "resume" if set(p.differs) <= config.RESUMABLE else "conflict"
     return p
+
+
+def _another_configuration(p: Planned) -> bool:
+    """Whether a damaged result.json still says that the run had another configuration (then
+    ``p`` is a "conflict")."""
+    try:
+        saved = json.loads((p.folder / "result.json").read_bytes())["config"]
+        p.differs = sorted(k for k in p.config if k not in NOT_THE_RUN and saved.get(k) != p.config[k])
+    except (ValueError, TypeError, KeyError, AttributeError, OSError):
+        return False
+    if set(p.differs) <= config.RESUMABLE:
+        p.differs = []
+        return False
+    p.state = "conflict"
+    return True
+
+
+def _broken(p: Planned, problem: str, resumable: bool | None = None) -> Planned:
+    """``p`` as "broken": ``problem`` says which file and why; ``resumable`` whether its
+    checkpoint can continue it (checked here when not known)."""
+    if resumable is None:
+        try:
+            saved = outputs.read_checkpoint(p.folder / "checkpoint.pt")["config"]
+            resumable = {k for k in p.config if k not in NOT_THE_RUN and saved.get(k) != p.config[k]} <= config.RESUMABLE
+        except (config.RunFailed, OSError):
+            resumable = False
+    p.state, p.problem, p.resumable = "broken", problem, resumable
+    return p
+
+
+def way_out(p: Planned) -> str:
+    """What to do about a broken run, in words."""
+    then = "resumes from its checkpoint" if p.resumable else "starts again"
+    return (f"{p.name}: {p.problem}; pass --overwrite to move its damaged files aside "
+            f"(NAME{run_files.ASIDE}) and the run {then}")
 
 
 def describe(planned: list[Planned], scale: Scale, jobs: int) -> str:
     """The plan as a table, and what the runs still to launch will cost."""
     lines = [f"{'run':24} {'steps':>7}  state"]
     for p in planned:
-        note = f" ({', '.join(p.differs)} differ)" if p.differs else ""
+        note = f" ({p.problem})" if p.problem else f" ({', '.join(p.differs)} differ)" if p.differs else ""
         lines.append(f"{p.name:24} {p.steps:7d}  {p.state}{note}")
     todo = [p for p in planned if p.state in ("new", "resume", "representations")]
     per_step, source = seconds_per_step(planned, scale)
-    counts = {s: sum(p.state == s for p in planned) for s in ("done", "resume", "new", "conflict")}
+    counts = {s: sum(p.state == s for p in planned) for s in ("done", "resume", "new", "conflict", "broken")}
     counts["resume"] += sum(p.state == "representations" for p in planned)
     lines.append(
         f"{len(planned)} runs: {counts['done']} done, {counts['resume']} to resume, "
         f"{counts['new']} new, {counts['conflict']} of another configuration"
+        + (f", {counts['broken']} broken" if counts["broken"] else "")
     )
     steps = sum(p.steps for p in todo if p.state != "representations")
     if per_step is None:
@@ -214,7 +262,7 @@ def seconds_per_step(planned: list[Planned], scale: Scale) -> tuple[float | None
     measured = []
     for p in planned:
         if p.state in ("done", "representations") and p.steps:
-            result = json.loads((p.folder / "result.json").read_text())
+            result = run_files.read_result(p.folder)
             measured.append(result["train_seconds"] / max(1, result["steps"]))
     if measured:
         return sum(measured) / len(measured), f"mean of {len(measured)} finished runs of this sweep"
