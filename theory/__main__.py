@@ -101,6 +101,8 @@ def _parser() -> argparse.ArgumentParser:
 
 def _certify(args) -> tuple[str, int]:
     selected = claims.get(args.ids)
+    if args.record:
+        certificates.check_record_outputs()
     covered = certificates.by_claim()
     results = certificates.certify([c.id for c in selected] if args.ids else [], record=args.record)
     text = certificates.render(results, [c.id for c in selected if c.id not in covered])

@@ -68,18 +68,31 @@ def page_block(family) -> str:
     return "\n".join(out)
 
 
-def write_pages() -> list[str]:
-    """Rewrite the block of every claim page that has one; the pages written."""
+def pages() -> list[tuple[Path, object]]:
+    """The claim pages that have a block of certificates, with their families."""
     from theory import claims, report
 
-    written = []
     root = Path(__file__).resolve().parent.parent
-    for family in claims.built_in():
-        page = root / family.doc
-        if family.doc and page.is_file() and report.begin_marker(BLOCK) in page.read_text():
-            report.write_block(page, BLOCK, page_block(family))
-            written.append(family.doc)
-    return written
+    return [(root / f.doc, f) for f in claims.built_in()
+            if f.doc and (root / f.doc).is_file() and report.begin_marker(BLOCK) in (root / f.doc).read_text()]
+
+
+def check_record_outputs() -> None:
+    """Before any work: --record rewrites documents the repository ships (the record and the
+    pages), so the tree must be clean but for them (``report.require_clean``)."""
+    from theory import report
+
+    report.require_clean([RECORD, *(page for page, _ in pages())], allow_dirty=False)
+
+
+def write_pages() -> list[str]:
+    """Rewrite the block of every claim page that has one (checked clean up front by
+    ``check_record_outputs``); the pages written."""
+    from theory import report
+
+    for page, family in pages():
+        report.write_block(page, BLOCK, page_block(family), allow_dirty=True, noted=True)
+    return [family.doc for _, family in pages()]
 
 
 class CertifyError(Exception):
