@@ -65,7 +65,9 @@ def run_path(name: str, out: Path) -> None:
     (out / "raw").mkdir(exist_ok=True)
     (out / "raw" / f"{name}.json").write_text(done.stdout)  # every fact, for a second look
     claims = json.loads(done.stdout)["claims"]
-    record = {"path": name, "environment": PATHS[name], "cpu": cpu_model(), "load_at_start": load,
+    commit = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True,
+                            text=True).stdout.strip() or "unknown"
+    record = {"path": name, "environment": PATHS[name], "cpu": cpu_model(), "commit": commit, "load_at_start": load,
               "seconds": round(time.perf_counter() - started, 1),
               "claims": [{**{k: c[k] for k in ("id", "verdict", "worst", "tolerance", *COUNTS)},
                           **roundoff(c["facts"])} for c in claims]}
