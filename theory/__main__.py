@@ -146,16 +146,19 @@ def _verify(args) -> tuple[str, int, list]:
                 print(f"error: {error}", file=sys.stderr, flush=True)
     except KeyboardInterrupt:
         raise Interrupted(len(verdicts), len(selected)) from None
-    writes = []  # (what, path, how): done after the verdicts are printed, so that no failure loses them
-    if args.summary:  # checked before any work, with both outputs (the report, once written, changes the tree)
-        writes.append(("verdict table", args.summary, lambda: report.write_block(
-            args.summary, report.SUMMARY,
-            report.summary(verdicts, effort, files.target(args.summary).parent, changes),
-            allow_dirty=True, noted=True)))
+    # (what, path, how): done after the verdicts are printed, so that no failure loses them. The
+    # report first: it cites the commit, which the tree still is until the table is written (both
+    # outputs were checked against the tree before any work).
+    writes = []
     if args.report:
         render = html_report.page if args.report.endswith(".html") else report.markdown
         writes.append(("report", args.report,
                        lambda: report.write_atomically(args.report, render(verdicts, effort, started, changes))))
+    if args.summary:
+        writes.append(("verdict table", args.summary, lambda: report.write_block(
+            args.summary, report.SUMMARY,
+            report.summary(verdicts, effort, files.target(args.summary).parent, changes),
+            allow_dirty=True, noted=True)))
     with containment.stdout_to_stderr():  # a plugin's wording that prints
         document = {"claims": [report.document(v) for v in verdicts]} | ({"errors": errors} if errors else {})
         text = json.dumps(document, indent=2) if args.json else report.table(verdicts)
