@@ -124,7 +124,7 @@ def spread_markdown(records: list[dict], command: str) -> str:
         load = "" if r["load_at_start"] is None else f", load {r['load_at_start']:.1f}"
         took = "" if r["seconds"] is None else f" {r['seconds']:.0f} s"
         machines.setdefault(r["cpu"], []).append(f"{r['path']}{took}{load}")
-    header = (f"Written by `{command}`: {len(records)} runs of every claim at seed 0 — "
+    header = (f"Written by `{command}`: {len(records)} records of the claims at seed 0 — "
               + "; ".join(f"{cpu}: {', '.join(paths)}" for cpu, paths in machines.items()) + ".")
     rows = spread(records)
     cells = [[f"`{r['id']}`", "/".join(r["verdicts"]), _g(r["low"]), _g(r["high"]), _g(r["spread"]),
