@@ -13,7 +13,7 @@ resampling (one affine grid per image), then colour jitter with probability p (b
 contrast, saturation and hue factors drawn per image and applied in a per-image random order,
 as torchvision's ColorJitter), random grayscale, Gaussian blur and solarisation where the recipe
 uses them, and per-channel normalisation. The operations follow torchvision's definitions on
-float images in [0, 1]; ``tests/test_training_augment.py`` compares each with torchvision and
+float images in [0, 1]; ``tests/training/loop/test_augment.py`` compares each with torchvision and
 ``tests/test_training_augment_stats.py`` compares the parameters' distributions.
 
 Inputs are uint8 (N, C, H, W) with C = 1 (replicated to RGB after the resampling) or 3. A crop
@@ -239,7 +239,7 @@ def adjust_hue(images, shift):
     top, bottom = images.amax(dim=1, keepdim=True), images.amin(dim=1, keepdim=True)
     spread = top - bottom  # 0 at a grey pixel, which has no hue and stays grey
     distance = (top - images) / torch.where(spread == 0, 1.0, spread)  # (max − c)/(max − min)
-    (r, g, b), (rc, gc, bc), maximum = images.unbind(1), distance.unbind(1), top[:, 0]
+    (r, g, _), (rc, gc, bc), maximum = images.unbind(1), distance.unbind(1), top[:, 0]
     sextant = torch.where(maximum == r, bc - gc, torch.where(maximum == g, 2 + rc - bc, 4 + gc - rc))
     hue = sextant.unsqueeze(1) + 6 * shift.view(-1, 1, 1, 1)  # in sixths of a turn, mod 6
     channel = torch.arange(5, 0, -2, device=images.device, dtype=images.dtype).view(1, 3, 1, 1)

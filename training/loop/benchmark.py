@@ -1,7 +1,7 @@
-"""``python -m training.bench``: the fast training path against a loop written the way typical
+"""The fast training path (``python -m training.bench`` is the command) against a loop written the way typical
 SSL repositories are, in one process, on one device, on synthetic CIFAR-shaped data.
 
-- fast: what ``python -m training.run`` runs (``training/step.py``): uint8 images resident on
+- fast: what ``python -m training.run`` runs (``training/loop/training_step.py``): uint8 images resident on
   the device, views drawn there in batches, bf16 autocast and channels_last on CUDA, fused
   Adam, the EMA in two multi-tensor kernels (``theory.teacher``), the loss summed on the device.
 - reference: per-image torchvision transforms (v1 on PIL images, or v2 on uint8 tensors) in a
@@ -19,17 +19,14 @@ the reference waiting for its DataLoader and the copy to the device), forward+ba
 optimizer, EMA and the rest, timed with CUDA events on a GPU (the split of the GPU's timeline;
 recording them does not synchronise) and ``perf_counter`` on the CPU, and peak memory. Then
 fast/reference. ``--linear-epochs N`` also times the linear evaluation
-(``training/evaluate.py``) on cached features of ``--dataset-size`` images. ``--markdown FILE
+(``training/loop/evaluate.py``) on cached features of ``--dataset-size`` images. ``--markdown FILE
 --block NAME`` also writes the figures as a table into a block of a Markdown page
 (docs/performance.md's figures come from here).
 """
 
-import argparse
-import json
 import os
 import platform
 import resource
-import sys
 import time
 from dataclasses import asdict
 
@@ -38,89 +35,11 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from theory import report as theory_report
-from training import augment, evaluate, models, step as steps, variants
-from training.config import UsageError, resolve_device as _device  # bench/device_check.py's too
+from training.loop import augment, evaluate, models, training_step
 
 REGIONS = ("augment", "forward_backward", "optimizer", "ema", "other")
 CIFAR_SHAPE = (3, 32, 32)
 CIFAR_MEAN, CIFAR_STD = (0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)  # CIFAR10's
-
-
-def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m training.bench", description=__doc__.split("\n\n")[0])
-    p.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto (default)")
-    p.add_argument("--image-size", type=int, default=96, help="side of the views (default 96)")
-    p.add_argument("--batch-size", type=int, default=128)
-    p.add_argument("--steps", type=int, default=50, help="timed steps per path (default 50)")
-    p.add_argument("--warmup", type=int, default=10, help="untimed steps first (default 10)")
-    p.add_argument("--workers", type=int, default=None,
-                   help="the reference's DataLoader workers (default: one per CPU core, ≤ 16)")
-    p.add_argument("--width", type=int, default=64, help="ResNet18's first-stage width (64)")
-    p.add_argument("--dataset-size", type=int, default=50_000,
-                   help="synthetic uint8 32×32×3 images (default 50,000, CIFAR10's training set)")
-    p.add_argument("--variant", default="byol", help="the objective and predictor (default byol)")
-    p.add_argument("--augment", choices=augment.RECIPES, default="byol")
-    p.add_argument("--reference-transforms", choices=("v1", "v2"), default="v1",
-                   help="torchvision.transforms on PIL images (v1, default) or v2 on uint8 tensors")
-    p.add_argument("--precision", choices=steps.PRECISIONS, default="auto")
-    p.add_argument("--channels-last", choices=steps.LAYOUTS, default="auto")
-    p.add_argument("--compile", action="store_true", help="torch.compile in the fast path")
-    p.add_argument("--paths", default="fast,reference",
-                   help="fast, reference, both (default) or none (with --linear-epochs)")
-    p.add_argument("--threads", type=int, default=None, help="torch threads in this process")
-    p.add_argument("--linear-epochs", type=int, default=0,
-                   help="also time the linear evaluation for this many epochs (default 0: no)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--json", action="store_true", help="print one JSON document")
-    p.add_argument("--markdown", metavar="FILE.md", help="write the figures into a block of FILE")
-    p.add_argument("--block", default="bench", help="the block's name in FILE (default bench)")
-    return p
-
-
-def main(argv=None) -> int:
-    args = parser().parse_args(argv)
-    paths = [p for p in args.paths.split(",") if p and p != "none"]
-    problems = [
-        f"--{name} must be ≥ {least}"
-        for name, value, least in (
-            ("steps", args.steps, 1), ("warmup", args.warmup, 0), ("batch-size", args.batch_size, 2),
-            ("image-size", args.image_size, 8), ("width", args.width, 1),
-            ("linear-epochs", args.linear_epochs, 0), ("workers", args.workers or 0, 0),
-        )
-        if value < least
-    ]  # fmt: skip
-    if args.dataset_size < args.batch_size:
-        problems.append("--dataset-size must be ≥ the batch size")
-    if set(paths) - {"fast", "reference"} or not (paths or args.linear_epochs):
-        problems.append(
-            f"--paths takes fast and/or reference (or none, with --linear-epochs), got {args.paths!r}"
-        )
-    try:
-        variant = variants.resolve(args.variant)
-        if not variant.trains:
-            problems.append(f"--variant {variant.name} does not train")
-    except KeyError as error:
-        problems.append(error.args[0])
-    try:
-        device = _device(args.device)
-    except UsageError as error:
-        problems.append(str(error))
-    if args.markdown:
-        try:
-            theory_report.check_block(args.markdown, args.block)
-        except theory_report.OutputError as error:
-            problems.append(str(error))
-    if problems:
-        print("error: " + "; ".join(problems), file=sys.stderr)
-        return 2
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    report = bench(args, device, variant, paths)
-    print(json.dumps(report, indent=2) if args.json else summary(report))
-    if args.markdown:
-        command = "python -m training.bench " + " ".join(argv if argv is not None else sys.argv[1:])
-        theory_report.write_block(args.markdown, args.block, markdown(report, command))
-    return 0
 
 
 def cpu_name() -> str:
@@ -138,8 +57,8 @@ def bench(args, device: torch.device, variant, paths) -> dict:
     shape = (args.dataset_size, *CIFAR_SHAPE)
     images = torch.randint(0, 256, shape, dtype=torch.uint8, generator=generator)
     if device.type == "cuda":
-        torch.backends.cudnn.benchmark = True  # both paths: fixed shapes (as run.py, and most repos)
-    speed = steps.Speed.choose(device, args.precision, args.channels_last, args.compile)
+        torch.backends.cudnn.benchmark = True  # both paths: fixed shapes (as runner.py, and most repos)
+    speed = training_step.Speed.choose(device, args.precision, args.channels_last, args.compile)
     workers = args.workers if args.workers is not None else min(16, os.cpu_count() or 1)
     report = {
         "device": str(device),
@@ -211,20 +130,20 @@ def _measured(device, timer, run_steps, steps, batch_size) -> dict:
     }
 
 
-def fast_path(args, device, variant, images, speed: steps.Speed) -> dict:
+def fast_path(args, device, variant, images, speed: training_step.Speed) -> dict:
     _start_memory(device)
     resident = images.to(device)  # the whole set on the device, as uint8
     views = augment.TwoViews(args.augment, args.image_size, CIFAR_MEAN, CIFAR_STD)
     online, predictor, target = _networks(args, device, variant, speed.memory_format)
-    optimizer = steps.adam([*online.parameters(), *predictor.parameters()], 3e-4)
-    train_step = steps.Step(online, predictor, target, optimizer, variant, views, speed,
+    optimizer = training_step.adam([*online.parameters(), *predictor.parameters()], 3e-4)
+    train_step = training_step.Step(online, predictor, target, optimizer, variant, views, speed,
                             ema=4e-3, alpha=variant.alpha, beta=variant.beta)  # fmt: skip
     order_generator = torch.Generator(device).manual_seed(args.seed)
     augment_generator = torch.Generator(device).manual_seed(args.seed + 1)
     batch, per_epoch = args.batch_size, len(resident) // args.batch_size
     loss_sum = torch.zeros((), device=device)
 
-    def batches():  # as run.py: a fresh permutation each epoch, full batches only
+    def batches():  # as runner.py: a fresh permutation each epoch, full batches only
         while True:
             order = torch.randperm(len(resident), generator=order_generator, device=device)
             for i in range(per_epoch):
@@ -237,8 +156,8 @@ def fast_path(args, device, variant, images, speed: steps.Speed) -> dict:
             loss_sum.add_(train_step(next(stream), augment_generator, timer))
             timer.lap("other")
 
-    run_steps(args.warmup, steps.Timer(device))
-    result = _measured(device, steps.Timer(device), run_steps, args.steps, batch)
+    run_steps(args.warmup, training_step.Timer(device))
+    result = _measured(device, training_step.Timer(device), run_steps, args.steps, batch)
     result["loss_finite"] = bool(torch.isfinite(loss_sum))  # read once, after the timing
     result["peak_memory"] = _peak_memory(device)
     return result
@@ -333,8 +252,8 @@ def reference_path(args, device, variant, images, workers: int) -> dict:
             timer.lap("other")
 
     try:
-        run_steps(args.warmup, steps.Timer(device))
-        result = _measured(device, steps.Timer(device), run_steps, args.steps, args.batch_size)
+        run_steps(args.warmup, training_step.Timer(device))
+        result = _measured(device, training_step.Timer(device), run_steps, args.steps, args.batch_size)
     finally:
         batches.close()  # shuts the workers down: they must not compete with what runs next
     result["loss_finite"] = bool(torch.isfinite(total))
@@ -440,7 +359,3 @@ def markdown(report: dict, command: str) -> str:
         lines += ["", f"Linear evaluation, {lin['epochs']} epochs on {lin['train_features']} cached "
                       f"{lin['dim']}-d features: {lin['seconds']:.1f} s."]
     return "\n".join(lines)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,22 +1,13 @@
-"""``python -m training.probe RUN_DIR_OR_CHECKPOINT [--data-dir DIR] [--device D] [--json]``: the
-theory probes of ``training.probes`` (Theorem 4.1 on the real outputs; W's spectrum, Appendix H
-and DirectPred's alignment for a linear predictor) of a saved model, on its run's probe set, as
-the run measured them at that epoch. ``--history`` instead lists what ``metrics.jsonl`` recorded
-every epoch (``--markdown FILE --block NAME`` writes that table into a page's block).
+"""The theory probes of a saved model (``python -m training.probe`` is their command line): those of
+``training.loop.probes`` recomputed from a checkpoint on its run's probe set, and the probes every
+epoch recorded in ``metrics.jsonl``, as text or a table."""
 
-Exit status: 0 done; 2 bad input (no checkpoint, other data than the run's); 1 the model cannot
-be probed (dataset missing, unreadable checkpoint).
-"""
-
-import argparse
 import json
-import shlex
-import sys
 from dataclasses import replace
 from pathlib import Path
 
 from theory import report
-from training import config, data, outputs, probes, run
+from training.loop import config, outputs, probes, runner
 
 
 def checkpoint_of(path: Path) -> Path:
@@ -27,15 +18,15 @@ def checkpoint_of(path: Path) -> Path:
     return checkpoint
 
 
-def probe(path: Path, data_dir: str | None = None, device: str | None = None) -> dict:
+def measure_checkpoint(path: Path, data_dir: str | None = None, device: str | None = None) -> dict:
     """The probes of the model a checkpoint holds, on its run's probe set (the same images and
-    views: ``run.prepare`` draws them from the run's seed), with the epoch and step."""
+    views: ``runner.prepare`` draws them from the run's seed), with the epoch and step."""
     checkpoint = checkpoint_of(path)
     state = outputs.read_checkpoint(checkpoint)
     cfg = config.Config(**state["config"])
     cfg = replace(cfg, out=str(checkpoint.parent), data_dir=data_dir or cfg.data_dir,
                   device=device or cfg.device)  # fmt: skip
-    live = run.prepare(cfg, state)
+    live = runner.prepare(cfg, state)
     for part in ("online", "target", "predictor"):
         getattr(live, part).load_state_dict(state[part])
     values = probes.measure(live.online, live.predictor, live.target, live.probe,
@@ -88,45 +79,3 @@ def history_table(lines: list[dict], markdown: bool) -> str:
         return "\n".join(report.markdown_table(header, rows))
     widths = [max(len(r[i]) for r in [header] + rows) for i in range(len(header))]
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)) for r in [header] + rows)
-
-
-def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m training.probe", description=__doc__.split("\n\n")[0])
-    p.add_argument("path", metavar="RUN_DIR_OR_CHECKPOINT")
-    p.add_argument("--data-dir", help="where the run's dataset is (default: the run's own)")
-    p.add_argument("--device", help="cpu, cuda, cuda:N or auto (default: the run's own)")
-    p.add_argument("--json", action="store_true", help="print every value as JSON")
-    p.add_argument("--history", action="store_true", help="the probes of every epoch (metrics.jsonl)")
-    p.add_argument("--markdown", metavar="FILE.md", help="with --history: write the table into FILE")
-    p.add_argument("--block", default="probes", help="the block's name in FILE (default probes)")
-    return p
-
-
-def main(argv=None) -> int:
-    argv = sys.argv[1:] if argv is None else list(argv)
-    args = parser().parse_args(argv)
-    try:
-        if args.history:
-            lines = history(Path(args.path))
-            if args.markdown:
-                report.check_block(args.markdown, args.block)
-            print(json.dumps(lines) if args.json else history_table(lines, markdown=False))
-            if args.markdown:
-                command = shlex.join(["python", "-m", "training.probe", *argv])
-                caption = (f"Written by `{command}` ({lines[-1].get('step')} steps; epoch 0 is the "
-                           "untrained model):\n\n")
-                report.write_block(args.markdown, args.block, caption + history_table(lines, markdown=True))
-            return 0
-        values = probe(Path(args.path), args.data_dir, args.device)
-    except (config.UsageError, report.OutputError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    except (config.RunFailed, data.DatasetMissing) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-    print(json.dumps(values) if args.json else text(values))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

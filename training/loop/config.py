@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 
 import torch
 
-from training import augment, data, step as steps, variants
+from training.loop import augment, data, training_step, variants
 
 SEEDS = 2**32  # numpy's np.random.seed takes 0 ≤ seed < 2**32; torch and Python take more
 TARGET_INITS = ("copy", "independent")
@@ -37,7 +37,7 @@ class Config:
     width: int = 64  # ResNet18's first-stage width; 64 is ResNet18
     seed: int = 0
     device: str = "auto"
-    precision: str = "auto"  # bf16 autocast on CUDA, fp32 on the CPU (training/step.py)
+    precision: str = "auto"  # bf16 autocast on CUDA, fp32 on the CPU (training/loop/training_step.py)
     channels_last: str = "auto"  # on for CUDA, off on the CPU
     compile: bool = False
     out: str | None = None  # None: runs/VARIANT-DATASET-sSEED
@@ -135,14 +135,14 @@ def _how_it_runs(p: argparse.ArgumentParser, d: Config, out: str) -> None:
     p.add_argument("--device", help="cpu, cuda, cuda:N or auto (default: cuda when available)")
     p.add_argument(
         "--precision",
-        choices=steps.PRECISIONS,
+        choices=training_step.PRECISIONS,
         help="the networks' arithmetic in training: bf16 autocast (weights, EMA and loss stay "
         "fp32), fp32, or fp64 (networks, views, loss, Adam and EMA in float64, for exact "
         "comparisons); auto: bf16 on CUDA, fp32 on the CPU",
     )
     p.add_argument(
         "--channels-last",
-        choices=steps.LAYOUTS,
+        choices=training_step.LAYOUTS,
         help="NHWC images and convolution weights; auto: on for CUDA, off on the CPU",
     )
     p.add_argument(
@@ -207,8 +207,8 @@ def check(cfg: Config, variant: variants.Variant) -> None:
         ("ema-updates", cfg.ema_updates in (1, 2), "1 or 2"),
         ("objective-reduction", cfg.objective_reduction in REDUCTIONS, f"one of {', '.join(REDUCTIONS)}"),
         ("seed", 0 <= cfg.seed < SEEDS, f"in [0, {SEEDS - 1}] (np.random.seed takes no other)"),
-        ("precision", cfg.precision in steps.PRECISIONS, f"one of {', '.join(steps.PRECISIONS)}"),
-        ("channels-last", cfg.channels_last in steps.LAYOUTS, f"one of {', '.join(steps.LAYOUTS)}"),
+        ("precision", cfg.precision in training_step.PRECISIONS, f"one of {', '.join(training_step.PRECISIONS)}"),
+        ("channels-last", cfg.channels_last in training_step.LAYOUTS, f"one of {', '.join(training_step.LAYOUTS)}"),
     )
     for name, ok, rule in rules:
         if not ok:

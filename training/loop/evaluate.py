@@ -11,7 +11,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from theory import objectives
-from training import step as steps
+from training.loop import training_step
 
 CHUNK = 256  # images per forward pass outside training: bounds memory, not results
 LAST_EPOCHS = 10  # the linear evaluation's tail that the authors' "mean ± std" summarises
@@ -163,7 +163,7 @@ def linear_evaluation(
     classifier = nn.Linear(train_x.shape[1], classes).to(train_x.device)
     nn.init.zeros_(classifier.weight)
     nn.init.zeros_(classifier.bias)
-    optimizer = steps.adam(classifier.parameters(), lr)
+    optimizer = training_step.adam(classifier.parameters(), lr)
     n = train_x.shape[0]
     last = []  # test accuracies of the last LAST_EPOCHS epochs, on the device until the end
     for epoch in range(epochs):

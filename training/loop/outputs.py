@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from training.config import Config, RunFailed, UsageError
-from training.signals import STOP
+from training.loop.config import Config, RunFailed, UsageError
+from training.loop.signals import STOP
 
 OUTPUTS = ("checkpoint.pt", "metrics.jsonl", "result.json", "curves.png")
 TEMPORARY = tuple(f"{name}.tmp" for name in OUTPUTS)  # left by a kill mid-write

@@ -47,7 +47,7 @@ import torch
 from torch import nn
 
 from theory import appH, thm41
-from training import evaluate
+from training.loop import evaluate
 
 BOUNDS = {"thm4.1": "thm41", "thm4.1-sym": "thm41_sym", "thm4.1-symsym": "thm41_symsym"}
 # The largest per-cluster problem of appH.solution_space solved every epoch: its SVD of a

@@ -1,18 +1,10 @@
-"""``python -m training.run VARIANT [options]``: train one model of Table 2 as Appendix B and
-Algorithm 1 describe, measure it every epoch, evaluate it linearly at the end.
+"""One run of Algorithm 1 (``python -m training.run`` is its command line): check the options,
+take ``--out`` for the run alone (``run_in_folder``), prepare the live objects (``prepare``),
+train, measure every epoch, evaluate linearly and write the outputs; resume bitwise from a
+checkpoint."""
 
-Writes into ``--out``: ``metrics.jsonl`` (one JSON object per epoch; epoch 0 is the untrained
-model), ``checkpoint.pt`` (every epoch), ``result.json`` and ``curves.png``, each atomically;
-``run.lock`` is the folder's lock, held by the run using it.
-Exit status: 0 done; 2 bad input (unknown variant, bad option, ``--out`` in use or unwritable,
-data other than the checkpoint's); 1 the run could not go on (dataset missing or broken,
-corrupt checkpoint, full disk, non-finite loss); 130 and 143 stopped by SIGINT and SIGTERM.
-"""
-
-import argparse
 import math
 import random
-import shlex
 import sys
 import time
 from dataclasses import asdict, dataclass, field, replace
@@ -23,72 +15,20 @@ import torch
 from tqdm import tqdm
 
 from theory.teacher import ema_update
-from training import augment, data, evaluate, models, probes, step as steps, variants
-from training.config import (
-    RESUMABLE, Config, RunFailed, UsageError, add_options, check, resolve_device, settle,
+from training.loop import augment, data, evaluate, models, probes, training_step, variants
+from training.loop.config import (
+    RESUMABLE, Config, RunFailed, UsageError, check, resolve_device, settle,
 )  # fmt: skip
-from training.outputs import (
+from training.loop.outputs import (
     CHECKPOINT_FORMAT, LOCK, OUTPUTS, TEMPORARY, FolderLock, append_metrics, read_checkpoint,
     rng_states, save_checkpoint, set_rng_states, write_curves, write_json, write_metrics,
 )  # fmt: skip
-from training.signals import STOP, Interrupted
+from training.loop.signals import STOP, Interrupted
 
 CALIBRATION_IMAGES = 4096  # training images that set an untrained network's batch-norm statistics
 
 
-# The command line ------------------------------------------------------------------------------
-
-
-def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="python -m training.run",
-        description="Train a model of Table 2 of 'Run Away From your Teacher' (Appendix B "
-        "defaults), measure alignment, uniformity, cross-model and BYOL losses every epoch, "
-        "then run the linear evaluation protocol.",
-        argument_default=argparse.SUPPRESS,  # so that the options given are known (resume)
-    )
-    p.add_argument("variant", nargs="?", help="a variant of Table 2 (see --list); byolp = byol'")
-    p.add_argument("--list", action="store_true", help="print the variants and exit")
-    add_options(p)
-    resume = p.add_mutually_exclusive_group()
-    resume.add_argument(
-        "--resume", action="store_true", help="continue the run in --out from its checkpoint"
-    )
-    resume.add_argument("--overwrite", action="store_true", help="start again in a used --out")
-    return p
-
-
-def main(argv=None) -> int:
-    argv = sys.argv[1:] if argv is None else list(argv)
-    args = vars(parser().parse_args(argv))
-    if args.pop("list", False):
-        print(variants.table())
-        return 0
-    resume, overwrite = args.pop("resume", False), args.pop("overwrite", False)
-    if "variant" not in args:
-        parser().error("a VARIANT is required (see --list)")
-    try:
-        args["variant"] = variants.resolve(args["variant"]).name
-    except KeyError as error:
-        print(f"error: {error.args[0]}", file=sys.stderr)
-        return 2
-    command = shlex.join(["python", "-m", "training.run", *argv])
-    try:
-        with STOP.installed():
-            launch(args, resume=resume, overwrite=overwrite, command=command)
-    except UsageError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    except (RunFailed, data.DatasetMissing) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-    except Interrupted as stop:
-        print(f"error: {stop}", file=sys.stderr)
-        return 128 + stop.signum
-    return 0
-
-
-def launch(given: dict, *, resume: bool, overwrite: bool, command: str) -> dict:
+def run_in_folder(given: dict, *, resume: bool, overwrite: bool, command: str) -> dict:
     """Check the options, take ``--out`` for this run alone, settle what it holds, and run."""
     cfg = replace(Config(), **given)
     variant = variants.resolve(cfg.variant)
@@ -181,7 +121,7 @@ class Run:
     variant: variants.Variant
     out: Path
     device: torch.device
-    speed: steps.Speed
+    speed: training_step.Speed
     train_set: data.Images
     test_set: data.Images
     views: augment.TwoViews
@@ -276,7 +216,7 @@ def prepare(cfg: Config, resumed: dict | None) -> Run:
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)  # from Python, no FolderLock has made it
     dev = resolve_device(cfg.device)
-    speed = steps.Speed.choose(dev, cfg.precision, cfg.channels_last, cfg.compile)
+    speed = training_step.Speed.choose(dev, cfg.precision, cfg.channels_last, cfg.compile)
     if dev.type == "cuda":
         torch.backends.cudnn.benchmark = True  # fixed shapes: find the fastest algorithms once
 
@@ -291,7 +231,7 @@ def prepare(cfg: Config, resumed: dict | None) -> Run:
     if len(train_set) < cfg.batch_size and variant.trains:
         raise UsageError(f"{len(train_set)} training images cannot fill a batch of {cfg.batch_size}")
     mean, std = train_set.channel_stats()
-    views = steps.in_precision(augment.TwoViews(cfg.augment, cfg.image_size, mean, std), speed)
+    views = training_step.in_precision(augment.TwoViews(cfg.augment, cfg.image_size, mean, std), speed)
     images = train_set.images.to(dev)
     probe = evaluate.Probe(
         test_set.head(cfg.probe_size).images.to(dev),
@@ -304,7 +244,7 @@ def prepare(cfg: Config, resumed: dict | None) -> Run:
         evaluate.calibrate_batch_norm(online, images[:CALIBRATION_IMAGES], views.plain)
     predictor = models.predictor(variant.predictor).to(dev, speed.dtype)
     target = models.mean_teacher(online)
-    optimizer = steps.adam([*online.parameters(), *predictor.parameters()], cfg.lr)
+    optimizer = training_step.adam([*online.parameters(), *predictor.parameters()], cfg.lr)
     generators = {
         "order": torch.Generator(dev).manual_seed(cfg.seed),
         "augment": torch.Generator(dev).manual_seed(cfg.seed + 1),
@@ -383,7 +323,7 @@ def restore(live: Run, resumed: dict) -> None:
     live.target.load_state_dict(resumed["target"])
     live.predictor.load_state_dict(resumed["predictor"])
     live.optimizer.load_state_dict(resumed["optimizer"])
-    steps.match_layouts(live.optimizer)
+    training_step.match_layouts(live.optimizer)
     set_rng_states(resumed["rng"], live.generators)
     live.epoch, live.step, live.history = resumed["epoch"], resumed["step"], resumed["history"]
     live.saved = (live.epoch, live.step)
@@ -397,11 +337,11 @@ def train_epochs(live: Run) -> None:
     """The epochs still to train, each followed by its metrics and checkpoint. A non-finite
     loss stops the run (RunFailed), keeping the previous epoch's checkpoint."""
     cfg = live.cfg
-    train_step = steps.Step(
+    train_step = training_step.Step(
         live.online, live.predictor, live.target, live.optimizer, live.variant, live.views,
         live.speed, ema=cfg.ema, alpha=cfg.alpha, beta=cfg.beta,
     )  # fmt: skip
-    latest = steps.LatestLoss(live.device)
+    latest = training_step.LatestLoss(live.device)
     steps_per_epoch = len(live.images) // cfg.batch_size  # batch norm sees full batches only
     progress = tqdm(
         total=cfg.epochs * steps_per_epoch, initial=live.step, desc=live.variant.name,
@@ -506,6 +446,3 @@ def _mean(values):
     values = [v for v in values if v is not None]
     return sum(values) / len(values) if values else None
 
-
-if __name__ == "__main__":
-    sys.exit(main())

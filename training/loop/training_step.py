@@ -2,7 +2,7 @@
 
 The fast path is the default on CUDA. Each trick, and why:
 
-- The training set stays on the device as uint8 (``run.py``), and each batch's two views are
+- The training set stays on the device as uint8 (``runner.py``), and each batch's two views are
   drawn there, batched, with per-image randomness (``augment.py``): no DataLoader workers, no
   per-image Python, no host-to-device copy per step.
 - bf16 autocast for the networks (``--precision bf16``): convolutions and matrix products run on
@@ -16,8 +16,8 @@ The fast path is the default on CUDA. Each trick, and why:
 - Fused Adam: one kernel updates every parameter, instead of several per parameter.
 - The EMA of eq. 5 is two multi-tensor kernels over all parameters (``theory.teacher.ema_update``).
 - Nothing in a step reads the device: the loss is returned as a device tensor, summed on the
-  device and read once per epoch (``run.py``), so the host queues steps ahead of the GPU.
-- ``cudnn.benchmark`` (set by ``run.py`` on CUDA): the shapes never change, so the fastest
+  device and read once per epoch (``runner.py``), so the host queues steps ahead of the GPU.
+- ``cudnn.benchmark`` (set by ``runner.py`` on CUDA): the shapes never change, so the fastest
   convolution algorithm is found once.
 - ``--compile`` (off by default: it costs minutes of compilation at start): ``torch.compile`` of
   the networks and of the augmentations' pixel work, which fuses their elementwise kernels.

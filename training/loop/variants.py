@@ -20,7 +20,7 @@ In every objective the teacher side is the mean teacher's projection f_ξ(x) = g
 term compares two online outputs and has no teacher, so it stays as it is). Because every
 objective l2-normalises its inputs, whose Jacobian (I − ẑẑᵀ)/‖p‖ already drops the radial part
 of the gradient, the tangential form changes the loss's value but not the gradient that reaches
-the network (tests/test_training_variants.py checks this): a Tan* variant trains as its plain
+the network (tests/training/loop/test_variants.py checks this): a Tan* variant trains as its plain
 version, up to floating-point round-off.
 """
 

@@ -1,4 +1,7 @@
-"""``python -m training.pair FIRST SECOND [options of training.run] [--check-every N]``: Theorem 5.1
+"""Theorem 5.1 in the real training loop (``python -m training.pair`` is its command line): the
+pair's options, its lockstep training with the round-off control, the verdict, ``pair.json``,
+``pair.png`` and the table of finished pairs.
+
 in the real training loop. Two variants train side by side in one process, on identical batches
 and identical augmentation draws (each batch's views are drawn once and fed to both); SECOND
 starts from FIRST's online network (encoder and projector) and teacher, and from FIRST's
@@ -16,7 +19,7 @@ network (parameters and batch-norm statistics) from FIRST's and of its predictor
 one, the control's deviation from FIRST, the loss difference L_SECOND − L_FIRST with what the
 theory predicts for it (``thm51.relations.symbolic_relation``: 0, −4β, or nothing), and at
 each epoch's end both runs' probe metrics (``training.run``'s, with the theory probes of
-``training.probes``), also in ``first/`` and ``second/`` (``metrics.jsonl``, and
+``training.loop.probes``), also in ``first/`` and ``second/`` (``metrics.jsonl``, and
 ``checkpoint.pt`` at the end, for ``python -m training.probe``). Deviations are read only at
 checks: without ``--check-every``, once an epoch.
 
@@ -39,10 +42,8 @@ without benchmarking); an operation without a deterministic kernel is named in `
 is untested here.
 """
 
-import argparse
 import json
 import math
-import shlex
 import sys
 import time
 import warnings
@@ -53,8 +54,9 @@ import torch
 
 from theory import report
 from theory.thm51 import engine, rule
-from training import config, data, lockstep, outputs, signals, step as steps, variants
-from training.lockstep import Correspondence, Pair
+from training.loop import config, outputs, training_step, variants
+from training.pairs import lockstep
+from training.pairs.lockstep import Correspondence, Pair
 
 OUTPUTS = ("pair.jsonl", "pair.json", "pair.png")
 # The rule's constants are float64's. A float32 run's round-off is rule.PRECISION_RATIO = 2^29
@@ -195,7 +197,7 @@ def side_config(given: dict, name: str, out: Path) -> config.Config:
 
 def _other(precision: str, device: torch.device) -> str:
     """The precision a replay runs in: float32 for a float64 pair, float64 otherwise."""
-    dtype = steps.Speed.choose(device, precision).dtype
+    dtype = training_step.Speed.choose(device, precision).dtype
     return "fp32" if dtype == torch.float64 else "fp64"
 
 
@@ -217,7 +219,7 @@ def replayer(first_cfg: config.Config, second_cfg: config.Config, corr, check_ev
     return replay
 
 
-def launch(first_name: str, second_name: str, given: dict, check_every: int, overwrite: bool,
+def run_pair(first_name: str, second_name: str, given: dict, check_every: int, overwrite: bool,
            command: str) -> dict:
     """Check the options, take --out, train the pair, judge it and write its outputs."""
     first_variant, second_variant = variants.resolve(first_name), variants.resolve(second_name)
@@ -262,7 +264,7 @@ def execute(first_cfg, second_cfg, corr: Correspondence, check_every: int, out: 
     for name, live in (("first", sides.first), ("second", sides.second)):
         outputs.save_checkpoint(out / name / "checkpoint.pt", live.state())
     verdict = judge(pair.checks, sides.first.speed.dtype, replayer(first_cfg, second_cfg, corr, check_every))
-    result = summary(pair, corr, predicted, verdict, stopped, seconds, command, _warned(caught))
+    result = result_document(pair, corr, predicted, verdict, stopped, seconds, command, _warned(caught))
     outputs.write_json(out / "pair.json", lockstep.finite(result))
     write_figure(out, pair.checks, f"{sides.first.variant.name} → {sides.second.variant.name}", verdict)
     print(f"{result['first']} | {result['second']}: {verdict['text']} -> {out}", file=sys.stderr)
@@ -274,7 +276,7 @@ def _warned(caught) -> list[str]:
     return sorted({str(w.message) for w in caught if "deterministic" in str(w.message)})
 
 
-def summary(pair: Pair, corr, predicted, verdict, stopped, seconds, command, nondeterministic) -> dict:
+def result_document(pair: Pair, corr, predicted, verdict, stopped, seconds, command, nondeterministic) -> dict:
     """What pair.json holds."""
     first, second = pair.sides.first, pair.sides.second
     differences = [c["loss_difference"] for c in pair.checks if c["loss_difference"] is not None]
@@ -296,7 +298,7 @@ def summary(pair: Pair, corr, predicted, verdict, stopped, seconds, command, non
     }  # fmt: skip
 
 
-# Figure, table, command line -----------------------------------------------------------------
+# Figure and table ------------------------------------------------------------------------
 
 
 def write_figure(out: Path, checks: list[dict], title: str, verdict: dict) -> None:
@@ -362,79 +364,6 @@ def markdown(results: list[dict], command: str) -> str:
     return "\n".join([caption, "", *report.markdown_table(HEADER, [row(r) for r in results])])
 
 
-def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="python -m training.pair", argument_default=argparse.SUPPRESS,
-        description="Train two variants side by side from corresponding starts (Theorem 5.1) and "
-        "judge whether their trajectories stay the same. --table DIR... tabulates finished pairs.",
-    )  # fmt: skip
-    p.add_argument("first", metavar="FIRST", help="a variant (see python -m training.run --list)")
-    p.add_argument("second", metavar="SECOND", help="the variant started from FIRST's mapped state")
-    config.add_options(p, linear=False, out="runs/pair-FIRST-SECOND-DATASET-sSEED")
-    p.add_argument("--check-every", type=int, default=0,
-                   help="also check every N steps (each check reads the device once; default 0: at "
-                   "epoch ends only)")  # fmt: skip
-    p.add_argument("--overwrite", action="store_true", help="start again in a used --out")
-    _markdown_options(p)
-    return p
-
-
-def _markdown_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--markdown", metavar="FILE.md", help="write the result's table into a block of FILE")
-    p.add_argument("--block", default="pair", help="the block's name in FILE (default pair)")
-
-
-def table_main(argv: list[str]) -> int:
-    """``python -m training.pair --table DIR... [--markdown FILE --block NAME]``."""
-    p = argparse.ArgumentParser(prog="python -m training.pair --table")
-    p.add_argument("folders", nargs="+", metavar="PAIR_DIR")
-    _markdown_options(p)
-    args = p.parse_args(argv)
-    try:
-        results = [json.loads((Path(f) / "pair.json").read_text()) for f in args.folders]
-        if args.markdown:
-            report.check_block(args.markdown, args.block)
-    except (OSError, json.JSONDecodeError, report.OutputError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    for result in results:
-        print(" | ".join(row(result)))
-    if args.markdown:
-        command = shlex.join(["python", "-m", "training.pair", "--table", *argv])
-        report.write_block(args.markdown, args.block, markdown(results, command))
-    return 0
-
-
-def main(argv=None) -> int:
-    argv = sys.argv[1:] if argv is None else list(argv)
-    if argv[:1] == ["--table"]:
-        return table_main(argv[1:])
-    args = vars(parser().parse_args(argv))
-    first, second = args.pop("first"), args.pop("second")
-    check_every, overwrite = args.pop("check_every"), args.pop("overwrite", False)
-    target = (args.pop("markdown", None), args.pop("block"))
-    command = shlex.join(["python", "-m", "training.pair", *argv])
-    try:
-        if target[0]:
-            report.check_block(*target)
-        with signals.STOP.installed():
-            result = launch(first, second, args, check_every, overwrite, command)
-    except KeyError as error:
-        print(f"error: {error.args[0]}", file=sys.stderr)
-        return 2
-    except (config.UsageError, report.OutputError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    except (config.RunFailed, data.DatasetMissing) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-    except signals.Interrupted as stop:
-        print(f"error: {stop}", file=sys.stderr)
-        return 128 + stop.signum
-    if target[0]:
-        report.write_block(*target, markdown([result], command))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+def read_results(folders) -> list[dict]:
+    """The pair.json of each finished pair's folder."""
+    return [json.loads((Path(f) / "pair.json").read_text()) for f in folders]

@@ -17,7 +17,7 @@ from tqdm import tqdm
 
 from theory import symbolic
 from theory.thm51 import engine
-from training import config, models, outputs, run, step as steps, variants
+from training.loop import config, models, outputs, runner, training_step, variants
 
 
 class GivenViews:
@@ -103,24 +103,24 @@ def predicted_difference(first, second, sign: int, alpha, beta) -> dict:
 
 @dataclass
 class Sides:
-    first: run.Run
-    second: run.Run
-    control: run.Run | None
+    first: runner.Run
+    second: runner.Run
+    control: runner.Run | None
     correspondence: Correspondence
 
     @property
-    def runs(self) -> list[run.Run]:
+    def runs(self) -> list[runner.Run]:
         return [self.first, self.second] + ([self.control] if self.control else [])
 
 
 def _optimizer(online, predictor, cfg: config.Config):
-    return steps.adam([*online.parameters(), *predictor.parameters()], cfg.lr)
+    return training_step.adam([*online.parameters(), *predictor.parameters()], cfg.lr)
 
 
 def build(first_cfg: config.Config, second_cfg: config.Config, corr: Correspondence, control: bool) -> Sides:
     """FIRST as ``training.run`` prepares it (data, networks, generators, probe set), SECOND from
     its state mapped by ``corr``, and the control from it moved up by one ulp."""
-    first = run.prepare(first_cfg, None)
+    first = runner.prepare(first_cfg, None)
     second_variant = variants.resolve(second_cfg.variant)
     if corr.signs is None:
         predictor = models.predictor(second_variant.predictor).to(first.device, first.speed.dtype)
@@ -139,13 +139,13 @@ def build(first_cfg: config.Config, second_cfg: config.Config, corr: Corresponde
     return Sides(first, second, nudged, corr)
 
 
-def _theta(live: run.Run) -> list[torch.Tensor]:
+def _theta(live: runner.Run) -> list[torch.Tensor]:
     """θ as the theory engine compares it: parameters and floating buffers (batch-norm
     statistics) of the online network, live (updated in place)."""
     return [t.detach() for t in live.online.state_dict(keep_vars=True).values() if t.is_floating_point()]
 
 
-def _predictor(live: run.Run) -> list[torch.Tensor]:
+def _predictor(live: runner.Run) -> list[torch.Tensor]:
     return [p.detach() for p in live.predictor.parameters()]
 
 
@@ -175,7 +175,7 @@ class Pair:
         self.measure, self.until, self.out = measure, until, out
         given = GivenViews()
         self.steps = [
-            steps.Step(r.online, r.predictor, r.target, r.optimizer, r.variant, given, r.speed,
+            training_step.Step(r.online, r.predictor, r.target, r.optimizer, r.variant, given, r.speed,
                        ema=r.cfg.ema, alpha=r.cfg.alpha, beta=r.cfg.beta)
             for r in sides.runs
         ]  # fmt: skip
@@ -189,7 +189,7 @@ class Pair:
         self.per_epoch = len(sides.first.images) // sides.first.cfg.batch_size
 
     def __call__(self, images, generator) -> torch.Tensor:
-        """One step of every side on one draw of views; FIRST's loss (for ``run.train_epoch``)."""
+        """One step of every side on one draw of views; FIRST's loss (for ``runner.train_epoch``)."""
         x1, x2 = self.sides.first.views(images, generator)
         losses = [train((x1, x2), None) for train in self.steps]
         self.latest = losses[:2]
@@ -277,7 +277,7 @@ def train(pair: Pair, epochs: int) -> str | None:
     """Step 0's check, then the epochs, each closed by a check with both runs' metrics. Returns
     why training stopped early (a non-finite loss), or None."""
     first, second = pair.sides.first, pair.sides.second
-    latest = steps.LatestLoss(first.device)
+    latest = training_step.LatestLoss(first.device)
     per_epoch = pair.per_epoch
     progress = tqdm(total=epochs * per_epoch, desc=f"{first.variant.name} | {second.variant.name}",
                     unit="step", dynamic_ncols=True, disable=epochs == 0)  # fmt: skip
@@ -288,7 +288,7 @@ def train(pair: Pair, epochs: int) -> str | None:
                 began = time.perf_counter()
                 first.epoch = second.epoch = epoch
                 pair.second_sum.zero_()
-                mean = run.train_epoch(first, pair, latest, progress, per_epoch)
+                mean = runner.train_epoch(first, pair, latest, progress, per_epoch)
                 second_mean = (pair.second_sum / per_epoch).item()
                 second.step = first.step
                 pair.check(_metrics(pair, mean, second_mean, began))

@@ -10,8 +10,8 @@ import math
 import statistics
 from dataclasses import dataclass
 
-from training import verdicts
-from training.verdicts import Claim, Comparison
+from training.reproduction import verdicts
+from training.reproduction.verdicts import Claim, Comparison
 
 FLOOR = 1e-15  # an alignment or uniformity of exactly 0 (float32 underflow) counts as this
 RECOVERED = 0.5  # BYOL-LPI has recovered when its loss is back within 2× of BYOL-LP's

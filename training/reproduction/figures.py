@@ -15,7 +15,8 @@ import math
 
 import numpy as np
 
-from training import outputs, sweep
+from training.loop import outputs
+from training.reproduction import sweep
 
 FIGURE1 = (("byol", None, "BYOL (MLP)", "tab:blue"), ("byol-np", None, "BYOL-NP", "tab:red"),
            ("byol-lp", None, "BYOL-LP", "tab:green"), ("byol-lpi", None, "BYOL-LPI", "tab:orange"))

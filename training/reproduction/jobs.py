@@ -16,7 +16,8 @@ import numpy as np
 import submitit
 import torch
 
-from training import config, evaluate, outputs, run, sweep
+from training.loop import config, evaluate, outputs, runner
+from training.reproduction import sweep
 
 LOCAL_TIMEOUT_MIN = 7 * 24 * 60  # submitit's LocalExecutor stops a job after 2 minutes by default
 POLL_SECONDS = 0.5
@@ -26,15 +27,19 @@ JOB_LOG_INTERVAL = "30"  # seconds between progress-bar lines in a job's log (TQ
 
 
 class TrainJob(submitit.helpers.Checkpointable):
-    """One run: training.run with ``argv`` (None: it has finished), then the representations.
-    On a Slurm timeout or preemption, submitit requeues it, resuming."""
+    """One run: ``train`` (``training.run.main``, given by the command that launches the jobs, so
+    that the reproduction imports no command) with ``argv`` (None: it has finished), then the
+    representations. On a Slurm timeout or preemption, submitit requeues it, resuming."""
+
+    def __init__(self, train):
+        self.train = train
 
     def __call__(self, argv: list[str] | None, folder: str, threads: int | None) -> str:
         if threads:
             torch.set_num_threads(threads)
         os.environ.setdefault("TQDM_MININTERVAL", JOB_LOG_INTERVAL)
         if argv:
-            code = run.main(argv)
+            code = self.train(argv)
             if code:
                 raise RuntimeError(f"python -m training.run exited with status {code} (its "
                                    "error is the line before this traceback)")  # fmt: skip
@@ -43,7 +48,7 @@ class TrainJob(submitit.helpers.Checkpointable):
 
     def checkpoint(self, argv, folder, threads) -> submitit.helpers.DelayedSubmission:
         resumed = argv and ["--resume" if word == "--overwrite" else word for word in argv]
-        return submitit.helpers.DelayedSubmission(TrainJob(), resumed, folder, threads)
+        return submitit.helpers.DelayedSubmission(TrainJob(self.train), resumed, folder, threads)
 
 
 def write_representations(folder: Path) -> None:
@@ -51,7 +56,7 @@ def write_representations(folder: Path) -> None:
     final online network, with their labels, in folder/representations.npz."""
     state = outputs.read_checkpoint(folder / "checkpoint.pt")
     cfg = replace(config.Config(**state["config"]), out=str(folder))
-    live = run.prepare(cfg, state)
+    live = runner.prepare(cfg, state)
     live.online.load_state_dict(state["online"])
     z = evaluate.projections(live.online, live.probe.x).cpu().numpy()
     buffer = io.BytesIO()
@@ -84,7 +89,7 @@ def job_argv(p: sweep.Planned, overwrite: bool) -> list[str] | None:
     return p.argv(overwrite=overwrite and p.state == "conflict")
 
 
-def local(todo, *, folder: Path, jobs: int, threads: int | None, gpus: int, echo=print) -> Report:
+def local(todo, train, *, folder: Path, jobs: int, threads: int | None, gpus: int, echo=print) -> Report:
     """``todo`` on this machine, ``jobs`` at a time; job i of those running at once uses GPU
     i mod ``gpus`` (none when ``gpus`` is 0)."""
     executor = submitit.LocalExecutor(folder=folder)
@@ -95,7 +100,7 @@ def local(todo, *, folder: Path, jobs: int, threads: int | None, gpus: int, echo
             for slot in range(jobs):
                 if slot not in running and pending:
                     planned, overwrite = pending.pop(0)
-                    running[slot] = _start(executor, planned, overwrite, slot, gpus, threads, echo)
+                    running[slot] = _start(executor, planned, train, overwrite, slot, gpus, threads, echo)
             for slot, (job, planned) in list(running.items()):
                 if job.done():
                     del running[slot]
@@ -108,12 +113,12 @@ def local(todo, *, folder: Path, jobs: int, threads: int | None, gpus: int, echo
     return report
 
 
-def _start(executor, planned, overwrite, slot, gpus, threads, echo):
+def _start(executor, planned, train, overwrite, slot, gpus, threads, echo):
     where = ""
     if gpus:
         executor.update_parameters(gpus_per_node=1, visible_gpus=[slot % gpus])
         where = f" on GPU {slot % gpus}"
-    job = executor.submit(TrainJob(), job_argv(planned, overwrite), str(planned.folder), threads)
+    job = executor.submit(TrainJob(train), job_argv(planned, overwrite), str(planned.folder), threads)
     echo(f"started {planned.name} ({planned.state}) as job {job.job_id}{where}")
     return job, planned
 
@@ -130,11 +135,11 @@ def slurm_executor(folder: Path, *, partition, time_min, gpus, cpus, parallelism
     return executor
 
 
-def slurm(todo, *, executor, threads: int | None, echo=print) -> Report:
+def slurm(todo, train, *, executor, threads: int | None, echo=print) -> Report:
     """``todo`` as one Slurm job array; waits for every task."""
     with executor.batch():
         submitted = [
-            (executor.submit(TrainJob(), job_argv(p, overwrite), str(p.folder), threads), p)
+            (executor.submit(TrainJob(train), job_argv(p, overwrite), str(p.folder), threads), p)
             for p, overwrite in todo
         ]
     echo(f"submitted {len(submitted)} jobs to Slurm: {', '.join(j.job_id for j, _ in submitted)}")

@@ -1,19 +1,15 @@
-"""``python -m training.knn_cost [--scale cpu|paper] [--steps N] [--markdown FILE --block NAME]``:
-what the per-epoch k-NN monitor costs against an epoch of training, at a reproduction scale:
-seconds of ``N`` training steps (scaled to the epoch), of the probe metrics, and of the k-NN
-accuracy (the monitor's bank of ``--knn-bank`` training images and the probe's queries), each
-the best of three after a warm-up, on the scale's device with the current thread count."""
+"""What the per-epoch k-NN monitor costs against an epoch of training at a reproduction scale
+(``python -m training.knn_cost`` is the command): seconds of N training steps (scaled to the
+epoch), of the probe metrics and of the k-NN accuracy, each the best of three after a warm-up."""
 
-import argparse
 import os
-import sys
 import time
 from dataclasses import replace
 
 import torch
 
-from theory import report
-from training import config, evaluate, run, step as steps, sweep, variants
+from training.loop import config, evaluate, runner, training_step, variants
+from training.reproduction import sweep
 
 
 def _best(function, repeats: int = 3) -> float:
@@ -29,8 +25,8 @@ def _best(function, repeats: int = 3) -> float:
 def measure(scale: sweep.Scale, steps_timed: int) -> dict:
     cfg = config.settle(replace(config.Config(), variant="byol-lp", out="/nonexistent", **scale.options),
                      variants.resolve("byol-lp"))  # fmt: skip
-    live = run.prepare(cfg, None)
-    step = steps.Step(live.online, live.predictor, live.target, live.optimizer, live.variant,
+    live = runner.prepare(cfg, None)
+    step = training_step.Step(live.online, live.predictor, live.target, live.optimizer, live.variant,
                       live.views, live.speed, ema=cfg.ema)  # fmt: skip
     batch = live.images[: cfg.batch_size]
     generator = live.generators["augment"]
@@ -61,33 +57,3 @@ def markdown(found: dict, command: str) -> str:
             f"over the minute before): an epoch of training "
             f"{found['epoch']:.1f} s, the probe metrics {found['probe']:.2f} s, the k-NN "
             f"monitor {found['knn']:.2f} s, i.e. {100 * share:.1f}% of the epoch.")
-
-
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m training.knn_cost",
-                                     description=__doc__.split("\n\n")[0])  # fmt: skip
-    parser.add_argument("--scale", choices=list(sweep.SCALES), default="cpu")
-    parser.add_argument("--steps", type=int, default=32, help="training steps timed (default 32)")
-    parser.add_argument("--markdown", metavar="FILE.md")
-    parser.add_argument("--block", default="knn-cost")
-    args = parser.parse_args(argv)
-    if args.markdown:
-        try:
-            report.check_block(args.markdown, args.block)
-        except report.OutputError as error:
-            print(f"error: {error}", file=sys.stderr)
-            return 2
-    scale = sweep.SCALES[args.scale]
-    if scale.threads:
-        torch.set_num_threads(scale.threads)  # as each of the scale's jobs runs
-    found = measure(scale, args.steps)
-    command = "python -m training.knn_cost " + " ".join(argv if argv is not None else sys.argv[1:])
-    text = markdown(found, command.strip())
-    print(text)
-    if args.markdown:
-        report.write_block(args.markdown, args.block, text)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

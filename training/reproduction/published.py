@@ -7,13 +7,10 @@ of the numbers' internal consistency, ``python -m training.paper``.
 rows have β < 0. ``Row.beta_ours`` is Definition 4.3's (and ``training.run``'s) β > 0.
 """
 
-import argparse
-import sys
 from dataclasses import dataclass
 from decimal import Decimal
 
-from theory import report
-from training import models
+from training.loop import models
 
 D = models.PROJECTION_DIM  # 128, the dimension of the projections the alignment compares
 LOGGED_SAMPLES = 64  # the authors' loggers keep the first 64 samples of a batch
@@ -202,35 +199,3 @@ def consistency_markdown() -> str:
              "when both can be roundings of one number):", ""]  # fmt: skip
     lines += [f"- {f}" for f in wrong] or ["- none"]
     return "\n".join(lines)
-
-
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m training.paper",
-        description="Check the paper's published numbers against each other: every quantity "
-        "printed twice (Tables 1 and 3, the text's accuracies against Table 1).",
-    )
-    parser.add_argument("--markdown", metavar="FILE.md", help="write them into a block of FILE")
-    parser.add_argument("--block", default="paper-consistency", help="default paper-consistency")
-    args = parser.parse_args(argv)
-    if args.markdown:
-        try:
-            report.check_block(args.markdown, args.block)
-        except report.OutputError as error:
-            print(f"error: {error}", file=sys.stderr)
-            return 2
-    try:
-        for finding in sorted(consistency(), key=lambda f: f.agree):
-            print(finding)
-    except BrokenPipeError:
-        report.silence_stdout()
-        return 1
-    if args.markdown:
-        command = f"python -m training.paper --markdown {args.markdown} --block {args.block}"
-        text = f"Written by `{command}`.\n\n{consistency_markdown()}"
-        report.write_block(args.markdown, args.block, text)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

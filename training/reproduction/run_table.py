@@ -1,11 +1,7 @@
-"""``python -m training.summary RUN_DIR [RUN_DIR ...] [--markdown FILE --block NAME]``: what
-finished runs measured, side by side — every epoch's probe metrics and the linear evaluation —
-as a terminal table or as a Markdown table written into a block of a page (the docs' recipe
-figures come from here)."""
+"""Finished runs side by side (``python -m training.summary`` is the command): every epoch's probe
+metrics and the linear evaluation, as a terminal table or a Markdown table."""
 
-import argparse
 import json
-import sys
 from pathlib import Path
 
 from theory import report
@@ -62,27 +58,3 @@ def text(runs: list[dict]) -> str:
     table = [HEADER] + rows(runs)
     widths = [max(len(r[i]) for r in table) for i in range(len(HEADER))]
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)) for r in table)
-
-
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m training.summary", description=__doc__.split("\n\n")[0])
-    parser.add_argument("runs", nargs="+", metavar="RUN_DIR", help="folders of finished runs")
-    parser.add_argument("--markdown", metavar="FILE.md", help="write the table into a block of FILE")
-    parser.add_argument("--block", default="runs", help="the block's name in FILE (default runs)")
-    args = parser.parse_args(argv)
-    try:
-        runs = [load(Path(folder)) for folder in args.runs]
-        if args.markdown:
-            report.check_block(args.markdown, args.block)
-    except (FileNotFoundError, json.JSONDecodeError, report.OutputError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    print(text(runs))
-    if args.markdown:
-        command = "python -m training.summary " + " ".join(args.runs) + f" --markdown {args.markdown} --block {args.block}"
-        report.write_block(args.markdown, args.block, markdown(runs, command))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

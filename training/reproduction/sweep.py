@@ -7,18 +7,20 @@ Every job is ``python -m training.run ... --resume`` in its own folder, so that 
 at any moment resumes from its last checkpoint when the same command runs again.
 """
 
+import argparse
 import json
 import shlex
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
-from training import config, paper, run, variants
+from training.loop import config, variants
+from training.reproduction import published
 
 Group = tuple[str, float | None]
 # Config fields that do not make two runs different: where the data and the outputs are, and
 # how often the progress bar reads the loss.
 NOT_THE_RUN = {"out", "data_dir", "log_every"}
-REPRESENTATIONS = "representations.npz"  # Figure 5's: written by training.launch after a run
+REPRESENTATIONS = "representations.npz"  # Figure 5's: written by training.reproduction.jobs after a run
 DATASET_SIZES = {"cifar10": 50_000, "fashion-mnist": 60_000}
 PLANNED_OPTIONS = ("seed", "beta", "out", "resume", "overwrite", "list")  # set by the plan
 
@@ -60,8 +62,8 @@ SCALES = {
 
 _NP, _LP, _LPI, _BYOL = ("byol-np", None), ("byol-lp", None), ("byol-lpi", None), ("byol", None)
 TARGETS: dict[str, tuple[Group, ...]] = {
-    "table1": tuple(row.group for row in paper.TABLE1),
-    "table3": tuple(row.group for row in paper.TABLE3),
+    "table1": tuple(row.group for row in published.TABLE1),
+    "table3": tuple(row.group for row in published.TABLE3),
     "figure1": (_BYOL, _NP, _LP, _LPI),
     "figure4": tuple((v, b) for v in ("byol'-np", "raft-np") for b in (1.0, 10.0, 100.0))
     + (("raft-lp", 1.0),),
@@ -117,14 +119,22 @@ def extra_options(words: list[str]) -> dict:
     """training.run options given after ``--``, as Config fields (the run's own, such as the
     variant, --seed or --out, are the plan's)."""
     try:
-        given = vars(run.parser().parse_args(["byol", *words]))
+        given = vars(_run_options().parse_args(words))
     except SystemExit as stop:
         raise PlanError(f"bad training.run options after --: {shlex.join(words)}") from stop
     mine = [key for key in PLANNED_OPTIONS if key in given]
     if mine:
         raise PlanError(f"the plan sets {', '.join(mine)} itself; do not pass it after --")
-    given.pop("variant")
     return given
+
+
+def _run_options() -> argparse.ArgumentParser:
+    """training.run's options (``config.add_options``) and its flags, which the plan sets."""
+    p = argparse.ArgumentParser(prog="python -m training.run", argument_default=argparse.SUPPRESS)
+    config.add_options(p)
+    for flag in ("--resume", "--overwrite", "--list"):
+        p.add_argument(flag, action="store_true")
+    return p
 
 
 def plan(target: str, scale: Scale, seeds: int, out: Path, extra: dict | None = None) -> list[Planned]:

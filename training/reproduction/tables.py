@@ -13,7 +13,7 @@ import math
 import statistics
 
 from theory import report
-from training import empirical, paper, verdicts
+from training.reproduction import empirical, published, verdicts
 
 COLUMNS = (
     "model", "q_w", "alpha", "beta", "seeds", "align_ours", "align_ours_std", "align_paper",
@@ -30,9 +30,9 @@ def _stats(values: list[float]) -> tuple[float | None, float | None]:
     return statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else None
 
 
-def row_values(row: paper.Row, runs: dict, units: str) -> dict:
+def row_values(row: published.Row, runs: dict, units: str) -> dict:
     """One table row: the paper's printed numbers and ours, in the row's units."""
-    factor = paper.ALIGNMENT_UNITS[units][0]
+    factor = published.ALIGNMENT_UNITS[units][0]
     found = list(runs.get(row.group, {}).values())
     last = [r.result["last_10_epochs"] for r in found]
     align, align_std = _stats([m["align"] * factor for m in last])
@@ -67,8 +67,8 @@ def _pm(mean, std, digits: int = 3) -> str:
 
 
 def markdown(table: str, runs: dict, units: str, setting: str) -> str:
-    rows = [row_values(r, runs, units) for r in paper.rows(table)]
-    factor, source = paper.ALIGNMENT_UNITS[units]
+    rows = [row_values(r, runs, units) for r in published.rows(table)]
+    factor, source = published.ALIGNMENT_UNITS[units]
     head = (
         f"{table.capitalize()} of the paper beside ours ({setting}). Ours: mean ± std over "
         f"seeds. L_align(q_w∘f_θ) in the authors' logged units `{units}` (eq. 2 × {factor:.4g}: "
@@ -103,7 +103,7 @@ def csv_text(table: str, runs: dict, units: str) -> str:
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\n")
     writer.writeheader()
-    for row in paper.rows(table):
+    for row in published.rows(table):
         writer.writerow({k: ("" if v is None else v) for k, v in row_values(row, runs, units).items()})
     return out.getvalue()
 

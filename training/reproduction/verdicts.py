@@ -36,7 +36,7 @@ RULE = (
     "comparisons are, not supported when any is not."
 )
 
-Group = tuple[str, float | None]  # (variant, β > 0 or None), as training.paper.Row.group
+Group = tuple[str, float | None]  # (variant, β > 0 or None), as training.reproduction.published.Row.group
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ import pytest
 import torch
 import torchvision.transforms.functional as TF
 
-from training import augment
+from training.loop import augment
 
 N = 6
 

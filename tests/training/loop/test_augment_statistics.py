@@ -1,4 +1,4 @@
-"""The batched sampler of ``training.augment.draw`` draws from the distributions of torchvision's
+"""The batched sampler of ``training.loop.augment.draw`` draws from the distributions of torchvision's
 per-image transforms: compared, on many draws, with torchvision's own samplers
 (``RandomResizedCrop.get_params``, ``ColorJitter.get_params``, ``GaussianBlur.get_params``, and
 the coins inside ``RandomHorizontalFlip``, ``RandomApply``, ``RandomGrayscale`` and
@@ -21,7 +21,7 @@ import scipy.stats
 import torch
 from torchvision import transforms as T
 
-from training import augment
+from training.loop import augment
 
 ALPHA = 1e-3
 N = 20_000

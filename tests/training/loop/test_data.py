@@ -1,4 +1,4 @@
-"""training.data reads CIFAR10 and Fashion-MNIST from their real on-disk formats: the tests write
+"""training.loop.data reads CIFAR10 and Fashion-MNIST from their real on-disk formats: the tests write
 small datasets in those formats and read them back through the code the real files go through."""
 
 import gzip
@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from training import data
+from training.loop import data
 
 
 def _images(n, shape, seed, classes=10):

@@ -1,4 +1,4 @@
-"""The fast path of training/step.py: it computes the plain path's objective on identical views,
+"""The fast path of training/loop/training_step.py: it computes the plain path's objective on identical views,
 a step reads nothing back from the device, and its switches (precision, layout, fused Adam,
 compile) do what they say."""
 
@@ -10,9 +10,10 @@ import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from theory import objectives
-from training import augment, data, evaluate, lockstep, models, pair, probes, step as steps, variants
+from training.loop import augment, data, evaluate, models, probes, training_step, variants
+from training.pairs import experiment, lockstep
 
-PLAIN = steps.Speed(bf16=False, channels_last=False, compile=False)
+PLAIN = training_step.Speed(bf16=False, channels_last=False, compile=False)
 CPU = torch.device("cpu")
 
 
@@ -40,7 +41,7 @@ def _views(dtype=torch.float32, seed=0, n=12, size=32):
 def _loss_and_gradient(networks, variant, views, x1, x2, speed):
     layout = speed.memory_format
     online, predictor, target = (copy.deepcopy(m).to(memory_format=layout) for m in networks)
-    step = steps.Step(online, predictor, target, None, variant, views, speed, ema=4e-3,
+    step = training_step.Step(online, predictor, target, None, variant, views, speed, ema=4e-3,
                       alpha=variant.alpha, beta=variant.beta)  # fmt: skip
     loss = step.loss(*(x.contiguous(memory_format=speed.memory_format) for x in (x1, x2)))
     loss.backward()
@@ -82,7 +83,7 @@ def test_channels_last_gives_the_plain_paths_loss_and_gradient(name, dtype, rtol
         networks = _networks(variant, dtype, seed)
         views, (x1, x2) = _views(dtype, seed)
         plain_loss, plain_grad = _loss_and_gradient(networks, variant, views, x1, x2, PLAIN)
-        speed = steps.Speed(bf16=False, channels_last=True, compile=False)
+        speed = training_step.Speed(bf16=False, channels_last=True, compile=False)
         loss, grad = _loss_and_gradient(networks, variant, views, x1, x2, speed)
         assert abs(loss - plain_loss) <= rtol * abs(plain_loss)
         assert (grad - plain_grad).norm() <= grad_rtol * plain_grad.norm()
@@ -104,7 +105,7 @@ def test_bf16_autocast_gives_the_plain_paths_loss_within_bf16_precision(name):
         views, (x1, x2) = _views(seed=seed)
         plain_loss, plain_grad = _loss_and_gradient(networks, variant, views, x1, x2, PLAIN)
         for layout in (False, True):
-            speed = steps.Speed(bf16=True, channels_last=layout, compile=False)
+            speed = training_step.Speed(bf16=True, channels_last=layout, compile=False)
             loss, grad = _loss_and_gradient(networks, variant, views, x1, x2, speed)
             assert loss.dtype == torch.float32  # the objective itself runs in fp32
             assert abs(loss - plain_loss) <= 2e-2 * abs(plain_loss), (loss, plain_loss)
@@ -114,10 +115,10 @@ def test_bf16_autocast_gives_the_plain_paths_loss_within_bf16_precision(name):
 def test_bf16_step_keeps_fp32_weights_moments_and_teacher():
     variant = variants.resolve("byol-lp")
     online, predictor, target = _networks(variant)
-    optimizer = steps.adam([*online.parameters(), *predictor.parameters()], 1e-3)
+    optimizer = training_step.adam([*online.parameters(), *predictor.parameters()], 1e-3)
     views, _ = _views()
-    speed = steps.Speed(bf16=True, channels_last=False, compile=False)
-    step = steps.Step(online, predictor, target, optimizer, variant, views, speed, ema=0.5)
+    speed = training_step.Speed(bf16=True, channels_last=False, compile=False)
+    step = training_step.Step(online, predictor, target, optimizer, variant, views, speed, ema=0.5)
     images = torch.randint(0, 256, (8, 3, 32, 32), dtype=torch.uint8)
     before = [p.clone() for p in target.parameters()]
     loss = step(images, torch.Generator().manual_seed(0))
@@ -174,16 +175,16 @@ def test_the_audit_sees_each_kind_of_synchronisation():
         assert audit.found, case
 
 
-@pytest.mark.parametrize("speed", [PLAIN, steps.Speed(bf16=True, channels_last=True, compile=False)])
+@pytest.mark.parametrize("speed", [PLAIN, training_step.Speed(bf16=True, channels_last=True, compile=False)])
 def test_a_training_step_reads_nothing_back(speed):
     """The whole inner loop of run.py (batch selection, views, forward, backward, fused Adam,
     EMA, the loss sum) in steady state (after a first step, which copies the normalisation
     constants to the device once)."""
     variant = variants.resolve("raft-lp")
     online, predictor, target = (m.to(memory_format=speed.memory_format) for m in _networks(variant))
-    optimizer = steps.adam([*online.parameters(), *predictor.parameters()], 1e-3)
+    optimizer = training_step.adam([*online.parameters(), *predictor.parameters()], 1e-3)
     views = augment.TwoViews("byol", 16, (0.5,), (0.25,))
-    step = steps.Step(online, predictor, target, optimizer, variant, views, speed, ema=4e-3,
+    step = training_step.Step(online, predictor, target, optimizer, variant, views, speed, ema=4e-3,
                       alpha=1.0, beta=1.0)  # fmt: skip
     images = torch.randint(0, 256, (16, 1, 32, 32), dtype=torch.uint8)
     order, generator = torch.randperm(16), torch.Generator().manual_seed(0)
@@ -195,7 +196,7 @@ def test_a_training_step_reads_nothing_back(speed):
 
 
 def test_the_theory_probes_compute_on_the_device_without_reading_it():
-    """training/probes.py's device part (the probe set's outputs, Theorem 4.1's ratios, W and the
+    """training/loop/probes.py's device part (the probe set's outputs, Theorem 4.1's ratios, W and the
     projections for the host): its one read comes after, at the epoch's end."""
     variant = variants.resolve("byol-lp")
     online, predictor, target = _networks(variant)
@@ -210,7 +211,7 @@ def test_the_theory_probes_compute_on_the_device_without_reading_it():
 
 
 def test_a_pair_step_reads_nothing_back(tmp_path):
-    """training.pair's step: one draw of views, the steps of both sides and of the control, the
+    """training.pairs.experiment's step: one draw of views, the steps of both sides and of the control, the
     gap to the predicted loss difference and SECOND's loss sum (deviations are read at checks)."""
     g = torch.Generator().manual_seed(0)
     split = data.Images(torch.randint(0, 256, (8, 3, 32, 32), dtype=torch.uint8, generator=g),
@@ -218,7 +219,7 @@ def test_a_pair_step_reads_nothing_back(tmp_path):
     data.write_cifar10(tmp_path, split, split)
     given = {"dataset": "cifar10", "data_dir": str(tmp_path), "batch_size": 4, "image_size": 16,
              "width": 4, "probe_size": 6}  # fmt: skip
-    first, second = (pair.side_config(given, name, tmp_path / "out") for name in ("byol'-lp", "raft-lp"))
+    first, second = (experiment.side_config(given, name, tmp_path / "out") for name in ("byol'-lp", "raft-lp"))
     corr = lockstep.correspondence(variants.resolve("byol'-lp"), variants.resolve("raft-lp"))
     sides = lockstep.build(first, second, corr, control=True)
     step = lockstep.Pair(sides, -4.0, check_every=0)
@@ -233,18 +234,18 @@ def test_a_pair_step_reads_nothing_back(tmp_path):
 
 
 def test_speed_defaults_and_choices():
-    assert steps.Speed.choose(CPU) == PLAIN  # fp32, NCHW on the CPU (README: measured)
-    assert steps.Speed.choose(CPU, "bf16", "on", True) == steps.Speed(True, True, True)
-    assert steps.Speed.choose(CPU, "fp32", "off") == PLAIN
+    assert training_step.Speed.choose(CPU) == PLAIN  # fp32, NCHW on the CPU (README: measured)
+    assert training_step.Speed.choose(CPU, "bf16", "on", True) == training_step.Speed(True, True, True)
+    assert training_step.Speed.choose(CPU, "fp32", "off") == PLAIN
     with pytest.raises(ValueError, match="precision"):
-        steps.Speed.choose(CPU, "fp16")
+        training_step.Speed.choose(CPU, "fp16")
     with pytest.raises(ValueError, match="channels_last"):
-        steps.Speed.choose(CPU, channels_last="yes")
+        training_step.Speed.choose(CPU, channels_last="yes")
 
 
 def test_adam_is_fused_where_supported_and_falls_back_to_foreach(monkeypatch):
     parameters = [torch.nn.Parameter(torch.ones(3))]
-    assert steps.adam(parameters, 1e-3).defaults["fused"] is True  # torch ≥ 2.4 fuses on CPU too
+    assert training_step.adam(parameters, 1e-3).defaults["fused"] is True  # torch ≥ 2.4 fuses on CPU too
 
     real = torch.optim.Adam
 
@@ -254,7 +255,7 @@ def test_adam_is_fused_where_supported_and_falls_back_to_foreach(monkeypatch):
         return real(params, **options)
 
     monkeypatch.setattr(torch.optim, "Adam", no_fused)
-    fallback = steps.adam(iter(parameters), 1e-3)  # a generator is consumed once: still works
+    fallback = training_step.adam(iter(parameters), 1e-3)  # a generator is consumed once: still works
     assert fallback.defaults["foreach"] is True and not fallback.defaults["fused"]
     assert fallback.param_groups[0]["params"] == parameters
 
@@ -262,14 +263,14 @@ def test_adam_is_fused_where_supported_and_falls_back_to_foreach(monkeypatch):
 def test_match_layouts_lets_fused_adam_resume_across_layouts():
     """A checkpoint keeps its tensors' layout: NCHW moments into a channels_last model."""
     conv = torch.nn.Conv2d(3, 4, 3)
-    saved = steps.adam(conv.parameters(), 1e-2)
+    saved = training_step.adam(conv.parameters(), 1e-2)
     conv(torch.randn(2, 3, 8, 8)).sum().backward()
     saved.step()
     state = copy.deepcopy(saved.state_dict())
     resumed_conv = copy.deepcopy(conv).to(memory_format=torch.channels_last)
-    resumed = steps.adam(resumed_conv.parameters(), 1e-2)
+    resumed = training_step.adam(resumed_conv.parameters(), 1e-2)
     resumed.load_state_dict(state)
-    steps.match_layouts(resumed)
+    training_step.match_layouts(resumed)
     moment = resumed.state[resumed_conv.weight]["exp_avg"]
     assert moment.stride() == resumed_conv.weight.stride()
     torch.testing.assert_close(moment, saved.state[conv.weight]["exp_avg"], rtol=0, atol=0)
@@ -278,7 +279,7 @@ def test_match_layouts_lets_fused_adam_resume_across_layouts():
 
 
 def test_timer_splits_the_loop_into_its_regions():
-    timer = steps.Timer(CPU)
+    timer = training_step.Timer(CPU)
     timer.start()
     for _ in range(3):
         torch.randn(200, 200) @ torch.randn(200, 200)
@@ -290,7 +291,7 @@ def test_timer_splits_the_loop_into_its_regions():
 
 
 def test_latest_loss_on_the_cpu_is_the_value_itself():
-    latest = steps.LatestLoss(CPU)
+    latest = training_step.LatestLoss(CPU)
     assert latest.value is None
     latest.post(torch.tensor(1.5))
     assert latest.value == 1.5
@@ -306,9 +307,9 @@ def test_compile_wraps_the_networks_and_the_augmentations(monkeypatch):
     variant = variants.resolve("byol-lp")
     networks = _networks(variant)
     views, (x1, x2) = _views(n=8, size=16)
-    compiled = steps.Speed(bf16=False, channels_last=False, compile=True)
+    compiled = training_step.Speed(bf16=False, channels_last=False, compile=True)
     online, predictor, target = (copy.deepcopy(m) for m in networks)
-    step = steps.Step(online, predictor, target, None, variant, views, compiled, ema=4e-3)
+    step = training_step.Step(online, predictor, target, None, variant, views, compiled, ema=4e-3)
     assert step.run_online is not online and views.apply is not augment.apply
     eager_views = augment.TwoViews("byol", 16, (0.5,), (0.25,))
     eager_loss, _ = _loss_and_gradient(networks, variant, eager_views, x1, x2, PLAIN)

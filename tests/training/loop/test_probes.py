@@ -1,4 +1,4 @@
-"""The theory probes (training/probes.py) against the theory's own functions on hand-built
+"""The theory probes (training/loop/probes.py) against the theory's own functions on hand-built
 tensors, their None where they do not apply, and ``python -m training.probe`` recomputing what a
 run recorded."""
 
@@ -10,7 +10,8 @@ import torch
 from torch import nn
 
 from theory import appH, thm41
-from training import data, probe, probes, run
+from training import run
+from training.loop import checkpoint_probes, data, probes
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -92,7 +93,7 @@ def test_python_m_training_probe_recomputes_what_the_run_recorded(tmp_path):
                      "--batch-size", "4", "--image-size", "16", "--width", "4", "--probe-size", "6",
                      "--epochs", "1", "--linear-epochs", "1", "--out", str(out)]) == 0  # fmt: skip
     recorded = json.loads((out / "metrics.jsonl").read_text().splitlines()[-1])
-    recomputed = probe.probe(out)
+    recomputed = checkpoint_probes.measure_checkpoint(out)
     theory = {k for k in recorded if k.startswith(("thm41_", "w_", "c_", "appH_", "directpred_"))}
     assert theory == set(recomputed) - {"variant", "epoch", "step"}
     assert all(recomputed[k] == recorded[k] for k in theory)

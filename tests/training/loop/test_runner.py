@@ -15,7 +15,8 @@ import numpy as np
 import pytest
 import torch
 
-from training import config, data, outputs, run, step as steps, variants
+from training import run
+from training.loop import config, data, outputs, training_step, variants
 
 REPO = Path(__file__).resolve().parents[1]
 METRICS = {"epoch", "step", "loss", "align", "uniform", "cross", "byol", "z_std", "eff_rank", "seconds"}
@@ -92,7 +93,7 @@ def test_resume_after_an_interruption_is_bitwise_the_uninterrupted_run(cifar, tm
     assert run.main(["byol-lp", *tiny(cifar, tmp_path / "whole", epochs=3)]) == 0
 
     calls = {"n": 0}
-    real_update = steps.ema_update
+    real_update = training_step.ema_update
 
     def interrupted(*args, **kwargs):  # Ctrl-C in the middle of epoch 2 (steps 3 and 4)
         calls["n"] += 1
@@ -100,10 +101,10 @@ def test_resume_after_an_interruption_is_bitwise_the_uninterrupted_run(cifar, tm
             raise KeyboardInterrupt
         real_update(*args, **kwargs)
 
-    monkeypatch.setattr(steps, "ema_update", interrupted)
+    monkeypatch.setattr(training_step, "ema_update", interrupted)
     with pytest.raises(KeyboardInterrupt):
         run.main(["byol-lp", *tiny(cifar, tmp_path / "cut", epochs=3)])
-    monkeypatch.setattr(steps, "ema_update", real_update)
+    monkeypatch.setattr(training_step, "ema_update", real_update)
     assert [m["epoch"] for m in metrics_of(tmp_path / "cut")] == [0, 1]
     assert run.main(["byol-lp", "--resume", *tiny(cifar, tmp_path / "cut", epochs=3)]) == 0
 
@@ -416,7 +417,7 @@ def signal_at(monkeypatch, module, name, number, call):
 def test_sigint_stops_the_run_with_130_and_one_line_keeping_the_last_checkpoint(
     cifar, tmp_path, capsys, monkeypatch
 ):
-    signal_at(monkeypatch, steps, "ema_update", signal.SIGINT, call=3)  # epoch 2's first step
+    signal_at(monkeypatch, training_step, "ema_update", signal.SIGINT, call=3)  # epoch 2's first step
     out = tmp_path / "out"
     assert run.main(["raft-lp", *tiny(cifar, out, epochs=3)]) == 130
     assert last_line(capsys.readouterr().err) == (
@@ -441,7 +442,7 @@ def test_a_signal_during_a_checkpoint_write_waits_for_the_write_to_end(
 def test_an_interrupted_extension_leaves_no_stale_result_json(cifar, tmp_path, monkeypatch):
     out = tmp_path / "out"
     assert run.main(["raft-lp", *tiny(cifar, out)]) == 0
-    signal_at(monkeypatch, steps, "ema_update", signal.SIGTERM, call=3)  # in epoch 2
+    signal_at(monkeypatch, training_step, "ema_update", signal.SIGTERM, call=3)  # in epoch 2
     assert run.main(["raft-lp", "--resume", *tiny(cifar, out, epochs=3)]) == 143
     assert not (out / "result.json").exists()
 

@@ -6,7 +6,7 @@ import torch
 
 from theory import objectives
 from theory.teacher import ema_update
-from training import models, variants
+from training.loop import models, variants
 
 TABLE_2 = (
     "byol", "byol-np", "byol-lp", "byol-lpi", "tanbyol-lp",

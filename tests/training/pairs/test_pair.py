@@ -9,7 +9,9 @@ import pytest
 import torch
 
 from theory.thm51 import rule
-from training import config, lockstep, models, pair, run, step as steps, variants
+from training import pair
+from training.loop import config, models, runner, training_step, variants
+from training.pairs import experiment, lockstep
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -133,19 +135,19 @@ def _checks(deviations, controls):
 def test_an_excess_that_grows_2_to_the_29_in_float32_is_set_aside_as_round_off():
     checks = _checks([1e-15, 1e-12, 2e-12], [1e-15, 2e-15, 3e-15])  # step 2: 500× the control
     float32 = [d * rule.PRECISION_RATIO for d in (1e-15, 1e-12, 2e-12)]
-    verdict = pair.judge(checks, torch.float64, lambda until: float32)
+    verdict = experiment.judge(checks, torch.float64, lambda until: float32)
     assert verdict["kind"] == "within-round-off" and verdict["roundoff_steps"] == [2, 3], verdict
 
 
 def test_an_excess_that_float32_reproduces_is_a_separation():
     checks = _checks([1e-15, 1e-6, 1e-5], [1e-15, 2e-15, 3e-15])
-    verdict = pair.judge(checks, torch.float64, lambda until: [1e-7, 1.1e-6, 1e-5])
+    verdict = experiment.judge(checks, torch.float64, lambda until: [1e-7, 1.1e-6, 1e-5])
     assert verdict["kind"] == "separates" and verdict["separation_step"] == 2, verdict
 
 
 def test_float32_is_judged_in_float32s_units_and_undecided_past_its_limit():
     ulps = 1e-7  # a few float32 ulps: round-off at float32's scale, no excess
-    verdict = pair.judge(_checks([ulps, ulps], [ulps, 2 * pair.FLOAT32_DECISIVE]), torch.float32, None)
+    verdict = experiment.judge(_checks([ulps, ulps], [ulps, 2 * experiment.FLOAT32_DECISIVE]), torch.float32, None)
     assert verdict["kind"] == "within-round-off" and verdict["decisive_until"] == 1, verdict
 
 
@@ -155,10 +157,10 @@ def test_float32_is_judged_in_float32s_units_and_undecided_past_its_limit():
 def test_the_fixed_predictor_is_minus_identity_and_no_step_moves_it():
     variant = variants.resolve("raft-minus-i")
     online, predictor = models.Network(4), models.predictor(variant.predictor)
-    optimizer = steps.adam([*online.parameters(), *predictor.parameters()], 1e-2)
-    views = run.augment.TwoViews("byol", 16, (0.5,), (0.25,))
-    step = steps.Step(online, predictor, models.mean_teacher(online), optimizer, variant, views,
-                      steps.Speed(False, False, False), ema=0.5, alpha=1.0, beta=1.0)  # fmt: skip
+    optimizer = training_step.adam([*online.parameters(), *predictor.parameters()], 1e-2)
+    views = runner.augment.TwoViews("byol", 16, (0.5,), (0.25,))
+    step = training_step.Step(online, predictor, models.mean_teacher(online), optimizer, variant, views,
+                      training_step.Speed(False, False, False), ema=0.5, alpha=1.0, beta=1.0)  # fmt: skip
     for _ in range(2):
         assert math.isfinite(step(torch.randint(0, 256, (4, 3, 16, 16), dtype=torch.uint8),
                                   torch.Generator().manual_seed(0)))  # fmt: skip

@@ -1,4 +1,4 @@
-"""The aggregation of training.reproduce on hand-made run folders: the tables beside the
+"""The aggregation of training.reproduction.pipeline on hand-made run folders: the tables beside the
 paper's numbers (Markdown and CSV), the verdict report, and the figures."""
 
 import csv
@@ -7,7 +7,8 @@ import io
 import numpy as np
 import pytest
 
-from training import figures, reproduce, sweep, tables
+from training import reproduce
+from training.reproduction import figures, pipeline, sweep, tables
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -19,7 +20,7 @@ def _record(folder, align, uniform, accuracy, epochs=12, knn=0.5):
     result = {"last_10_epochs": {"align": align, "uniform": uniform}, "linear_acc": accuracy,
               "linear_acc_last10": accuracy, "final": history[-1], "steps": 10 * epochs,
               "train_seconds": 5.0, "linear_seconds": 1.0}  # fmt: skip
-    return reproduce.Record(folder, result, history)
+    return pipeline.Record(folder, result, history)
 
 
 @pytest.fixture
@@ -69,7 +70,7 @@ def test_the_figures_are_written_as_png(runs, tmp_path):
             np.savez(record.folder / sweep.REPRESENTATIONS, z=z, labels=np.arange(20) % 10)
     runs[("byol", None)] = runs[("byol-lp", None)]
     runs[("raft-np", 10.0)] = runs[("byol-np", None)]
-    for name, draw in reproduce.FIGURES.items():
+    for name, draw in pipeline.FIGURES.items():
         draw(runs, tmp_path / f"{name}.png", "a setting")
         assert (tmp_path / f"{name}.png").read_bytes()[:8] == PNG
 

@@ -11,7 +11,8 @@ import torch
 from torch import nn
 
 from theory.teacher import ema_update
-from training import config, evaluate, models, run, step as steps, variants
+from training import run
+from training.loop import config, evaluate, models, runner, training_step, variants
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -22,8 +23,8 @@ def _config(cifar, tmp_path, **options) -> config.Config:
     return config.settle(replace(cfg, **options), variants.resolve(cfg.variant))
 
 
-def _step(live: run.Run, variant=None):
-    return steps.Step(live.online, live.predictor, live.target, live.optimizer,
+def _step(live: runner.Run, variant=None):
+    return training_step.Step(live.online, live.predictor, live.target, live.optimizer,
                       variant or live.variant, live.views, live.speed, ema=live.cfg.ema)  # fmt: skip
 
 
@@ -38,8 +39,8 @@ class _PerDimension:
 
 
 def test_the_mean_reduction_trains_as_the_loss_divided_by_d(cifar, tmp_path):
-    mean = run.prepare(_config(cifar, tmp_path, objective_reduction="mean"), None)
-    by_hand = run.prepare(_config(cifar, tmp_path), None)
+    mean = runner.prepare(_config(cifar, tmp_path, objective_reduction="mean"), None)
+    by_hand = runner.prepare(_config(cifar, tmp_path), None)
     assert mean.optimizer.param_groups[0]["eps"] == pytest.approx(1e-8 * 128)
     images = mean.images[:4]
     for live, variant in ((mean, None), (by_hand, _PerDimension(by_hand.variant))):
@@ -51,7 +52,7 @@ def test_the_mean_reduction_trains_as_the_loss_divided_by_d(cifar, tmp_path):
 
 
 def test_two_ema_updates_move_the_teacher_before_and_after_the_adam_step(cifar, tmp_path):
-    live = run.prepare(_config(cifar, tmp_path, ema_updates=2, ema=0.1), None)
+    live = runner.prepare(_config(cifar, tmp_path, ema_updates=2, ema=0.1), None)
     before_online = [p.detach().clone() for p in live.online.parameters()]
     expected = copy.deepcopy(live.target)
     ema_update(expected.parameters(), before_online, tau=0.9)
@@ -62,8 +63,8 @@ def test_two_ema_updates_move_the_teacher_before_and_after_the_adam_step(cifar, 
 
 
 def test_an_independent_teacher_starts_apart_from_the_online_network(cifar, tmp_path):
-    same = run.prepare(_config(cifar, tmp_path), None)
-    apart = run.prepare(_config(cifar, tmp_path, target_init="independent"), None)
+    same = runner.prepare(_config(cifar, tmp_path), None)
+    apart = runner.prepare(_config(cifar, tmp_path, target_init="independent"), None)
     pairs = lambda live: zip(live.online.state_dict().values(), live.target.state_dict().values())
     assert all(torch.equal(a, b) for a, b in pairs(same))
     assert not torch.equal(apart.online.encoder.conv1.weight, apart.target.encoder.conv1.weight)

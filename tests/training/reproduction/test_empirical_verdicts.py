@@ -1,4 +1,4 @@
-"""The statistical rule of training.verdicts and the claims of training.empirical, on
+"""The statistical rule of training.reproduction.verdicts and the claims of training.reproduction.empirical, on
 hand-made values and hand-made runs."""
 
 import math
@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from training import empirical, paper, verdicts
-from training.verdicts import NOT_SUPPORTED, SUPPORTED, TOO_FEW, TOO_SHORT, Comparison
+from training.reproduction import empirical, published, verdicts
+from training.reproduction.verdicts import NOT_SUPPORTED, SUPPORTED, TOO_FEW, TOO_SHORT, Comparison
 
 
 def _comparison(kind="greater", margin=0.0, decisive=None, b=("b", None)):
@@ -130,7 +130,7 @@ def test_uniformity_falling_in_a_straight_line_is_a_constant_rate_and_a_flatteni
 
 def test_the_papers_own_table_1_as_one_seed_each_supports_both_collapses():
     runs = {row.group: {0: _run(row.align.value * 128, row.uniform.value, row.accuracy.value / 100)}
-            for row in paper.TABLE1}  # fmt: skip
+            for row in published.TABLE1}  # fmt: skip
     found = empirical.evaluate(runs)
     assert _outcome(found, "byol-np-collapses").verdict == SUPPORTED
     assert _outcome(found, "byolp-np-collapses").verdict == SUPPORTED

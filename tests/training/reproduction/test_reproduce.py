@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from training import launch, reproduce, sweep
+from training import reproduce
+from training.reproduction import jobs, pipeline, sweep
 
 TINY = {"dataset": "cifar10", "subset": 8, "batch_size": 4, "image_size": 16, "width": 4,
         "probe_size": 6, "epochs": 1, "linear_epochs": 2, "knn_bank": 8, "device": "cpu"}  # fmt: skip
@@ -32,7 +33,7 @@ def _reproduce(out, *extra):
 def _kill_one(monkeypatch, name):
     """Submit run ``name``'s job with training.run's test-only fault: SIGKILL in the middle of
     the write of epoch 1's checkpoint (the others run normally)."""
-    start = launch._start
+    start = jobs._start
 
     def start_with_a_fault(executor, planned, *args):
         with monkeypatch.context() as m:
@@ -40,7 +41,7 @@ def _kill_one(monkeypatch, name):
                 m.setenv("RAFT_VERIFY_FAULT", "kill@1")
             return start(executor, planned, *args)
 
-    monkeypatch.setattr(launch, "_start", start_with_a_fault)
+    monkeypatch.setattr(jobs, "_start", start_with_a_fault)
 
 
 def test_a_sweep_reports_failures_resumes_the_killed_job_and_then_launches_nothing(tiny, tmp_path, monkeypatch, capsys):
@@ -107,7 +108,7 @@ def test_the_slurm_executor_asks_for_the_partition_time_gpus_and_array(tmp_path,
     (tmp_path / "srun").write_text("#!/bin/sh\nexit 0\n")  # submitit looks for srun on the PATH
     (tmp_path / "srun").chmod(0o755)
     monkeypatch.setenv("PATH", f"{tmp_path}:{Path('/usr/bin')}:{Path('/bin')}")
-    executor = launch.slurm_executor(tmp_path / "jobs", partition="gpu", time_min=90, gpus=1,
+    executor = jobs.slurm_executor(tmp_path / "jobs", partition="gpu", time_min=90, gpus=1,
                                      cpus=6, parallelism=3)  # fmt: skip
     assert executor._executor.parameters == {
         "time": 90, "gpus_per_node": 1, "cpus_per_task": 6, "job_name": "raft-verify",
@@ -121,7 +122,7 @@ def test_other_sbatch_options_reach_the_executor(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", f"{tmp_path}:/usr/bin:/bin")
     args = reproduce.parser().parse_args(["table1", "--launcher", "slurm", "--slurm-option",
                                           "account=abc", "--slurm-option", "qos=high"])  # fmt: skip
-    executor = reproduce.slurm_executor(args, tmp_path, jobs=5)
+    executor = pipeline.slurm_executor(args, tmp_path, jobs=5)
     assert executor._executor.parameters["additional_parameters"] == {"account": "abc", "qos": "high"}
     assert executor._executor.parameters["array_parallelism"] == 5
 

@@ -1,0 +1,53 @@
+"""What the commands of training share: an error as one line on stderr with its exit status (2
+bad input, 1 the work could not go on, 128 + N stopped by signal N), and the ``--markdown FILE
+--block NAME`` pair with which a command writes its figures into a generated block of a page."""
+
+import argparse
+import sys
+
+from theory import report
+from training.loop import config, data, signals
+
+USAGE = 2  # bad input: the user can fix the command
+FAILURE = 1  # the work could not go on: missing data, a failed run, a full disk
+BAD_INPUT = (config.UsageError, report.OutputError)
+FAILED = (config.RunFailed, data.DatasetMissing)
+
+
+def error(message, status: int) -> int:
+    """Print ``error: MESSAGE`` on stderr; the exit status to return."""
+    print(f"error: {message}", file=sys.stderr)
+    return status
+
+
+def exit_status(work, bad_input: tuple = ()) -> int:
+    """``work()``'s exit status (None: 0), or its error as one line and the status it maps to;
+    ``bad_input``: more exception types that mean bad input for this command."""
+    try:
+        return work() or 0
+    except KeyError as unknown:  # an unknown name (variant, dataset): its message is the line
+        if KeyError not in bad_input:
+            raise
+        return error(unknown.args[0], USAGE)
+    except BAD_INPUT + tuple(t for t in bad_input if t is not KeyError) as bad:
+        return error(bad, USAGE)
+    except FAILED as failed:
+        return error(failed, FAILURE)
+    except signals.Interrupted as stop:
+        return error(stop, 128 + stop.signum)
+
+
+def add_markdown_options(p: argparse.ArgumentParser, block: str, what: str = "the table") -> None:
+    p.add_argument("--markdown", metavar="FILE.md", help=f"write {what} into a block of FILE")
+    p.add_argument("--block", default=block, help=f"the block's name in FILE (default {block})")
+
+
+def check_markdown(args) -> None:
+    """Refuse, before any work, a ``--markdown`` page that cannot take the block (OutputError)."""
+    if args.markdown:
+        report.check_block(args.markdown, args.block)
+
+
+def write_markdown(args, text: str) -> None:
+    if args.markdown:
+        report.write_block(args.markdown, args.block, text)

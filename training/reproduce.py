@@ -1,0 +1,112 @@
+"""``python -m training.reproduce TARGET [--scale paper|cpu] [--seeds N] [--launcher local|slurm]
+[--jobs K] [--dry-run] [--out DIR] [-- TRAINING.RUN OPTIONS]``: reproduce Table 1, Table 3,
+Figure 1, 4 or 5 (or all) of the paper from one command.
+
+It plans the runs (variant × β × seed) and prints the plan and its cost (``--dry-run`` stops
+there); skips the runs already finished with the same configuration, resumes interrupted
+ones and launches the rest as submitit jobs (``training.reproduction.jobs``); then writes into ``--out``
+the target's table (Markdown and CSV, beside the paper's numbers), its figure (PNG) and a
+verdict for every empirical claim its runs can test (``verdicts.md``, with the rule).
+Options after ``--`` go to every run's ``python -m training.run``.
+
+Exit status: 0 every run finished and the outputs are written; 1 a run failed (the outputs
+are written from the others); 2 bad input (unknown target, bad option, runs of another
+configuration in ``--out`` without ``--overwrite``); 130 interrupted (running jobs are
+stopped at once with their last checkpoint kept: run the same command again).
+"""
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+from theory import report
+from training import cli, run
+from training.reproduction import pipeline, published, sweep
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m training.reproduce",
+        description="Reproduce Tables 1 and 3 and Figures 1, 4 and 5 of 'Run Away From your "
+        "Teacher': plan the runs, launch what is missing on submitit, and write the tables "
+        "beside the paper's numbers, the figures and a verdict for each empirical claim.",
+        epilog="Options after -- are passed to every run's python -m training.run (for "
+        "example: -- --precision bf16).",
+    )
+    p.add_argument("target", choices=list(sweep.TARGETS))
+    p.add_argument("--scale", choices=list(sweep.SCALES), default="paper",
+                   help="paper: Appendix B (CIFAR10, 96 px, 300 epochs, GPU); cpu: Fashion-"
+                   "MNIST, 32 px, ResNet18 of width 8, 5,120 steps (default paper)")  # fmt: skip
+    p.add_argument("--seeds", type=int, help="seeds 0 … N−1 per run (default: the scale's, "
+                   "paper 3, cpu 1)")  # fmt: skip
+    p.add_argument("--launcher", choices=("local", "slurm"), default="local")
+    p.add_argument("--jobs", type=int, help="runs at once (local: default one per GPU, or the "
+                   "cpu scale's 2; several per GPU when larger); Slurm: the array's parallelism")
+    p.add_argument("--dry-run", action="store_true", help="print the plan and its cost, and stop")
+    p.add_argument("--out", help="the sweep's folder (default runs/reproduce-SCALE)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="run again the runs whose folders hold another configuration")
+    p.add_argument("--units", choices=list(published.ALIGNMENT_UNITS), default=published.DEFAULT_UNITS,
+                   help="the authors' logged units of L_align in which our values are shown "
+                   f"beside the paper's (default {published.DEFAULT_UNITS}; docs/reproduce.md)")
+    p.add_argument("--markdown", metavar="FILE.md",
+                   help="also write the results into the block reproduce-TARGET-SCALE of FILE")
+    slurm = p.add_argument_group("Slurm (--launcher slurm)")
+    slurm.add_argument("--partition", help="Slurm partition")
+    slurm.add_argument("--time", type=int, default=24 * 60,
+                       help="minutes per job (default 1440); a job that times out is requeued "
+                       "and resumes")  # fmt: skip
+    slurm.add_argument("--gpus-per-job", type=int, default=1)
+    slurm.add_argument("--cpus-per-job", type=int, default=8)
+    slurm.add_argument("--slurm-option", action="append", default=[], metavar="KEY=VALUE",
+                       help="any other sbatch option, e.g. account=ABC or qos=high (repeatable)")
+    return p
+
+
+def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    cut = argv.index("--") if "--" in argv else len(argv)
+    head, tail = argv[:cut], argv[cut + 1 :]
+    args = parser().parse_args(head)
+    began, load_at_start = time.perf_counter(), os.getloadavg()
+    scale = sweep.SCALES[args.scale]
+    out = Path(args.out or f"runs/reproduce-{args.scale}")
+    try:
+        planned = sweep.plan(args.target, scale, args.seeds or scale.seeds, out,
+                             sweep.extra_options(tail))  # fmt: skip
+        if args.markdown:
+            report.check_block(args.markdown, pipeline.block_name(args))
+    except (sweep.PlanError, report.OutputError) as error:
+        return cli.error(error, cli.USAGE)
+    jobs = args.jobs or pipeline.default_jobs(scale, args.launcher, planned)
+    print(sweep.describe(planned, scale, jobs))
+    conflicts = [p.name for p in planned if p.state == "conflict"]
+    if conflicts and not args.overwrite:
+        return cli.error(f"{out / 'runs'} holds runs of another configuration ({', '.join(conflicts)}): "
+                         "pass --overwrite to run them again, or choose another --out", cli.USAGE)
+    if args.dry_run:
+        return 0
+    try:
+        executor = pipeline.slurm_executor(args, out, jobs) if args.launcher == "slurm" else None
+    except RuntimeError as error:  # submitit's: no srun on this machine
+        return cli.error(f"--launcher slurm: {error}", cli.USAGE)
+    try:
+        failures = pipeline.launch_missing(planned, args, scale, jobs, out, executor, run.main)
+    except KeyboardInterrupt:
+        return cli.error("interrupted; the running jobs were stopped and keep their last checkpoint: "
+                         "run the same command again to resume them", 130)
+    pipeline.record_launch(out, argv, planned, failures, began, load_at_start)
+    after = sweep.plan(args.target, scale, args.seeds or scale.seeds, out, sweep.extra_options(tail))
+    runs = pipeline.load(after)
+    pipeline.write_outputs(args, scale, after, runs, out, seconds=time.perf_counter() - began, argv=argv)
+    missing = [p.name for p in planned if p.group not in runs or p.seed not in runs[p.group]]
+    if failures or missing:
+        return cli.error(f"{len(missing)} run(s) did not finish: {', '.join(missing)}; the outputs use "
+                         "the others; run the same command again to finish them", cli.FAILURE)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,38 @@
+"""``python -m training.summary RUN_DIR [RUN_DIR ...] [--markdown FILE --block NAME]``: what
+finished runs measured, side by side — every epoch's probe metrics and the linear evaluation —
+as a terminal table or as a Markdown table written into a block of a page (the docs' recipe
+figures come from here)."""
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from training import cli
+from training.reproduction import run_table
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m training.summary", description=__doc__.split("\n\n")[0])
+    p.add_argument("runs", nargs="+", metavar="RUN_DIR", help="folders of finished runs")
+    cli.add_markdown_options(p, "runs")
+    return p
+
+
+def main(argv=None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        runs = [run_table.load(Path(folder)) for folder in args.runs]
+        cli.check_markdown(args)
+    except (FileNotFoundError, json.JSONDecodeError) as error:
+        return cli.error(error, cli.USAGE)
+    except cli.BAD_INPUT as error:
+        return cli.error(error, cli.USAGE)
+    print(run_table.text(runs))
+    command = f"python -m training.summary {' '.join(args.runs)} --markdown {args.markdown} --block {args.block}"
+    cli.write_markdown(args, run_table.markdown(runs, command))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
