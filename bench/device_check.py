@@ -179,7 +179,7 @@ def _paper_step(device, sizes, n_images):
     target = models.mean_teacher(online)
     optimizer = training_step.adam([*online.parameters(), *predictor.parameters()], 3e-4)
     views = augment.TwoViews("byol", sizes["image_size"], benchmark.CIFAR_MEAN, benchmark.CIFAR_STD)
-    step = training_step.Step(online, predictor, target, optimizer, variant, views, speed, ema=4e-3)
+    step = training_step.TrainStep(online, predictor, target, optimizer, variant, views, speed, ema=4e-3)
     images = torch.randint(0, 256, (n_images, 3, 32, 32), dtype=torch.uint8).to(device)
     return step, images
 

@@ -70,6 +70,11 @@ def markdown_table(header, rows) -> list[str]:
             *("| " + " | ".join(row) + " |" for row in rows)]
 
 
+def number(value) -> str:
+    """A table's number: three significant digits, or a dash where there is none."""
+    return "–" if value is None else f"{value:.3g}"
+
+
 def git_commit() -> str:
     """The commit of the checkout the toolkit runs from, '+dirty' if it has changes."""
     here = Path(theory.__file__).resolve().parent

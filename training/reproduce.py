@@ -97,7 +97,10 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         return cli.error("interrupted; the running jobs were stopped and keep their last checkpoint: "
                          "run the same command again to resume them", 130)
-    pipeline.record_launch(out, argv, planned, failures, began, load_at_start)
+    try:
+        pipeline.record_launch(out, argv, planned, failures, began, load_at_start)
+    except cli.FAILED as error:
+        return cli.error(error, cli.FAILURE)
     after = sweep.plan(args.target, scale, args.seeds or scale.seeds, out, sweep.extra_options(tail))
     runs = pipeline.load(after)
     pipeline.write_outputs(args, scale, after, runs, out, seconds=time.perf_counter() - began, argv=argv)

@@ -136,7 +136,7 @@ def fast_path(args, device, variant, images, speed: training_step.Speed) -> dict
     views = augment.TwoViews(args.augment, args.image_size, CIFAR_MEAN, CIFAR_STD)
     online, predictor, target = _networks(args, device, variant, speed.memory_format)
     optimizer = training_step.adam([*online.parameters(), *predictor.parameters()], 3e-4)
-    train_step = training_step.Step(online, predictor, target, optimizer, variant, views, speed,
+    train_step = training_step.TrainStep(online, predictor, target, optimizer, variant, views, speed,
                             ema=4e-3, alpha=variant.alpha, beta=variant.beta)  # fmt: skip
     order_generator = torch.Generator(device).manual_seed(args.seed)
     augment_generator = torch.Generator(device).manual_seed(args.seed + 1)

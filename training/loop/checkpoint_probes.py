@@ -62,7 +62,7 @@ def _cell(line: dict, key: str) -> str:
         return "–" if not value else f"{value[0][0]:.3g}{value[0][1]:+.2g}i"
     if key == "theory_seconds":
         return "–" if value is None else f"{value:.2f} / {line['seconds']:.1f}"
-    return "–" if value is None else (str(value) if isinstance(value, int) else f"{value:.3g}")
+    return str(value) if isinstance(value, int) else report.number(value)
 
 
 def history(folder: Path) -> list[dict]:

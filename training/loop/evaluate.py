@@ -3,7 +3,6 @@ on a fixed probe set (Table 1, Figures 1 and 4), and the linear evaluation proto
 Every metric is computed by ``theory.objectives``; values stay on the device until the caller
 reads them, once per epoch."""
 
-import math
 import statistics
 
 import torch
@@ -190,8 +189,3 @@ def linear_evaluation(
 @torch.no_grad()
 def _accuracy(classifier, x, y) -> torch.Tensor:
     return (classifier(x).argmax(dim=1) == y).float().mean()
-
-
-def finite_or_none(value: float) -> float | None:
-    """JSON has no NaN or infinity: a non-finite metric is written as null."""
-    return value if math.isfinite(value) else None

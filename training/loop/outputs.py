@@ -4,6 +4,7 @@ every random state, one-line errors for a full or unwritable disk, and the folde
 import errno
 import fcntl
 import json
+import math
 import os
 import random
 import signal
@@ -103,13 +104,31 @@ def write_metrics(out: Path, history: list[dict]) -> None:
 
 
 def append_metrics(out: Path, metrics: dict) -> None:
-    path = out / "metrics.jsonl"
+    kept = "checkpoint.pt is whole, and resuming rewrites metrics.jsonl"
+    append_jsonl(out / "metrics.jsonl", metrics, kept)
+
+
+def append_jsonl(path: Path, line: dict, kept: str | None = None) -> None:
+    """``line`` as one more line of the JSON Lines file ``path``. A failed write is RunFailed,
+    saying what ``kept`` is whole and how to resume (None: a run that cannot resume)."""
     try:
         with open(path, "a") as f:
-            f.write(json.dumps(metrics) + "\n")
+            f.write(json.dumps(line) + "\n")
     except OSError as error:
-        kept = "checkpoint.pt is whole, and resuming rewrites metrics.jsonl"
+        if kept is None:
+            raise RunFailed(f"cannot write {path} ({error.strerror or error})") from error
         raise RunFailed(_cannot_write(path, error, kept)) from error
+
+
+def finite(value):
+    """JSON has no NaN or infinity: a non-finite number is written as null."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [finite(v) for v in value]
+    return value
 
 
 def write_curves(out: Path, history: list[dict], title: str) -> None:

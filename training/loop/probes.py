@@ -48,6 +48,7 @@ from torch import nn
 
 from theory import appH, thm41
 from training.loop import evaluate
+from training.loop.outputs import finite
 
 BOUNDS = {"thm4.1": "thm41", "thm4.1-sym": "thm41_sym", "thm4.1-symsym": "thm41_symsym"}
 # The largest per-cluster problem of appH.solution_space solved every epoch: its SVD of a
@@ -194,8 +195,8 @@ def measure(online, predictor, target, probe, alpha: float | None = None,
     host = read(on_device(online, predictor, target, probe, alpha, beta))
     metrics = {}
     for key in BOUNDS.values():
-        metrics[f"{key}_max"] = evaluate.finite_or_none(float(host[f"{key}_max"]))
-        metrics[f"{key}_mean"] = evaluate.finite_or_none(float(host[f"{key}_mean"]))
+        metrics[f"{key}_max"] = finite(float(host[f"{key}_max"]))
+        metrics[f"{key}_mean"] = finite(float(host[f"{key}_mean"]))
         metrics[f"{key}_violations"] = int(host[f"{key}_violations"])
     metrics.update(thm41_alpha=alpha, thm41_beta=beta)
     metrics.update(linear_probes(host.get("W"), host.get("z1"), host.get("z2")))

@@ -20,7 +20,7 @@ from training.loop.config import (
     RESUMABLE, Config, RunFailed, UsageError, check, resolve_device, settle,
 )  # fmt: skip
 from training.loop.outputs import (
-    CHECKPOINT_FORMAT, LOCK, OUTPUTS, TEMPORARY, FolderLock, append_metrics, read_checkpoint,
+    CHECKPOINT_FORMAT, LOCK, OUTPUTS, TEMPORARY, FolderLock, append_metrics, finite, read_checkpoint,
     rng_states, save_checkpoint, set_rng_states, write_curves, write_json, write_metrics,
 )  # fmt: skip
 from training.loop.signals import STOP, Interrupted
@@ -171,7 +171,7 @@ class Run:
             values["knn_acc"] = self.knn.accuracy(self.online)
         values = dict(zip(values, torch.stack(list(values.values())).tolist()))  # one device read
         metrics = {"epoch": self.epoch, "step": self.step, "loss": loss}
-        metrics.update((k, evaluate.finite_or_none(v)) for k, v in values.items())
+        metrics.update((k, finite(v)) for k, v in values.items())
         theory_began = time.perf_counter()  # Theorem 4.1 and Appendix H: one more device read
         metrics.update(probes.measure(self.online, self.predictor, self.target, self.probe,
                                       alpha=self.cfg.alpha, beta=self.cfg.beta))  # fmt: skip
@@ -337,7 +337,7 @@ def train_epochs(live: Run) -> None:
     """The epochs still to train, each followed by its metrics and checkpoint. A non-finite
     loss stops the run (RunFailed), keeping the previous epoch's checkpoint."""
     cfg = live.cfg
-    train_step = training_step.Step(
+    train_step = training_step.TrainStep(
         live.online, live.predictor, live.target, live.optimizer, live.variant, live.views,
         live.speed, ema=cfg.ema, alpha=cfg.alpha, beta=cfg.beta,
     )  # fmt: skip

@@ -121,7 +121,7 @@ def match_layouts(optimizer: torch.optim.Optimizer) -> None:
                     state[key] = torch.empty_like(parameter).copy_(value)
 
 
-class Step:
+class TrainStep:
     """Algorithm 1, lines 4–12, for one batch of uint8 images: two views t1(x), t2(x), the online
     predictions q_w(f_θ(·)) and teacher outputs f_ξ(·) of both, the variant's objective, an Adam
     step on θ and w, and the EMA ξ ← τξ + (1 − τ)θ. Calling it returns the loss as a device

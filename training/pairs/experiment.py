@@ -156,13 +156,13 @@ def _words(v: dict) -> str:
                 f"of the {v['checks']} checks up to step {v['steps']}")
     if v["kind"] == "separates":
         return (f"separates at step {v['separation_step']} by {v['separation_deviation']:.3g} "
-                f"(θ {v['separation_theta']:.3g}, predictor {_g(v['separation_predictor'])}) against the "
-                f"control's {_g(v['separation_control'])}; the other precision's replay deviates "
-                f"{_g(v['other_precision_deviation'])} there: drift, not round-off")
+                f"(θ {v['separation_theta']:.3g}, predictor {report.number(v['separation_predictor'])}) against the "
+                f"control's {report.number(v['separation_control'])}; the other precision's replay deviates "
+                f"{report.number(v['other_precision_deviation'])} there: drift, not round-off")
     if v["kind"] == "undecided" and v["separation_step"] is None:
         return (f"undecidable in this precision: at the first check (step {v['first_step']}) the control "
-                f"(FIRST from one ulp away) already deviates by {_g(v['first_control'])}, beyond what the "
-                f"rule can judge (deviation {_g(v['first_deviation'])} there); compare in fp64")
+                f"(FIRST from one ulp away) already deviates by {report.number(v['first_control'])}, beyond what the "
+                f"rule can judge (deviation {report.number(v['first_deviation'])} there); compare in fp64")
     if v["kind"] == "undecided":
         return (f"undecided at step {v['separation_step']}: its excess over {rule.FACTOR:g} × the control "
                 "is settled by neither precision")
@@ -171,14 +171,10 @@ def _words(v: dict) -> str:
     if v["fully_decisive"]:
         return (f"within round-off of the control for the whole run ({v['steps']} steps): deviation at most "
                 f"{v['worst_ratio']:.3g} × the control at every check (rule: ≤ {rule.FACTOR:g}); largest "
-                f"deviation {v['largest_deviation']:.3g}, largest control {_g(v['largest_control'])}{aside}")
+                f"deviation {v['largest_deviation']:.3g}, largest control {report.number(v['largest_control'])}{aside}")
     return (f"within round-off of the control up to step {v['decisive_until']} (deviation ≤ "
             f"{v['worst_ratio']:.3g} × the control); after it the control's own deviation is too large "
             f"for the rule to decide{aside}")
-
-
-def _g(value) -> str:
-    return "–" if value is None else f"{value:.3g}"
 
 
 # A pair from options to outputs --------------------------------------------------------------
@@ -265,7 +261,7 @@ def execute(first_cfg, second_cfg, corr: Correspondence, check_every: int, out: 
         outputs.save_checkpoint(out / name / "checkpoint.pt", live.state())
     verdict = judge(pair.checks, sides.first.speed.dtype, replayer(first_cfg, second_cfg, corr, check_every))
     result = result_document(pair, corr, predicted, verdict, stopped, seconds, command, _warned(caught))
-    outputs.write_json(out / "pair.json", lockstep.finite(result))
+    outputs.write_json(out / "pair.json", outputs.finite(result))
     write_figure(out, pair.checks, f"{sides.first.variant.name} → {sides.second.variant.name}", verdict)
     print(f"{result['first']} | {result['second']}: {verdict['text']} -> {out}", file=sys.stderr)
     return result
@@ -341,18 +337,18 @@ def row(result: dict) -> list[str]:
     v, d = result["verdict"], result["loss_difference"]
     measured = "–" if d["low"] is None else f"{d['low']:.6g} to {d['high']:.6g}"
     predicted = result["predicted_difference"]["value"]
-    ratios = " / ".join(_g(result["thm41_sym_max"][k]) for k in ("first", "second"))
+    ratios = " / ".join(report.number(result["thm41_sym_max"][k]) for k in ("first", "second"))
     verdict = {"identical": "bitwise identical", "within-round-off": "within round-off",
                "separates": f"separates at step {v['separation_step']}",
                "undecided": f"undecided at step {v['separation_step']}"}[v["kind"]]  # fmt: skip
     if v["kind"] == "undecided" and v["separation_step"] is None:
-        verdict = f"undecidable: control {_g(v['first_control'])} at step {v['first_step']}"
+        verdict = f"undecidable: control {report.number(v['first_control'])} at step {v['first_step']}"
     if v["kind"] == "within-round-off" and not v["fully_decisive"]:
         verdict += f" (decisive to step {v['decisive_until']})"
     return [f"{result['first']} → {result['second']}", result["precision"], str(result["steps"]),
-            _g(v["largest_deviation"]), _g(v["largest_control"]), verdict,
+            report.number(v["largest_deviation"]), report.number(v["largest_control"]), verdict,
             "nothing" if predicted is None else f"{predicted:g}", measured,
-            _g(d["largest_gap_from_prediction"]), ratios, f"{result['seconds']:.0f}"]  # fmt: skip
+            report.number(d["largest_gap_from_prediction"]), ratios, f"{result['seconds']:.0f}"]  # fmt: skip
 
 
 def markdown(results: list[dict], command: str) -> str:

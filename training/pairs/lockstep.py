@@ -5,7 +5,6 @@ SECOND mapped, the control one ulp away), and their steps on one draw of views w
 their deviations (``Pair``, ``train``). No step reads the device; a check reads it once."""
 
 import copy
-import json
 import math
 import os
 import time
@@ -21,7 +20,7 @@ from training.loop import config, models, outputs, runner, training_step, varian
 
 
 class GivenViews:
-    """The views ``Step`` is handed: the pair draws each batch's views once and gives every side
+    """The views ``TrainStep`` is handed: the pair draws each batch's views once and gives every side
     the same tensors, so a step's ``images`` are the pair (x1, x2) itself."""
 
     def __call__(self, pair, generator):
@@ -175,7 +174,7 @@ class Pair:
         self.measure, self.until, self.out = measure, until, out
         given = GivenViews()
         self.steps = [
-            training_step.Step(r.online, r.predictor, r.target, r.optimizer, r.variant, given, r.speed,
+            training_step.TrainStep(r.online, r.predictor, r.target, r.optimizer, r.variant, given, r.speed,
                        ema=r.cfg.ema, alpha=r.cfg.alpha, beta=r.cfg.beta)
             for r in sides.runs
         ]  # fmt: skip
@@ -235,7 +234,7 @@ class Pair:
             line.update(metrics)
         self.checks.append(line)
         if self.out is not None:
-            _append(self.out / "pair.jsonl", line)
+            outputs.append_jsonl(self.out / "pair.jsonl", outputs.finite(line))
         if self.until is not None and self.step >= self.until:
             raise _Enough
         return line
@@ -252,25 +251,6 @@ def _losses(losses: list, predicted: float | None) -> dict:
     difference = None if first is None else second - first
     return {"loss_first": first, "loss_second": second, "loss_difference": difference,
             "predicted_difference": predicted, "largest_gap": gap}  # fmt: skip
-
-
-def finite(value):
-    """JSON has no NaN or infinity: a non-finite number is written as null."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: finite(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [finite(v) for v in value]
-    return value
-
-
-def _append(path: Path, line: dict) -> None:
-    try:
-        with open(path, "a") as f:
-            f.write(json.dumps(finite(line)) + "\n")
-    except OSError as error:
-        raise config.RunFailed(f"cannot write {path} ({error.strerror or error})") from error
 
 
 def train(pair: Pair, epochs: int) -> str | None:

@@ -11,7 +11,7 @@ import statistics
 from dataclasses import dataclass
 
 from training.reproduction import verdicts
-from training.reproduction.verdicts import Claim, Comparison
+from training.reproduction.verdicts import EmpiricalClaim, Comparison
 
 FLOOR = 1e-15  # an alignment or uniformity of exactly 0 (float32 underflow) counts as this
 RECOVERED = 0.5  # BYOL-LPI has recovered when its loss is back within 2× of BYOL-LP's
@@ -90,13 +90,13 @@ STATISTICS = {
 DECADES, POINTS = "decades", "percentage points"
 
 
-def _collapse(claim_id, title, source, np, lp) -> Claim:
+def _collapse(claim_id, title, source, np, lp) -> EmpiricalClaim:
     """Collapse without a predictor, against the linear predictor's run: alignment at least 10×
     smaller (margin 1 decade; one seed decides at 2 decades, i.e. 100×), and the uniformity at
     least √10× closer to 0 (margin 0.5 decade; one seed decides at 1 decade). Table 1: 6.6 and
     1.2 decades (BYOL), 6.7 and 1.3 (BYOL')."""
     name = np[0].upper()
-    return Claim(claim_id, title, source, (
+    return EmpiricalClaim(claim_id, title, source, (
         Comparison(f"{name}'s alignment ≥ 10× below {lp[0].upper()}'s", "log10_align", np, lp,
              "less", -1.0, 1.0, DECADES),
         Comparison(f"{name}'s uniformity ≥ √10× closer to 0 than {lp[0].upper()}'s",
@@ -135,18 +135,18 @@ CLAIMS = (
     _collapse("byol-np-collapses", "BYOL-NP collapses", "Section 3, Table 1, Figure 1", NP, LP),
     _collapse("byolp-np-collapses", "BYOL'-NP collapses", "Section 4.1, Table 1",
               ("byol'-np", 1.0), ("byol'-lp", 1.0)),  # fmt: skip
-    Claim("predictor-architecture", "The predictor's architecture makes no significant change",
+    EmpiricalClaim("predictor-architecture", "The predictor's architecture makes no significant change",
           "Section 3, Table 1, Figure 1(c)", (_same(BYOL, LP), _same(BYOL, LPI))),
-    Claim("raft-beats-byolp", "RAFT beats BYOL' with a predictor", "Table 1, Section 4.2", (
+    EmpiricalClaim("raft-beats-byolp", "RAFT beats BYOL' with a predictor", "Table 1, Section 4.2", (
         _beats(("raft", 1.0), ("byol'", 1.0)), _beats(("raft-lp", 1.0), ("byol'-lp", 1.0)),
         _beats(("tanraft-lp", 1.0), ("tanbyol'-lp", 1.0)))),
-    Claim("raft-np-regularises", "RAFT-NP regularises the alignment where BYOL'-NP does not, "
+    EmpiricalClaim("raft-np-regularises", "RAFT-NP regularises the alignment where BYOL'-NP does not, "
           "increasingly with β", "Section 4.2, Table 3, Figure 4(a, b)", (
         *(_regularises(beta) for beta in (1.0, 10.0, 100.0)),
         # Growing with β: the largest β against the smallest; one seed decides at 0.5 decade.
         Comparison("RAFT-NP's alignment grows with β (β = 100 against β = 1)", "log10_align",
              ("raft-np", 100.0), ("raft-np", 1.0), "greater", 0.0, 0.5, DECADES))),
-    Claim("byol-lpi-recovers", "BYOL-LPI's loss falls to ~0 and recovers within 10–20 epochs",
+    EmpiricalClaim("byol-lpi-recovers", "BYOL-LPI's loss falls to ~0 and recovers within 10–20 epochs",
           "Section 3, Figure 1(a)", (
         # Falls to ~0: at least 10× below BYOL-LP's (one seed decides at 10^1.5 ≈ 32×).
         Comparison("BYOL-LPI's loss falls ≥ 10× below BYOL-LP's", "lpi_dip", LPI, 0.0, "less",
@@ -154,7 +154,7 @@ CLAIMS = (
         # Within 20 epochs of Appendix B, 7,800 steps (one seed decides at 15 or 25 epochs).
         Comparison("BYOL-LPI's loss is back within 2× of BYOL-LP's within 20 epochs of 390 steps",
              "lpi_recovery", LPI, 0.0, "less", 20.0, 5.0, "epochs of 390 steps", reference=LP))),
-    Claim("linear-predictor-constant-rate",
+    EmpiricalClaim("linear-predictor-constant-rate",
           "With a linear predictor the uniformity improves at a constant rate",
           "Figure 1(b), Figure 4(c)", (_constant_rate(LP), _constant_rate(LPI),
                                        _constant_rate(("raft-lp", 1.0)))),
@@ -163,13 +163,13 @@ CLAIMS = (
 
 @dataclass
 class ClaimOutcome:
-    claim: Claim
+    claim: EmpiricalClaim
     verdict: str | None  # None: no test of the claim had its runs
-    outcomes: list[verdicts.Outcome]
+    outcomes: list[verdicts.ComparisonOutcome]
     not_run: list[Comparison]
 
 
-def evaluate(runs: dict, claims=CLAIMS) -> list[ClaimOutcome]:
+def assess(runs: dict, claims=CLAIMS) -> list[ClaimOutcome]:
     """Every claim on ``runs``, {group: {seed: run}}. A test whose groups were not run is left
     out of its claim (listed as not run)."""
     found = []

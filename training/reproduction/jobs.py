@@ -78,7 +78,7 @@ class Failure:
 
 
 @dataclass
-class Report:
+class LaunchReport:
     finished: list[str] = field(default_factory=list)
     failures: list[Failure] = field(default_factory=list)
 
@@ -89,12 +89,12 @@ def job_argv(p: sweep.Planned, overwrite: bool) -> list[str] | None:
     return p.argv(overwrite=overwrite and p.state == "conflict")
 
 
-def local(todo, train, *, folder: Path, jobs: int, threads: int | None, gpus: int, echo=print) -> Report:
+def local(todo, train, *, folder: Path, jobs: int, threads: int | None, gpus: int, echo=print) -> LaunchReport:
     """``todo`` on this machine, ``jobs`` at a time; job i of those running at once uses GPU
     i mod ``gpus`` (none when ``gpus`` is 0)."""
     executor = submitit.LocalExecutor(folder=folder)
     executor.update_parameters(timeout_min=LOCAL_TIMEOUT_MIN)
-    pending, running, report = list(todo), {}, Report()
+    pending, running, report = list(todo), {}, LaunchReport()
     try:
         while pending or running:
             for slot in range(jobs):
@@ -135,7 +135,7 @@ def slurm_executor(folder: Path, *, partition, time_min, gpus, cpus, parallelism
     return executor
 
 
-def slurm(todo, train, *, executor, threads: int | None, echo=print) -> Report:
+def slurm(todo, train, *, executor, threads: int | None, echo=print) -> LaunchReport:
     """``todo`` as one Slurm job array; waits for every task."""
     with executor.batch():
         submitted = [
@@ -143,13 +143,13 @@ def slurm(todo, train, *, executor, threads: int | None, echo=print) -> Report:
             for p, overwrite in todo
         ]
     echo(f"submitted {len(submitted)} jobs to Slurm: {', '.join(j.job_id for j, _ in submitted)}")
-    report = Report()
+    report = LaunchReport()
     for job, planned in submitted:
         _collect(job, planned, report, echo)
     return report
 
 
-def _collect(job, planned, report: Report, echo) -> None:
+def _collect(job, planned, report: LaunchReport, echo) -> None:
     try:
         job.result()
     except Exception as error:  # a failed job (its log says why) must not stop the others

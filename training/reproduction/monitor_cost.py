@@ -26,7 +26,7 @@ def measure(scale: sweep.Scale, steps_timed: int) -> dict:
     cfg = config.settle(replace(config.Config(), variant="byol-lp", out="/nonexistent", **scale.options),
                      variants.resolve("byol-lp"))  # fmt: skip
     live = runner.prepare(cfg, None)
-    step = training_step.Step(live.online, live.predictor, live.target, live.optimizer, live.variant,
+    step = training_step.TrainStep(live.online, live.predictor, live.target, live.optimizer, live.variant,
                       live.views, live.speed, ema=cfg.ema)  # fmt: skip
     batch = live.images[: cfg.batch_size]
     generator = live.generators["augment"]

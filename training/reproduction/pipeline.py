@@ -11,13 +11,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from theory import report
+from training.loop import outputs
 from training.reproduction import empirical, figures, published, run_table, sweep, tables
 
 FIGURES = {"figure1": figures.figure1, "figure4": figures.figure4, "figure5": figures.figure5}
 
 
 @dataclass
-class Record:
+class FinishedRun:
     """A finished run: its folder, result.json and metrics.jsonl."""
 
     folder: Path
@@ -42,8 +43,7 @@ def record_launch(out: Path, argv, planned, failures, began: float, load_at_star
         "load_average_at_start": [round(x, 2) for x in load_at_start],
         "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
     }
-    with open(out / LAUNCHES, "a") as f:
-        f.write(json.dumps(line) + "\n")
+    outputs.append_jsonl(out / LAUNCHES, line)
 
 
 def launches_markdown(out: Path) -> str:
@@ -108,7 +108,7 @@ def launch_missing(planned, args, scale: sweep.Scale, jobs: int, out: Path, exec
 
 
 def load(planned) -> dict:
-    """The plan's runs finished with its configuration, {(variant, β): {seed: Record}}."""
+    """The plan's runs finished with its configuration, {(variant, β): {seed: FinishedRun}}."""
     runs: dict = {}
     for p in planned:
         if p.state not in ("done", "representations"):
@@ -117,7 +117,7 @@ def load(planned) -> dict:
             found = run_table.load(p.folder)
         except (FileNotFoundError, json.JSONDecodeError):
             continue
-        runs.setdefault(p.group, {})[p.seed] = Record(p.folder, found["result"], found["history"])
+        runs.setdefault(p.group, {})[p.seed] = FinishedRun(p.folder, found["result"], found["history"])
     return runs
 
 
@@ -148,7 +148,7 @@ def write_outputs(args, scale, planned, runs: dict, out: Path, seconds: float, a
         if args.target in (name, "all") and runs:
             draw(runs, out / f"{name}.png", where)
             written.append(out / f"{name}.png")
-    found = empirical.evaluate(runs)
+    found = empirical.assess(runs)
     verdict_text = tables.verdict_markdown(found, where)
     report.write_atomically(out / "verdicts.md", verdict_text + "\n")
     written.append(out / "verdicts.md")

@@ -152,7 +152,7 @@ def rows(table: str) -> tuple[Row, ...]:
 
 
 @dataclass(frozen=True)
-class Finding:
+class PrintedTwice:
     """One quantity printed twice: where, both printings, and whether they agree."""
 
     quantity: str
@@ -172,7 +172,7 @@ class Finding:
 QUANTITIES = ("align", "uniform", "accuracy", "accuracy_std")
 
 
-def consistency() -> list[Finding]:
+def consistency() -> list[PrintedTwice]:
     """Every quantity printed in two places: the rows Tables 1 and 3 both report (same model,
     same α, β), and the accuracies Section 3 quotes against Table 1's."""
     findings = []
@@ -183,7 +183,7 @@ def consistency() -> list[Finding]:
             x, y = getattr(a, quantity), getattr(b, quantity)
             if x is not None and y is not None:
                 name = f"{a.model}{_weights(a)} {quantity}"
-                findings.append(Finding(name, (a.source, x), (b.source, y)))
+                findings.append(PrintedTwice(name, (a.source, x), (b.source, y)))
     return findings
 
 

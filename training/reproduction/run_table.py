@@ -19,13 +19,9 @@ def load(folder: Path) -> dict:
     return {"result": json.loads(result.read_text()), "history": history}
 
 
-def _number(value) -> str:
-    return "–" if value is None else f"{value:.3g}"
-
-
 def _trajectory(history: list[dict], key: str) -> str:
     """Epoch 1 to the last, the untrained model (epoch 0) left out."""
-    return " → ".join(_number(m[key]) for m in history[1:]) or _number(history[0][key])
+    return " → ".join(report.number(m[key]) for m in history[1:]) or report.number(history[0][key])
 
 
 def rows(runs: list[dict]) -> list[list[str]]:
@@ -36,7 +32,7 @@ def rows(runs: list[dict]) -> list[list[str]]:
         out.append(
             [result["variant"], str(result["epochs_trained"]), str(result["steps"])]
             + [_trajectory(history, key) for key in TRAJECTORIES]
-            + [f"{_number(first[key])} → {_number(last[key])}" for key in FINALS]
+            + [f"{report.number(first[key])} → {report.number(last[key])}" for key in FINALS]
             + [f"{result['linear_acc']:.3f}", f"{result['train_seconds'] + result['linear_seconds']:.0f}"]
         )
     return out

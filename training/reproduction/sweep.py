@@ -1,9 +1,7 @@
-"""The runs a reproduction needs, and their launch on submitit: which runs a target needs
-(variant × β × seed), at which scale (the paper's Appendix B, or a CPU preset), what each run
-folder already holds (done, to resume, new, or another configuration), what the rest will
-cost, and a launcher that runs them as submitit jobs — LocalExecutor on one machine (``jobs``
-at once, spread over its GPUs, several per GPU when asked), Slurm on a cluster (a job array).
-Every job is ``python -m training.run ... --resume`` in its own folder, so that a job killed
+"""The runs a reproduction needs: which runs a target needs (variant × β × seed), at which scale
+(the paper's Appendix B, or a CPU preset), what each run folder already holds (done, to resume,
+new, or another configuration) and what the rest will cost. ``training.reproduction.jobs``
+launches them as submitit jobs. Every job is ``python -m training.run ... --resume`` in its own folder, so that a job killed
 at any moment resumes from its last checkpoint when the same command runs again.
 """
 
@@ -42,7 +40,7 @@ class Scale:
 
 SCALES = {
     # Appendix B exactly: CIFAR10 at 96 px, ResNet18, 300 epochs of batches of 128, 3 seeds;
-    # fp32 as the authors trained (their --amp was off by default; see README, bf16 caveat).
+    # fp32 as the authors trained (their --amp was off by default; docs/performance.md: bf16's caveat).
     "paper": Scale(
         "paper", {"dataset": "cifar10", "image_size": 96, "width": 64, "epochs": 300,
                   "batch_size": 128, "precision": "fp32"},

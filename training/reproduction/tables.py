@@ -122,7 +122,7 @@ def verdict_markdown(found: list[empirical.ClaimOutcome], setting: str) -> str:
     return "\n".join(lines)
 
 
-def _test_line(o: verdicts.Outcome) -> str:
+def _test_line(o: verdicts.ComparisonOutcome) -> str:
     t = o.test
     wanted = {"greater": f"Δ > {t.margin:g}", "less": f"Δ < {t.margin:g}",
               "within": f"|Δ| ≤ {t.margin:g}"}[t.kind]  # fmt: skip

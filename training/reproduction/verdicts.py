@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from scipy import stats as scipy_stats
 
-ALPHA = 0.05  # one-sided level; an equivalence ("within") is two one-sided tests at this level
+SIGNIFICANCE = 0.05  # one-sided level; an equivalence ("within") is two one-sided tests at this level
 MIN_SEEDS = 2  # per group: Welch's interval needs a variance in each group
 PAPER_EPOCH_STEPS = 50_000 // 128  # an epoch of Appendix B: 390 full batches of CIFAR10
 
@@ -24,7 +24,7 @@ TOO_FEW, TOO_SHORT = "too few seeds to tell", "too short to tell"
 RULE = (
     "Each comparison is of one number per run (seed) between two groups of runs, or with a "
     f"constant. With at least {MIN_SEEDS} seeds per group: Welch's t-interval of the effect Δ "
-    f"= mean(A) − mean(B) at one-sided level α = {ALPHA} (a one-sample interval against a "
+    f"= mean(A) − mean(B) at one-sided level α = {SIGNIFICANCE} (a one-sample interval against a "
     "constant); a claim \"Δ > m\" is supported when the interval's lower bound exceeds m and "
     "not supported when its upper bound is below m; \"|Δ| ≤ m\" (no change) is supported when "
     "the interval lies inside (−m, m) (two one-sided tests) and not supported when it lies "
@@ -56,7 +56,7 @@ class Comparison:
 
 
 @dataclass(frozen=True)
-class Claim:
+class EmpiricalClaim:
     id: str
     title: str
     source: str
@@ -64,7 +64,7 @@ class Claim:
 
 
 @dataclass
-class Outcome:
+class ComparisonOutcome:
     """What a comparison found: the numbers, the way it was decided, and the verdict."""
 
     test: Comparison
@@ -78,11 +78,11 @@ class Outcome:
     how: str = ""
 
 
-def decide(test: Comparison, a: list[float], b: list[float] | float) -> Outcome:
+def decide(test: Comparison, a: list[float], b: list[float] | float) -> ComparisonOutcome:
     """The verdict of comparison ``test`` on the per-seed values ``a`` and ``b`` (or a constant)."""
     constant = not isinstance(b, list)
     values_b = [] if constant else list(b)
-    outcome = Outcome(test, TOO_FEW, list(a), values_b)
+    outcome = ComparisonOutcome(test, TOO_FEW, list(a), values_b)
     if not a or (not constant and not b):
         outcome.how = "no runs"
         return outcome
@@ -103,18 +103,18 @@ def decide(test: Comparison, a: list[float], b: list[float] | float) -> Outcome:
     return outcome
 
 
-def _by_interval(outcome: Outcome, a: list[float], b: list[float] | None) -> None:
+def _by_interval(outcome: ComparisonOutcome, a: list[float], b: list[float] | None) -> None:
     test, effect = outcome.test, outcome.effect
     variance_a = statistics.variance(a) / len(a)
     variance_b = 0.0 if b is None else statistics.variance(b) / len(b)
     se = math.sqrt(variance_a + variance_b)
     df = _welch_df(variance_a, variance_b, len(a), None if b is None else len(b))
-    t = float(scipy_stats.t.ppf(1 - ALPHA, df)) if se > 0 else 0.0
+    t = float(scipy_stats.t.ppf(1 - SIGNIFICANCE, df)) if se > 0 else 0.0
     outcome.interval = (effect - t * se, effect + t * se)
     outcome.verdict = _interval_verdict(test, *outcome.interval)
     outcome.p = _p_value(test, effect, se, df)
     outcome.hedges_g = _hedges_g(a, b, effect)
-    outcome.how = f"Welch's interval at one-sided α = {ALPHA} (df {df:.1f})"
+    outcome.how = f"Welch's interval at one-sided α = {SIGNIFICANCE} (df {df:.1f})"
 
 
 def _interval_verdict(test: Comparison, low: float, high: float) -> str:
@@ -175,7 +175,7 @@ def _hedges_g(a: list[float], b: list[float] | None, effect: float) -> float | N
     return effect / sd * correction
 
 
-def combine(outcomes: list[Outcome]) -> str:
+def combine(outcomes: list[ComparisonOutcome]) -> str:
     verdicts = [o.verdict for o in outcomes]
     if verdicts and all(v == SUPPORTED for v in verdicts):
         return SUPPORTED

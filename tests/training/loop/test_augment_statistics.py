@@ -4,12 +4,12 @@ per-image transforms: compared, on many draws, with torchvision's own samplers
 the coins inside ``RandomHorizontalFlip``, ``RandomApply``, ``RandomGrayscale`` and
 ``RandomSolarize`` applied to marker images).
 
-Each comparison is a two-sample test at significance level ALPHA = 1e-3: Kolmogorov–Smirnov for
+Each comparison is a two-sample test at significance level SIGNIFICANCE = 1e-3: Kolmogorov–Smirnov for
 continuous parameters (jitter factors, σ, crop area and aspect ratio), chi-square homogeneity for
 discrete ones (crop sides and positions, the order of the jitter operations, coin outcomes).
 Seeds are fixed, so every test gives the same answer on every run. N = 20,000 draws a side: a
 coin's two-sample standard error is then √(2·p(1−p)/N) ≤ 0.005, so a rate off by 0.03 lies six
-standard errors out, past the critical value (3.3 at ALPHA); ``test_the_comparisons_reject_a_
+standard errors out, past the critical value (3.3 at SIGNIFICANCE); ``test_the_comparisons_reject_a_
 slightly_wrong_sampler`` shows that the same comparisons do fail on such plausible bugs (a wrong
 range, rate or order)."""
 
@@ -23,7 +23,7 @@ from torchvision import transforms as T
 
 from training.loop import augment
 
-ALPHA = 1e-3
+SIGNIFICANCE = 1e-3
 N = 20_000
 RECIPES = {"byol-1": augment.RECIPES["byol"][0], "byol-2": augment.RECIPES["byol"][1],
            "simclr": augment.RECIPES["simclr"][0]}  # fmt: skip
@@ -82,7 +82,7 @@ def test_crop_boxes_follow_random_resized_crop(height, width):
     bottom, right = ours.top + ours.height, ours.left + ours.width
     assert bool(((ours.top >= 0) & (ours.left >= 0) & (bottom <= height) & (right <= width)).all())
     p = crop_p_values(ours, torchvisions_crops(recipe, height, width), height, width)
-    assert min(p.values()) >= ALPHA, p
+    assert min(p.values()) >= SIGNIFICANCE, p
 
 
 @pytest.mark.parametrize("height, width", [(8, 64), (64, 8)])
@@ -112,7 +112,7 @@ def test_jitter_factors_follow_color_jitter(name):
         drawn = getattr(ours, factor)
         assert low <= drawn.min() and drawn.max() <= high, factor
         p = ks_p(drawn, [t[column] for t in theirs])
-        assert p >= ALPHA, (factor, p)
+        assert p >= SIGNIFICANCE, (factor, p)
 
 
 def test_jitter_order_is_a_uniform_permutation_like_torchvisions():
@@ -122,7 +122,7 @@ def test_jitter_order_is_a_uniform_permutation_like_torchvisions():
     theirs = [tuple(T.ColorJitter.get_params(None, None, None, None)[0].tolist()) for _ in range(N)]
     code = {perm: i for i, perm in enumerate(itertools.permutations(range(4)))}
     p = chi_square_p([code[tuple(row)] for row in ours.tolist()], [code[row] for row in theirs])
-    assert p >= ALPHA, p
+    assert p >= SIGNIFICANCE, p
 
 
 def _torchvisions_coins(transform, marker: torch.Tensor, applied, n=N, seed=3) -> np.ndarray:
@@ -171,9 +171,9 @@ def test_coins_follow_torchvisions_transforms(name):
     for coin, (drawn, transform, applied) in coins.items():
         drawn = drawn.numpy()
         theirs = _torchvisions_coins(transform, COLOURED, applied)
-        assert chi_square_p(drawn, theirs) >= ALPHA, coin
+        assert chi_square_p(drawn, theirs) >= SIGNIFICANCE, coin
         # and against the rate itself, exactly (torchvision's coin is torch.rand(1) < p)
-        assert scipy.stats.binomtest(int(drawn.sum()), N, rates[coin]).pvalue >= ALPHA, coin
+        assert scipy.stats.binomtest(int(drawn.sum()), N, rates[coin]).pvalue >= SIGNIFICANCE, coin
 
 
 def test_blur_sigma_follows_gaussian_blur():
@@ -182,7 +182,7 @@ def test_blur_sigma_follows_gaussian_blur():
     torch.manual_seed(4)
     theirs = [T.GaussianBlur.get_params(*recipe.blur_sigma) for _ in range(N)]
     assert recipe.blur_sigma[0] <= ours.min() and ours.max() <= recipe.blur_sigma[1]
-    assert ks_p(ours, theirs) >= ALPHA
+    assert ks_p(ours, theirs) >= SIGNIFICANCE
 
 
 def test_every_parameter_reads_its_own_uniforms():
@@ -200,7 +200,7 @@ def test_coins_are_independent_of_each_other():
     coins = {name: getattr(ours, name).numpy() for name in names}
     for (a, x), (b, y) in itertools.combinations(coins.items(), 2):
         table = [[np.sum(x & y), np.sum(x & ~y)], [np.sum(~x & y), np.sum(~x & ~y)]]
-        assert scipy.stats.chi2_contingency(table).pvalue >= ALPHA, (a, b)
+        assert scipy.stats.chi2_contingency(table).pvalue >= SIGNIFICANCE, (a, b)
 
 
 def test_the_comparisons_reject_a_slightly_wrong_sampler():
@@ -209,16 +209,16 @@ def test_the_comparisons_reject_a_slightly_wrong_sampler():
     right = RECIPES["byol-1"]
     theirs = torchvisions_crops(right, 32, 32)
     wider_ratio = augment.ViewRecipe(crop_ratio=(0.7, 1 / 0.7))  # instead of (3/4, 4/3)
-    assert crop_p_values(ours_of(wider_ratio), theirs, 32, 32)["log aspect ratio"] < ALPHA
+    assert crop_p_values(ours_of(wider_ratio), theirs, 32, 32)["log aspect ratio"] < SIGNIFICANCE
     smaller_scale = augment.ViewRecipe(crop_scale=(0.08, 0.9))  # instead of (0.08, 1)
-    assert crop_p_values(ours_of(smaller_scale), theirs, 32, 32)["area fraction"] < ALPHA
+    assert crop_p_values(ours_of(smaller_scale), theirs, 32, 32)["area fraction"] < SIGNIFICANCE
 
     torch.manual_seed(1)
     their_hue = [T.ColorJitter.get_params(None, None, None, (-0.1, 0.1))[4] for _ in range(N)]
-    assert ks_p(ours_of(augment.ViewRecipe(hue=0.09)).hue, their_hue) < ALPHA
+    assert ks_p(ours_of(augment.ViewRecipe(hue=0.09)).hue, their_hue) < SIGNIFICANCE
 
     their_flips = _torchvisions_coins(T.RandomHorizontalFlip(0.5), COLOURED, _flipped)
-    assert chi_square_p(ours_of(augment.ViewRecipe(flip_p=0.47)).flip.numpy(), their_flips) < ALPHA
+    assert chi_square_p(ours_of(augment.ViewRecipe(flip_p=0.47)).flip.numpy(), their_flips) < SIGNIFICANCE
 
     # an order that is a permutation but not a uniform one: hue never first
     order = ours_of(right, seed=2).order.clone()
@@ -228,4 +228,4 @@ def test_the_comparisons_reject_a_slightly_wrong_sampler():
     theirs_order = [tuple(T.ColorJitter.get_params(*[None] * 4)[0].tolist()) for _ in range(N)]
     code = {perm: i for i, perm in enumerate(itertools.permutations(range(4)))}
     biased = [code[tuple(row)] for row in order.tolist()]
-    assert chi_square_p(biased, [code[row] for row in theirs_order]) < ALPHA
+    assert chi_square_p(biased, [code[row] for row in theirs_order]) < SIGNIFICANCE

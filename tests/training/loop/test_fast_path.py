@@ -41,7 +41,7 @@ def _views(dtype=torch.float32, seed=0, n=12, size=32):
 def _loss_and_gradient(networks, variant, views, x1, x2, speed):
     layout = speed.memory_format
     online, predictor, target = (copy.deepcopy(m).to(memory_format=layout) for m in networks)
-    step = training_step.Step(online, predictor, target, None, variant, views, speed, ema=4e-3,
+    step = training_step.TrainStep(online, predictor, target, None, variant, views, speed, ema=4e-3,
                       alpha=variant.alpha, beta=variant.beta)  # fmt: skip
     loss = step.loss(*(x.contiguous(memory_format=speed.memory_format) for x in (x1, x2)))
     loss.backward()
@@ -118,7 +118,7 @@ def test_bf16_step_keeps_fp32_weights_moments_and_teacher():
     optimizer = training_step.adam([*online.parameters(), *predictor.parameters()], 1e-3)
     views, _ = _views()
     speed = training_step.Speed(bf16=True, channels_last=False, compile=False)
-    step = training_step.Step(online, predictor, target, optimizer, variant, views, speed, ema=0.5)
+    step = training_step.TrainStep(online, predictor, target, optimizer, variant, views, speed, ema=0.5)
     images = torch.randint(0, 256, (8, 3, 32, 32), dtype=torch.uint8)
     before = [p.clone() for p in target.parameters()]
     loss = step(images, torch.Generator().manual_seed(0))
@@ -184,7 +184,7 @@ def test_a_training_step_reads_nothing_back(speed):
     online, predictor, target = (m.to(memory_format=speed.memory_format) for m in _networks(variant))
     optimizer = training_step.adam([*online.parameters(), *predictor.parameters()], 1e-3)
     views = augment.TwoViews("byol", 16, (0.5,), (0.25,))
-    step = training_step.Step(online, predictor, target, optimizer, variant, views, speed, ema=4e-3,
+    step = training_step.TrainStep(online, predictor, target, optimizer, variant, views, speed, ema=4e-3,
                       alpha=1.0, beta=1.0)  # fmt: skip
     images = torch.randint(0, 256, (16, 1, 32, 32), dtype=torch.uint8)
     order, generator = torch.randperm(16), torch.Generator().manual_seed(0)
@@ -309,7 +309,7 @@ def test_compile_wraps_the_networks_and_the_augmentations(monkeypatch):
     views, (x1, x2) = _views(n=8, size=16)
     compiled = training_step.Speed(bf16=False, channels_last=False, compile=True)
     online, predictor, target = (copy.deepcopy(m) for m in networks)
-    step = training_step.Step(online, predictor, target, None, variant, views, compiled, ema=4e-3)
+    step = training_step.TrainStep(online, predictor, target, None, variant, views, compiled, ema=4e-3)
     assert step.run_online is not online and views.apply is not augment.apply
     eager_views = augment.TwoViews("byol", 16, (0.5,), (0.25,))
     eager_loss, _ = _loss_and_gradient(networks, variant, eager_views, x1, x2, PLAIN)

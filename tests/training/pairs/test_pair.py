@@ -159,7 +159,7 @@ def test_the_fixed_predictor_is_minus_identity_and_no_step_moves_it():
     online, predictor = models.Network(4), models.predictor(variant.predictor)
     optimizer = training_step.adam([*online.parameters(), *predictor.parameters()], 1e-2)
     views = runner.augment.TwoViews("byol", 16, (0.5,), (0.25,))
-    step = training_step.Step(online, predictor, models.mean_teacher(online), optimizer, variant, views,
+    step = training_step.TrainStep(online, predictor, models.mean_teacher(online), optimizer, variant, views,
                       training_step.Speed(False, False, False), ema=0.5, alpha=1.0, beta=1.0)  # fmt: skip
     for _ in range(2):
         assert math.isfinite(step(torch.randint(0, 256, (4, 3, 16, 16), dtype=torch.uint8),

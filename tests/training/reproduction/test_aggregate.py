@@ -20,7 +20,7 @@ def _record(folder, align, uniform, accuracy, epochs=12, knn=0.5):
     result = {"last_10_epochs": {"align": align, "uniform": uniform}, "linear_acc": accuracy,
               "linear_acc_last10": accuracy, "final": history[-1], "steps": 10 * epochs,
               "train_seconds": 5.0, "linear_seconds": 1.0}  # fmt: skip
-    return pipeline.Record(folder, result, history)
+    return pipeline.FinishedRun(folder, result, history)
 
 
 @pytest.fixture
@@ -57,7 +57,7 @@ def test_the_markdown_and_csv_tables_have_a_row_per_paper_row_and_say_which_defi
 
 
 def test_the_verdict_report_states_the_rule_and_each_claim(runs):
-    found = tables.empirical.evaluate(runs)
+    found = tables.empirical.assess(runs)
     text = tables.verdict_markdown(found, "a setting")
     assert "Welch" in text and "Hedges' g" in text and "| BYOL-NP collapses |" in text
     assert "| RAFT beats BYOL' with a predictor | Table 1, Section 4.2 | not run |" in text

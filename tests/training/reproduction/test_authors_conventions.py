@@ -24,7 +24,7 @@ def _config(cifar, tmp_path, **options) -> config.Config:
 
 
 def _step(live: runner.Run, variant=None):
-    return training_step.Step(live.online, live.predictor, live.target, live.optimizer,
+    return training_step.TrainStep(live.online, live.predictor, live.target, live.optimizer,
                       variant or live.variant, live.views, live.speed, ema=live.cfg.ema)  # fmt: skip
 
 

@@ -17,7 +17,7 @@ def _comparison(kind="greater", margin=0.0, decisive=None, b=("b", None)):
 def test_three_seeds_well_apart_support_a_greater_claim():
     outcome = verdicts.decide(_comparison(), [71.0, 71.5, 70.8], [69.0, 69.4, 68.9])
     assert outcome.verdict == SUPPORTED and outcome.interval[0] > 0
-    assert outcome.p < verdicts.ALPHA and outcome.hedges_g > 2
+    assert outcome.p < verdicts.SIGNIFICANCE and outcome.hedges_g > 2
 
 
 def test_three_seeds_the_other_way_do_not_support_it():
@@ -60,7 +60,7 @@ def test_an_unmeasurable_statistic_is_too_short_and_an_infinite_one_decides_by_i
 
 
 def test_a_claim_is_supported_only_when_every_test_is():
-    o = lambda v: verdicts.Outcome(_comparison(), v)
+    o = lambda v: verdicts.ComparisonOutcome(_comparison(), v)
     assert verdicts.combine([o(SUPPORTED), o(SUPPORTED)]) == SUPPORTED
     assert verdicts.combine([o(SUPPORTED), o(TOO_FEW)]) == TOO_FEW
     assert verdicts.combine([o(TOO_FEW), o(NOT_SUPPORTED)]) == NOT_SUPPORTED
@@ -86,13 +86,13 @@ def _outcome(found, claim_id):
 
 def test_a_collapse_of_orders_of_magnitude_is_supported_by_one_seed():
     runs = {("byol-np", None): {0: _run(2e-10, -0.01)}, ("byol-lp", None): {0: _run(7e-4, -2.1)}}
-    found = _outcome(empirical.evaluate(runs), "byol-np-collapses")
+    found = _outcome(empirical.assess(runs), "byol-np-collapses")
     assert found.verdict == SUPPORTED and not found.not_run
 
 
 def test_no_collapse_is_not_supported_and_unrun_claims_are_left_out():
     runs = {("byol-np", None): {0: _run(8e-4, -2.0)}, ("byol-lp", None): {0: _run(7e-4, -2.1)}}
-    found = empirical.evaluate(runs)
+    found = empirical.assess(runs)
     assert _outcome(found, "byol-np-collapses").verdict == NOT_SUPPORTED
     assert _outcome(found, "raft-np-regularises").verdict is None
 
@@ -100,7 +100,7 @@ def test_no_collapse_is_not_supported_and_unrun_claims_are_left_out():
 def test_raft_below_byolp_in_every_seed_is_not_supported():
     runs = {("raft", 1.0): {s: _run(2e-3, -2.0, a) for s, a in enumerate((0.655, 0.66, 0.652))},
             ("byol'", 1.0): {s: _run(2e-3, -2.0, a) for s, a in enumerate((0.692, 0.70, 0.689))}}  # fmt: skip
-    found = _outcome(empirical.evaluate(runs), "raft-beats-byolp")
+    found = _outcome(empirical.assess(runs), "raft-beats-byolp")
     assert found.verdict == NOT_SUPPORTED and len(found.not_run) == 2
 
 
@@ -108,7 +108,7 @@ def test_byol_lpi_that_dips_and_recovers_early_is_supported():
     lp = _run(7e-4, -2.0, losses=[0.4] * 12)
     lpi = _run(7e-4, -2.0, losses=[0.001, 0.002, 0.05, 0.3] + [0.4] * 8)
     runs = {("byol-lpi", None): {0: lpi}, ("byol-lp", None): {0: lp}}
-    found = _outcome(empirical.evaluate(runs), "byol-lpi-recovers")
+    found = _outcome(empirical.assess(runs), "byol-lpi-recovers")
     assert found.verdict == SUPPORTED
     assert [o.values_a for o in found.outcomes] == [[pytest.approx(math.log10(0.0025))], [4.0]]
 
@@ -116,7 +116,7 @@ def test_byol_lpi_that_dips_and_recovers_early_is_supported():
 def test_a_run_shorter_than_the_recovery_horizon_is_too_short_to_tell():
     lp, lpi = _run(7e-4, -2.0, losses=[0.4] * 4), _run(7e-4, -2.0, losses=[0.001] * 4)
     runs = {("byol-lpi", None): {0: lpi}, ("byol-lp", None): {0: lp}}
-    assert _outcome(empirical.evaluate(runs), "byol-lpi-recovers").verdict == TOO_SHORT
+    assert _outcome(empirical.assess(runs), "byol-lpi-recovers").verdict == TOO_SHORT
 
 
 def test_uniformity_falling_in_a_straight_line_is_a_constant_rate_and_a_flattening_one_is_not():
@@ -124,14 +124,14 @@ def test_uniformity_falling_in_a_straight_line_is_a_constant_rate_and_a_flatteni
     flat = _run(7e-4, -2.0, uniforms=[-2 + 1.9 * 0.7**e for e in range(1, 21)])
     assert empirical.uniformity_rate(straight) == pytest.approx(0.0, abs=1e-9)
     runs = {("byol-lp", None): {0: straight}, ("byol-lpi", None): {0: flat}}
-    found = _outcome(empirical.evaluate(runs), "linear-predictor-constant-rate")
+    found = _outcome(empirical.assess(runs), "linear-predictor-constant-rate")
     assert [o.verdict for o in found.outcomes] == [SUPPORTED, NOT_SUPPORTED]
 
 
 def test_the_papers_own_table_1_as_one_seed_each_supports_both_collapses():
     runs = {row.group: {0: _run(row.align.value * 128, row.uniform.value, row.accuracy.value / 100)}
             for row in published.TABLE1}  # fmt: skip
-    found = empirical.evaluate(runs)
+    found = empirical.assess(runs)
     assert _outcome(found, "byol-np-collapses").verdict == SUPPORTED
     assert _outcome(found, "byolp-np-collapses").verdict == SUPPORTED
     assert _outcome(found, "raft-beats-byolp").verdict == TOO_FEW  # accuracies need variance
