@@ -217,7 +217,7 @@ def no_sync(device, sizes, left) -> dict:
     inner_loop(3)  # first calls: cuDNN's benchmark, the constants' copies, Adam's state
     if device.type != "cuda":
         inner_loop(2)
-        note = "no sync debug mode on the CPU (tests/test_training_fast.py audits the operators)"
+        note = "no sync debug mode on the CPU (tests/training/loop/test_fast_path.py audits the operators)"
         return {"checked": False, "note": note}
     torch.cuda.synchronize()
     torch.cuda.set_sync_debug_mode("error")

@@ -120,8 +120,18 @@ def test_the_table_of_finished_pairs_goes_into_a_block(cifar, tmp_path):
     assert pair.main(["tanbyolp-lp", "tanraft-lp", *tiny(cifar, tmp_path / "p")]) == 0
     page = tmp_path / "page.md"
     page.write_text("x\n<!-- begin pairs -->\n<!-- end pairs -->\n")
-    assert pair.main(["--table", str(tmp_path / "p"), "--markdown", str(page), "--block", "pairs"]) == 0
+    assert pair.main(["table", str(tmp_path / "p"), "--markdown", str(page), "--block", "pairs"]) == 0
     assert "| tanbyol'-lp → tanraft-lp | fp64 | 2 | 0 |" in page.read_text()
+
+
+def test_the_former_table_flag_still_tabulates_with_a_note(cifar, tmp_path, capsys):
+    assert pair.main(["tanbyolp-lp", "tanraft-lp", *tiny(cifar, tmp_path / "p")]) == 0
+    capsys.readouterr()
+    assert pair.main(["table", str(tmp_path / "p")]) == 0
+    table = capsys.readouterr()
+    assert pair.main(["--table", str(tmp_path / "p")]) == 0
+    former = capsys.readouterr()
+    assert former.out == table.out and former.err.startswith("note: ") and former.err.count("\n") == 1
 
 
 # The rule on hand-made checks -----------------------------------------------------------------
