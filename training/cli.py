@@ -48,6 +48,15 @@ def check_markdown(args) -> None:
         report.check_block(args.markdown, args.block)
 
 
+def markdown_refused(args) -> int:
+    """0 when there is no ``--markdown`` or its page can take the block; else the error line, 2."""
+    try:
+        check_markdown(args)
+    except BAD_INPUT as problem:
+        return error(problem, USAGE)
+    return 0
+
+
 def write_markdown(args, text: str) -> None:
     if args.markdown:
         report.write_block(args.markdown, args.block, text)

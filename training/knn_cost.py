@@ -23,10 +23,8 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     args = parser().parse_args(argv)
-    try:
-        cli.check_markdown(args)
-    except cli.BAD_INPUT as error:
-        return cli.error(error, cli.USAGE)
+    if refused := cli.markdown_refused(args):
+        return refused
     scale = sweep.SCALES[args.scale]
     if scale.threads:
         torch.set_num_threads(scale.threads)  # as each of the scale's jobs runs

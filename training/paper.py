@@ -22,10 +22,8 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     args = parser().parse_args(argv)
-    try:
-        cli.check_markdown(args)
-    except cli.BAD_INPUT as error:
-        return cli.error(error, cli.USAGE)
+    if refused := cli.markdown_refused(args):
+        return refused
     try:
         for finding in sorted(published.consistency(), key=lambda f: f.agree):
             print(finding)
