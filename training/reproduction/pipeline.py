@@ -12,7 +12,7 @@ from pathlib import Path
 
 from theory import report
 from training.loop import outputs
-from training.reproduction import empirical, figures, published, run_table, sweep, tables
+from training.reproduction import empirical, figures, jobs, published, run_table, sweep, tables
 
 FIGURES = {"figure1": figures.figure1, "figure4": figures.figure4, "figure5": figures.figure5}
 
@@ -81,16 +81,16 @@ def _gpus(planned) -> int:
     return torch.cuda.device_count()
 
 
-def slurm_executor(args, out: Path, jobs: int):
+def slurm_executor(args, out: Path, at_once: int):
     options = dict(option.partition("=")[::2] for option in args.slurm_option)
     extra = {"slurm_additional_parameters": options} if options else None
     return jobs.slurm_executor(
         out / "jobs", partition=args.partition, time_min=args.time, gpus=args.gpus_per_job,
-        cpus=args.cpus_per_job, parallelism=jobs, extra=extra,
+        cpus=args.cpus_per_job, parallelism=at_once, extra=extra,
     )  # fmt: skip
 
 
-def launch_missing(planned, args, scale: sweep.Scale, jobs: int, out: Path, executor, train) -> list:
+def launch_missing(planned, args, scale: sweep.Scale, at_once: int, out: Path, executor, train) -> list:
     """Launch every run not done (Slurm when ``executor`` is given) as a job calling ``train``
     (``training.run.main``) with the run's command line; the failures."""
     todo = [(p, args.overwrite) for p in planned if p.state != "done"]
@@ -98,7 +98,7 @@ def launch_missing(planned, args, scale: sweep.Scale, jobs: int, out: Path, exec
         print("nothing to launch: every run of the plan is done")
         return []
     if executor is None:
-        found = jobs.local(todo, train, folder=out / "jobs", jobs=jobs, threads=scale.threads,
+        found = jobs.local(todo, train, folder=out / "jobs", jobs=at_once, threads=scale.threads,
                            gpus=_gpus(planned))  # fmt: skip
     else:
         found = jobs.slurm(todo, train, executor=executor, threads=scale.threads)

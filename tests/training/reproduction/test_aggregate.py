@@ -32,7 +32,7 @@ def runs(tmp_path):
 
 
 def test_a_table_row_puts_our_mean_over_seeds_beside_the_papers_number(runs):
-    row = next(r for r in tables.paper.TABLE1 if r.variant == "byol-np")
+    row = next(r for r in tables.published.TABLE1 if r.variant == "byol-np")
     values = tables.row_values(row, runs, "per-dimension")
     assert values["seeds"] == 3
     assert values["align_ours"] == pytest.approx(4e-8 / 128)  # eq. 2 → the authors' units
@@ -42,7 +42,7 @@ def test_a_table_row_puts_our_mean_over_seeds_beside_the_papers_number(runs):
 
 
 def test_the_units_option_converts_the_alignment_as_the_authors_later_logger(runs):
-    row = next(r for r in tables.paper.TABLE1 if r.variant == "byol-lp")
+    row = next(r for r in tables.published.TABLE1 if r.variant == "byol-lp")
     assert tables.row_values(row, runs, "batch-sum")["align_ours"] == pytest.approx(0.1 * 64 / 128)
 
 

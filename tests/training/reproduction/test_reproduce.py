@@ -122,7 +122,7 @@ def test_other_sbatch_options_reach_the_executor(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", f"{tmp_path}:/usr/bin:/bin")
     args = reproduce.parser().parse_args(["table1", "--launcher", "slurm", "--slurm-option",
                                           "account=abc", "--slurm-option", "qos=high"])  # fmt: skip
-    executor = pipeline.slurm_executor(args, tmp_path, jobs=5)
+    executor = pipeline.slurm_executor(args, tmp_path, at_once=5)
     assert executor._executor.parameters["additional_parameters"] == {"account": "abc", "qos": "high"}
     assert executor._executor.parameters["array_parallelism"] == 5
 
