@@ -61,8 +61,9 @@ def document(verdict: dict) -> dict:
     return out
 
 
-def number(value, spec: str) -> str:
-    """A verdict's number in ``spec``'s format; a dash where a plugin's checker gave none."""
+def number(value, spec: str = ".3g") -> str:
+    """A table's number in ``spec``'s format (three significant digits unless told); a dash where
+    there is none (a plugin's checker that gave no worst case, a probe that was not taken)."""
     return "–" if value is None else format(value, spec)
 
 
