@@ -46,7 +46,7 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from training import augment, bench, data, models, step as steps, variants  # noqa: E402
+from training.loop import augment, benchmark, config, data, models, training_step, variants  # noqa: E402
 
 DEBIAN_FASHION_MNIST = data.DEBIAN_FASHION_MNIST
 # Seconds each stage is expected to take on an H100 (a stage is skipped when it would not fit).
@@ -78,7 +78,7 @@ def main(argv=None) -> int:
         sizes["epochs"] = args.epochs
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    device = bench._device(args.device)
+    device = config.resolve_device(args.device)
     began = time.monotonic()
     report = {"date": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "device": str(device), "sizes": sizes,
               "budget_seconds": args.budget, "stages": {}}  # fmt: skip
@@ -148,7 +148,7 @@ def environment(device, sizes, left) -> dict:
         result["copy_gb_per_s"] = 2 * x.numel() * 4 / _cuda_seconds(lambda: y.copy_(x)) / 1e9
         del a, b, x, y
     else:
-        result["cpu"] = bench.cpu_name()
+        result["cpu"] = benchmark.cpu_name()
     result["flops_per_step"] = step_flops(device, sizes)
     if "bf16_matmul_tflops" in result:
         rate = result["bf16_matmul_tflops"] * 1e12
@@ -172,14 +172,14 @@ def _paper_step(device, sizes, n_images):
     """A run.py step at these sizes on the fast path, and uint8 images resident on the device."""
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True  # as run.py
-    speed = steps.Speed.choose(device)
+    speed = training_step.Speed.choose(device)
     variant = variants.resolve("byol")
     online = models.Network(sizes["width"]).to(device, memory_format=speed.memory_format)
     predictor = models.predictor(variant.predictor).to(device)
     target = models.mean_teacher(online)
-    optimizer = steps.adam([*online.parameters(), *predictor.parameters()], 3e-4)
-    views = augment.TwoViews("byol", sizes["image_size"], bench.CIFAR_MEAN, bench.CIFAR_STD)
-    step = steps.Step(online, predictor, target, optimizer, variant, views, speed, ema=4e-3)
+    optimizer = training_step.adam([*online.parameters(), *predictor.parameters()], 3e-4)
+    views = augment.TwoViews("byol", sizes["image_size"], benchmark.CIFAR_MEAN, benchmark.CIFAR_STD)
+    step = training_step.TrainStep(online, predictor, target, optimizer, variant, views, speed, ema=4e-3)
     images = torch.randint(0, 256, (n_images, 3, 32, 32), dtype=torch.uint8).to(device)
     return step, images
 
@@ -202,7 +202,7 @@ def no_sync(device, sizes, left) -> dict:
     generator = torch.Generator(device).manual_seed(0)
     shuffle = torch.Generator(device).manual_seed(1)
     order = torch.randperm(len(images), device=device, generator=shuffle)
-    latest = steps.LatestLoss(device)
+    latest = training_step.LatestLoss(device)
     loss_sum = torch.zeros((), device=device)
     batch = sizes["batch_size"]
 
@@ -217,7 +217,7 @@ def no_sync(device, sizes, left) -> dict:
     inner_loop(3)  # first calls: cuDNN's benchmark, the constants' copies, Adam's state
     if device.type != "cuda":
         inner_loop(2)
-        note = "no sync debug mode on the CPU (tests/test_training_fast.py audits the operators)"
+        note = "no sync debug mode on the CPU (tests/training/loop/test_fast_path.py audits the operators)"
         return {"checked": False, "note": note}
     torch.cuda.synchronize()
     torch.cuda.set_sync_debug_mode("error")
@@ -334,7 +334,7 @@ def summary(report) -> str:
         label += (", channels_last" if speed["channels_last"] else "")
         label += ", compiled" if speed["compile"] else ""
         lines += ["", f"## Bench ({name}): fast path {label}", "", "```"]
-        lines += [bench.summary(s["report"]), "```"]
+        lines += [benchmark.summary(s["report"]), "```"]
     real = {**stages.get("real", {}).get("runs", {}), **stages.get("real_fp32", {}).get("runs", {})}
     if real:
         synthetic = report["fashion_mnist"]["synthetic"]

@@ -34,7 +34,7 @@ def make_cifar(tmp_path_factory):
     """``make_cifar(train, test)``: a CIFAR10 folder of that many random images in the real
     pickled format (the same images for the same sizes)."""
     def make(train: int, test: int):
-        from training import data
+        from training.loop import data
 
         root = tmp_path_factory.mktemp("cifar")
         g = torch.Generator().manual_seed(0)

@@ -12,8 +12,9 @@ import pytest
 
 from theory import claims, files, report
 from theory.__main__ import main
-from training import outputs, paper, reproduce
-from training.config import RunFailed
+from training import paper, reproduce
+from training.loop import outputs
+from training.loop.config import RunFailed
 
 CHEAP = "appH-joint"  # holds in a fraction of a second
 as_root = os.geteuid() == 0

@@ -5,8 +5,8 @@ package of ``theory`` that defines a ``FAMILY``, and the families of plugins
 
 A checker receives an ``Effort`` (seed, depth) and its claim's arguments and returns a
 ``Finding``: the verdict, the numbers that decided it, and its evidence as facts (``fact``:
-a kind and its values, data only). ``verify`` turns a finding into the verdict document of
-DESIGN.md; ``theory.report`` turns facts into sentences with the family's ``wording``.
+a kind and its values, data only). ``verify`` turns a finding into the verdict document
+(``theory.report.document``); ``theory.report`` turns facts into sentences with the family's ``wording``.
 """
 
 import importlib

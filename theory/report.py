@@ -61,8 +61,9 @@ def document(verdict: dict) -> dict:
     return out
 
 
-def number(value, spec: str) -> str:
-    """A verdict's number in ``spec``'s format; a dash where a plugin's checker gave none."""
+def number(value, spec: str = ".3g") -> str:
+    """A table's number in ``spec``'s format (three significant digits unless told); a dash where
+    there is none (a plugin's checker that gave no worst case, a probe that was not taken)."""
     return "–" if value is None else format(value, spec)
 
 
@@ -158,7 +159,8 @@ def require_clean(outputs, allow_dirty: bool, repository: Path = REPOSITORY) -> 
     what is being regenerated). Returns the files that differ (empty when clean, or when no
     output lies in the repository, or outside a git checkout)."""
     root = Path(repository).resolve()
-    inside = [Path(o).resolve() for o in outputs if Path(o).resolve().is_relative_to(root)]
+    real = [Path(os.path.realpath(o)) for o in outputs]  # a loop of links stays as it is (files.target refuses it)
+    inside = [o for o in real if o.is_relative_to(root)]
     changes = tree_changes(root) if inside else None
     if not changes:
         return []

@@ -5,91 +5,36 @@ accuracy (the monitor's bank of ``--knn-bank`` training images and the probe's q
 the best of three after a warm-up, on the scale's device with the current thread count."""
 
 import argparse
-import os
 import sys
-import time
-from dataclasses import replace
 
 import torch
 
-from theory import containment, files, report
-from training import config, evaluate, run, step as steps, sweep, variants
+from theory import containment
+from training import cli
+from training.reproduction import monitor_cost, sweep
 
 
-def _best(function, repeats: int = 3) -> float:
-    function()  # warm-up
-    times = []
-    for _ in range(repeats):
-        began = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - began)
-    return min(times)
-
-
-def measure(scale: sweep.Scale, steps_timed: int) -> dict:
-    cfg = config.settle(replace(config.Config(), variant="byol-lp", out="/nonexistent", **scale.options),
-                     variants.resolve("byol-lp"))  # fmt: skip
-    live = run.prepare(cfg, None)
-    step = steps.Step(live.online, live.predictor, live.target, live.optimizer, live.variant,
-                      live.views, live.speed, ema=cfg.ema)  # fmt: skip
-    batch = live.images[: cfg.batch_size]
-    generator = live.generators["augment"]
-    sync = torch.cuda.synchronize if live.device.type == "cuda" else (lambda: None)
-
-    def train():
-        for _ in range(steps_timed):
-            step(batch, generator)
-        sync()
-
-    per_epoch = len(live.images) // cfg.batch_size
-    metrics = lambda: evaluate.probe_metrics(live.online, live.predictor, live.target, live.probe)
-    probe = lambda: torch.stack(list(metrics().values())).tolist()
-    return {
-        "load": os.getloadavg()[0],
-        "setting": f"--scale {scale.name}: {cfg.dataset}, {cfg.image_size} px, width {cfg.width}, "
-        f"batch {cfg.batch_size}, {per_epoch} steps per epoch, k-NN bank {cfg.knn_bank}, "
-        f"{cfg.probe_size} queries, {live.device}, {torch.get_num_threads()} thread(s)",
-        "epoch": _best(train, repeats=1) / steps_timed * per_epoch,
-        "probe": _best(probe),
-        "knn": _best(lambda: live.knn.accuracy(live.online).item()),
-    }
-
-
-def markdown(found: dict, command: str) -> str:
-    share = found["knn"] / found["epoch"]
-    return (f"Written by `{command}` ({found['setting']}; load average {found['load']:.2f} "
-            f"over the minute before): an epoch of training "
-            f"{found['epoch']:.1f} s, the probe metrics {found['probe']:.2f} s, the k-NN "
-            f"monitor {found['knn']:.2f} s, i.e. {100 * share:.1f}% of the epoch.")
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m training.knn_cost", description=__doc__.split("\n\n")[0])
+    p.add_argument("--scale", choices=list(sweep.SCALES), default="cpu")
+    p.add_argument("--steps", type=int, default=32, help="training steps timed (default 32)")
+    cli.add_markdown_options(p, "knn-cost", "the figures")
+    return p
 
 
 def main(argv=None) -> int:
     containment.ascii_fallbacks()  # an ASCII-only terminal gets escapes, not a traceback
-    parser = argparse.ArgumentParser(prog="python -m training.knn_cost",
-                                     description=__doc__.split("\n\n")[0])  # fmt: skip
-    parser.add_argument("--scale", choices=list(sweep.SCALES), default="cpu")
-    parser.add_argument("--steps", type=int, default=32, help="training steps timed (default 32)")
-    parser.add_argument("--markdown", metavar="FILE.md")
-    parser.add_argument("--block", default="knn-cost")
-    parser.add_argument("--allow-dirty", action="store_true", help="write into a file the repository ships even though its working tree differs from its commit (refused otherwise); the block then says so")
-    args = parser.parse_args(argv)
-    if args.markdown:
-        try:
-            report.check_block(args.markdown, args.block, args.allow_dirty)
-        except report.OutputError as error:
-            print(f"error: {error}", file=sys.stderr)
-            return 2
+    args = parser().parse_args(argv)
+    if refused := cli.markdown_refused(args):
+        return refused
     scale = sweep.SCALES[args.scale]
     if scale.threads:
         torch.set_num_threads(scale.threads)  # as each of the scale's jobs runs
-    found = measure(scale, args.steps)
+    found = monitor_cost.measure(scale, args.steps)
     command = "python -m training.knn_cost " + " ".join(argv if argv is not None else sys.argv[1:])
-    text = markdown(found, command.strip())
+    text = monitor_cost.markdown(found, command.strip())
     print(text)
-    if args.markdown:
-        return files.written("figures", args.markdown,
-                             lambda: report.write_block(args.markdown, args.block, text, args.allow_dirty))
-    return 0
+    return cli.write_markdown(args, text, "figures")
 
 
 if __name__ == "__main__":

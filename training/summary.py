@@ -7,90 +7,30 @@ import argparse
 import sys
 from pathlib import Path
 
-from theory import containment, files, report
-from training import run_files
-
-TRAJECTORIES = ("align", "uniform")
-FINALS = ("eff_rank",)
-
-
-SUMMARY_KEYS = ("variant", "config", "steps", "epochs_trained", "train_seconds", "linear_seconds",
-                "train_images", "device", "torch")
+from theory import containment
+from training import cli
+from training.loop import run_files
+from training.reproduction import run_table
 
 
-def load(folder: Path) -> dict:
-    """A run folder's result.json and metrics.jsonl, or run_files.Damaged naming the file."""
-    if not (folder / "result.json").is_file() and not (folder / "metrics.jsonl").is_file():
-        raise run_files.Damaged(f"{folder} holds no finished run (result.json and metrics.jsonl)")
-    return run_files.read_run(folder, SUMMARY_KEYS)
-
-
-def _number(value) -> str:
-    return "–" if value is None else f"{value:.3g}"
-
-
-def _accuracy(value) -> str:
-    return "–" if value is None else f"{value:.3f}"  # a run without its linear evaluation
-
-
-def _trajectory(history: list[dict], key: str) -> str:
-    """Epoch 1 to the last, the untrained model (epoch 0) left out."""
-    return " → ".join(_number(m[key]) for m in history[1:]) or _number(history[0][key])
-
-
-def rows(runs: list[dict]) -> list[list[str]]:
-    out = []
-    for run in runs:
-        result, history = run["result"], run["history"]
-        first, last = history[min(1, len(history) - 1)], history[-1]
-        out.append(
-            [result["variant"], str(result["epochs_trained"]), str(result["steps"])]
-            + [_trajectory(history, key) for key in TRAJECTORIES]
-            + [f"{_number(first[key])} → {_number(last[key])}" for key in FINALS]
-            + [_accuracy(result.get("linear_acc")), f"{result['train_seconds'] + result['linear_seconds']:.0f}"]
-        )
-    return out
-
-
-HEADER = ["variant", "epochs", "steps", *TRAJECTORIES, *FINALS, "linear_acc", "seconds"]
-
-
-def markdown(runs: list[dict], command: str) -> str:
-    config = runs[0]["result"]["config"]
-    setting = (f"{config['dataset']}, {config['image_size']} px, width {config['width']}, batch "
-               f"{config['batch_size']}, {runs[0]['result']['train_images']} training images, device "
-               f"{runs[0]['result']['device']}, torch {runs[0]['result']['torch']}")
-    caption = f"Written by `{command}` ({setting}); probe metrics per epoch, epoch 1 to the last:"
-    return "\n".join([caption, "", *report.markdown_table(HEADER, rows(runs))])
-
-
-def text(runs: list[dict]) -> str:
-    table = [HEADER] + rows(runs)
-    widths = [max(len(r[i]) for r in table) for i in range(len(HEADER))]
-    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)) for r in table)
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m training.summary", description=__doc__.split("\n\n")[0])
+    p.add_argument("runs", nargs="+", metavar="RUN_DIR", help="folders of finished runs")
+    cli.add_markdown_options(p, "runs")
+    return p
 
 
 def main(argv=None) -> int:
     containment.ascii_fallbacks()  # an ASCII-only terminal gets escapes, not a traceback
-    parser = argparse.ArgumentParser(prog="python -m training.summary", description=__doc__.split("\n\n")[0])
-    parser.add_argument("runs", nargs="+", metavar="RUN_DIR", help="folders of finished runs")
-    parser.add_argument("--markdown", metavar="FILE.md", help="write the table into a block of FILE")
-    parser.add_argument("--block", default="runs", help="the block's name in FILE (default runs)")
-    parser.add_argument("--allow-dirty", action="store_true", help="write into a file the repository ships even though its working tree differs from its commit (refused otherwise); the block then says so")
-    args = parser.parse_args(argv)
+    args = parser().parse_args(argv)
     try:
-        runs = [load(Path(folder)) for folder in args.runs]
-        if args.markdown:
-            report.check_block(args.markdown, args.block, args.allow_dirty)
-    except (run_files.Damaged, report.OutputError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    print(text(runs))
-    if args.markdown:
-        command = "python -m training.summary " + " ".join(args.runs) + f" --markdown {args.markdown} --block {args.block}"
-        return files.written("table", args.markdown, lambda: report.write_block(
-            args.markdown, args.block, markdown(runs, command), args.allow_dirty))
-    return 0
+        runs = [run_table.load(Path(folder)) for folder in args.runs]
+        cli.check_markdown(args)
+    except (run_files.Damaged,) + cli.BAD_INPUT as error:
+        return cli.error(error, cli.USAGE)
+    print(run_table.text(runs))
+    command = f"python -m training.summary {' '.join(args.runs)} --markdown {args.markdown} --block {args.block}"
+    return cli.write_markdown(args, run_table.markdown(runs, command))
 
 
 if __name__ == "__main__":

@@ -20,7 +20,6 @@ import math
 from dataclasses import dataclass, field
 
 HOLDS, CORRECTED, FAILS, UNDECIDED = "holds", "holds after correction", "fails", "undecided"
-STATUSES = (HOLDS, CORRECTED, FAILS, UNDECIDED)
 
 
 @dataclass(frozen=True)

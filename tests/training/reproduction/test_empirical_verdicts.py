@@ -1,0 +1,137 @@
+"""The statistical rule of training.reproduction.verdicts and the claims of training.reproduction.empirical, on
+hand-made values and hand-made runs."""
+
+import math
+from dataclasses import dataclass
+
+import pytest
+
+from training.reproduction import empirical, published, verdicts
+from training.reproduction.verdicts import NOT_SUPPORTED, SUPPORTED, TOO_FEW, TOO_SHORT, Comparison
+
+
+def _comparison(kind="greater", margin=0.0, decisive=None, b=("b", None)):
+    return Comparison("t", "accuracy", ("a", None), b, kind, margin, decisive, "points")
+
+
+def test_three_seeds_well_apart_support_a_greater_claim():
+    outcome = verdicts.decide(_comparison(), [71.0, 71.5, 70.8], [69.0, 69.4, 68.9])
+    assert outcome.verdict == SUPPORTED and outcome.interval[0] > 0
+    assert outcome.p < verdicts.SIGNIFICANCE and outcome.hedges_g > 2
+
+
+def test_three_seeds_the_other_way_do_not_support_it():
+    outcome = verdicts.decide(_comparison(), [67.0, 67.4, 66.8], [68.6, 69.0, 68.4])
+    assert outcome.verdict == NOT_SUPPORTED and outcome.interval[1] < 0 and outcome.p > 0.5
+
+
+def test_overlapping_seeds_are_too_few_to_tell():
+    assert verdicts.decide(_comparison(), [70.0, 68.0, 71.0], [69.0, 70.5, 68.5]).verdict == TOO_FEW
+
+
+def test_one_seed_without_a_decisive_distance_is_too_few_to_tell():
+    outcome = verdicts.decide(_comparison(), [90.0], [10.0])
+    assert outcome.verdict == TOO_FEW and outcome.interval is None
+
+
+@pytest.mark.parametrize("effect, verdict", [(-2.5, SUPPORTED), (-1.5, TOO_FEW), (0.1, NOT_SUPPORTED)])
+def test_one_seed_decides_an_effect_of_orders_of_magnitude_by_the_decisive_distance(effect, verdict):
+    test = _comparison(kind="less", margin=-1.0, decisive=1.0)
+    assert verdicts.decide(test, [effect - 3.0], [-3.0]).verdict == verdict
+
+
+@pytest.mark.parametrize(
+    "a, verdict",
+    [([68.0, 68.3, 67.9], SUPPORTED), ([63.0, 63.4, 62.8], NOT_SUPPORTED), ([66.0, 69.0, 64.5], TOO_FEW)],
+)  # fmt: skip
+def test_no_change_is_two_one_sided_tests_against_the_margin(a, verdict):
+    assert verdicts.decide(_comparison(kind="within", margin=2.0), a, [68.1, 67.8, 68.2]).verdict == verdict
+
+
+def test_a_one_sample_test_compares_with_the_constant():
+    outcome = verdicts.decide(_comparison(kind="less", margin=20.0, b=0.0), [3.0, 4.0, 3.5], 0.0)
+    assert outcome.verdict == SUPPORTED and outcome.effect == pytest.approx(3.5)
+
+
+def test_an_unmeasurable_statistic_is_too_short_and_an_infinite_one_decides_by_its_sign():
+    test = _comparison(kind="less", margin=20.0, decisive=5.0, b=0.0)
+    assert verdicts.decide(test, [math.nan], 0.0).verdict == TOO_SHORT
+    assert verdicts.decide(test, [3.0, math.inf], 0.0).verdict == NOT_SUPPORTED
+
+
+def test_a_claim_is_supported_only_when_every_test_is():
+    o = lambda v: verdicts.ComparisonOutcome(_comparison(), v)
+    assert verdicts.combine([o(SUPPORTED), o(SUPPORTED)]) == SUPPORTED
+    assert verdicts.combine([o(SUPPORTED), o(TOO_FEW)]) == TOO_FEW
+    assert verdicts.combine([o(TOO_FEW), o(NOT_SUPPORTED)]) == NOT_SUPPORTED
+
+
+@dataclass
+class Run:
+    result: dict
+    history: list
+
+
+def _run(align, uniform, accuracy=0.7, losses=(), uniforms=()):
+    history = [{"epoch": 0, "step": 0, "loss": None, "uniform": -2.5}]
+    history += [{"epoch": e + 1, "step": 390 * (e + 1), "loss": loss, "uniform": u}
+                for e, (loss, u) in enumerate(zip(losses or [0.1] * len(uniforms), uniforms or [-1.0] * len(losses)))]  # fmt: skip
+    result = {"last_10_epochs": {"align": align, "uniform": uniform}, "linear_acc_last10": accuracy}
+    return Run(result, history)
+
+
+def _outcome(found, claim_id):
+    return next(c for c in found if c.claim.id == claim_id)
+
+
+def test_a_collapse_of_orders_of_magnitude_is_supported_by_one_seed():
+    runs = {("byol-np", None): {0: _run(2e-10, -0.01)}, ("byol-lp", None): {0: _run(7e-4, -2.1)}}
+    found = _outcome(empirical.assess(runs), "byol-np-collapses")
+    assert found.verdict == SUPPORTED and not found.not_run
+
+
+def test_no_collapse_is_not_supported_and_unrun_claims_are_left_out():
+    runs = {("byol-np", None): {0: _run(8e-4, -2.0)}, ("byol-lp", None): {0: _run(7e-4, -2.1)}}
+    found = empirical.assess(runs)
+    assert _outcome(found, "byol-np-collapses").verdict == NOT_SUPPORTED
+    assert _outcome(found, "raft-np-regularises").verdict is None
+
+
+def test_raft_below_byolp_in_every_seed_is_not_supported():
+    runs = {("raft", 1.0): {s: _run(2e-3, -2.0, a) for s, a in enumerate((0.655, 0.66, 0.652))},
+            ("byol'", 1.0): {s: _run(2e-3, -2.0, a) for s, a in enumerate((0.692, 0.70, 0.689))}}  # fmt: skip
+    found = _outcome(empirical.assess(runs), "raft-beats-byolp")
+    assert found.verdict == NOT_SUPPORTED and len(found.not_run) == 2
+
+
+def test_byol_lpi_that_dips_and_recovers_early_is_supported():
+    lp = _run(7e-4, -2.0, losses=[0.4] * 12)
+    lpi = _run(7e-4, -2.0, losses=[0.001, 0.002, 0.05, 0.3] + [0.4] * 8)
+    runs = {("byol-lpi", None): {0: lpi}, ("byol-lp", None): {0: lp}}
+    found = _outcome(empirical.assess(runs), "byol-lpi-recovers")
+    assert found.verdict == SUPPORTED
+    assert [o.values_a for o in found.outcomes] == [[pytest.approx(math.log10(0.0025))], [4.0]]
+
+
+def test_a_run_shorter_than_the_recovery_horizon_is_too_short_to_tell():
+    lp, lpi = _run(7e-4, -2.0, losses=[0.4] * 4), _run(7e-4, -2.0, losses=[0.001] * 4)
+    runs = {("byol-lpi", None): {0: lpi}, ("byol-lp", None): {0: lp}}
+    assert _outcome(empirical.assess(runs), "byol-lpi-recovers").verdict == TOO_SHORT
+
+
+def test_uniformity_falling_in_a_straight_line_is_a_constant_rate_and_a_flattening_one_is_not():
+    straight = _run(7e-4, -2.0, uniforms=[-0.1 * e for e in range(1, 21)])
+    flat = _run(7e-4, -2.0, uniforms=[-2 + 1.9 * 0.7**e for e in range(1, 21)])
+    assert empirical.uniformity_rate(straight) == pytest.approx(0.0, abs=1e-9)
+    runs = {("byol-lp", None): {0: straight}, ("byol-lpi", None): {0: flat}}
+    found = _outcome(empirical.assess(runs), "linear-predictor-constant-rate")
+    assert [o.verdict for o in found.outcomes] == [SUPPORTED, NOT_SUPPORTED]
+
+
+def test_the_papers_own_table_1_as_one_seed_each_supports_both_collapses():
+    runs = {row.group: {0: _run(row.align.value * 128, row.uniform.value, row.accuracy.value / 100)}
+            for row in published.TABLE1}  # fmt: skip
+    found = empirical.assess(runs)
+    assert _outcome(found, "byol-np-collapses").verdict == SUPPORTED
+    assert _outcome(found, "byolp-np-collapses").verdict == SUPPORTED
+    assert _outcome(found, "raft-beats-byolp").verdict == TOO_FEW  # accuracies need variance

@@ -1,0 +1,2 @@
+"""One run of Algorithm 1: its configuration, data, augmentations, networks, step, measurements,
+outputs and stops. Imports theory only."""
