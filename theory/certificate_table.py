@@ -221,4 +221,11 @@ OUT_OF_REACH = {
     "between two Jordan blocks (min(p, q)); neither is formalised here",
     "appH-random-W": "a statement about random matrices (a probability-one event), which "
     "needs measure theory",
+    "thm5.1-adam-mlp": "its two halves are proved (thm5.1-adam: any update odd in the gradient "
+    "with a mirrored state, Adam and AdamW among them; thm5.1-mlp: the output layer negated), "
+    "but not yet as one theorem for the MLP predictor whose negated output layer carries a bias",
+    "no-convergence-raft": "fails by a float64 trajectory that stops moving (gradient, teacher "
+    "gap and continuation measured in float64); a proof needs an exact fixed point of the "
+    "normalised, EMA-coupled map (square roots of the l2-normalisation) and the spectral "
+    "theory of its Jacobian, neither done here",
 }

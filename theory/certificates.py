@@ -42,19 +42,21 @@ STANDARD_AXIOMS = frozenset({
 BLOCK = "coq"
 
 
-def page_block(family) -> str:
-    """The claim page's block of machine-checked statements: per claim the statement the
-    checker decides beside the theorem Coq checked, or why there is none. Written by
-    ``python -m theory certify --record``."""
+def page_block(families) -> str:
+    """A claim page's block of machine-checked statements, for every family the page explains:
+    per claim the statement the checker decides beside the theorem Coq checked, or why there is
+    none. Written by ``python -m theory certify --record``."""
+    from theory import claims as registry
+
     table, record = {c.claim: c for c in TABLE}, recorded()
     out = ["Written by `python -m theory certify --record` from the proofs in `proofs/coq/`; "
            "`python -m theory certify` re-checks them ([how to read a certificate]"
            "(../howto/read-a-certificate.md))."]
-    for claim in family.claims:
+    for claim in (c for family in families for c in family.claims):
         out += ["", f"### `{claim.id}`", ""]
-        # The paper's own words, where the registry keeps them.
-        if getattr(claim, "paper_text", ""):
-            out += [f"The paper: {claim.paper_text}", ""]
+        quote = registry.quoted(claim)
+        if quote:
+            out += [f"The paper ({quote['where']}): “{' '.join(quote['text'].split())}”", ""]
         out += [f"The claim as checked: {claim.statement}", ""]
         cert = table.get(claim.id)
         if cert is None:
@@ -68,13 +70,16 @@ def page_block(family) -> str:
     return "\n".join(out)
 
 
-def pages() -> list[tuple[Path, object]]:
-    """The claim pages that have a block of certificates, with their families."""
+def pages() -> dict[Path, list]:
+    """The claim pages that have a block of certificates, each with the families it explains."""
     from theory import claims, report
 
-    root = Path(__file__).resolve().parent.parent
-    return [(root / f.doc, f) for f in claims.built_in()
-            if f.doc and (root / f.doc).is_file() and report.begin_marker(BLOCK) in (root / f.doc).read_text()]
+    root, found = Path(__file__).resolve().parent.parent, {}
+    for f in claims.built_in():
+        page = root / f.doc
+        if f.doc and page.is_file() and report.begin_marker(BLOCK) in page.read_text():
+            found.setdefault(page, []).append(f)
+    return found
 
 
 def check_record_outputs() -> None:
@@ -82,7 +87,7 @@ def check_record_outputs() -> None:
     pages), so the tree must be clean but for them (``report.require_clean``)."""
     from theory import report
 
-    report.require_clean([RECORD, *(page for page, _ in pages())], allow_dirty=False)
+    report.require_clean([RECORD, *pages()], allow_dirty=False)
 
 
 def write_pages() -> list[str]:
@@ -90,9 +95,10 @@ def write_pages() -> list[str]:
     ``check_record_outputs``); the pages written."""
     from theory import report
 
-    for page, family in pages():
-        report.write_block(page, BLOCK, page_block(family), allow_dirty=True, noted=True)
-    return [family.doc for _, family in pages()]
+    written = pages()
+    for page, families in written.items():
+        report.write_block(page, BLOCK, page_block(families), allow_dirty=True, noted=True)
+    return [families[0].doc for families in written.values()]
 
 
 class CertifyError(Exception):
