@@ -39,8 +39,11 @@ PATHS = {
     "mkl-sse42": {"MKL_ENABLE_INSTRUCTIONS": "SSE4_2"},
     "openblas-skylakex": {"OPENBLAS_CORETYPE": "SkylakeX"},
     "openblas-sandybridge": {"OPENBLAS_CORETYPE": "Sandybridge"},
-    "all-baseline": {"ATEN_CPU_CAPABILITY": "default", "MKL_ENABLE_INSTRUCTIONS": "SSE4_2",
-                     "OPENBLAS_CORETYPE": "Prescott"},
+    "all-baseline": {
+        "ATEN_CPU_CAPABILITY": "default",
+        "MKL_ENABLE_INSTRUCTIONS": "SSE4_2",
+        "OPENBLAS_CORETYPE": "Prescott",
+    },
 }
 
 
@@ -58,19 +61,41 @@ def run_path(name: str, out: Path) -> None:
     env = {**os.environ, **PATHS[name], "PYTHONPATH": str(REPO)}
     load = os.getloadavg()[0]
     started = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "theory", "verify", "--json"], cwd=REPO, env=env,
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "theory", "verify", "--json"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     if done.returncode != 0:
-        raise SystemExit(f"error: path {name} exited {done.returncode}: {done.stderr.strip()[-500:]}")
+        raise SystemExit(
+            f"error: path {name} exited {done.returncode}: {done.stderr.strip()[-500:]}"
+        )
     (out / "raw").mkdir(exist_ok=True)
     (out / "raw" / f"{name}.json").write_text(done.stdout)  # every fact, for a second look
     claims = json.loads(done.stdout)["claims"]
-    commit = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True,
-                            text=True).stdout.strip() or "unknown"
-    record = {"path": name, "environment": PATHS[name], "cpu": cpu_model(), "commit": commit, "load_at_start": load,
-              "seconds": round(time.perf_counter() - started, 1),
-              "claims": [{**{k: c[k] for k in ("id", "verdict", "worst", "tolerance", *COUNTS)},
-                          **roundoff(c["facts"])} for c in claims]}
+    commit = (
+        subprocess.run(
+            ["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+        ).stdout.strip()
+        or "unknown"
+    )
+    record = {
+        "path": name,
+        "environment": PATHS[name],
+        "cpu": cpu_model(),
+        "commit": commit,
+        "load_at_start": load,
+        "seconds": round(time.perf_counter() - started, 1),
+        "claims": [
+            {
+                **{k: c[k] for k in ("id", "verdict", "worst", "tolerance", *COUNTS)},
+                **roundoff(c["facts"]),
+            }
+            for c in claims
+        ],
+    }
     tmp = out / f".{name}.json"
     tmp.write_text(json.dumps(record, indent=1))
     tmp.replace(out / f"{name}.json")
@@ -86,9 +111,13 @@ def roundoff(facts: list[dict]) -> dict:
     if not runs:
         return {}
     growths = [f["roundoff_growth"] for f in runs if f["roundoff_growth"] is not None]
-    return {"roundoff_steps": sum(f["roundoff_steps"] for f in runs),
-            "roundoff_growth": min(growths, default=None),
-            "scaling": scaling[0]["float32"] / scaling[0]["float64"] if scaling and scaling[0]["float64"] else None}
+    return {
+        "roundoff_steps": sum(f["roundoff_steps"] for f in runs),
+        "roundoff_growth": min(growths, default=None),
+        "scaling": scaling[0]["float32"] / scaling[0]["float64"]
+        if scaling and scaling[0]["float64"]
+        else None,
+    }
 
 
 def spread(records: list[dict]) -> list[dict]:
@@ -104,11 +133,23 @@ def spread(records: list[dict]) -> list[dict]:
         worsts = [c["worst"] for c in found]
         low, high, tolerance = min(worsts), max(worsts), found[0]["tolerance"]
         steps = [c["roundoff_steps"] for c in found if "roundoff_steps" in c]
-        growths = [g for c in found for g in (c.get("roundoff_growth"), c.get("scaling")) if g is not None]
-        rows.append({"id": claim_id, "verdicts": sorted({c["verdict"] for c in found}), "low": low,
-                     "high": high, "spread": high / low if low > 0 else None, "tolerance": tolerance,
-                     "trajectory": bool(steps), "roundoff_steps": sum(steps) if steps else None,
-                     "roundoff_records": len(steps), "growth": min(growths, default=None)})
+        growths = [
+            g for c in found for g in (c.get("roundoff_growth"), c.get("scaling")) if g is not None
+        ]
+        rows.append(
+            {
+                "id": claim_id,
+                "verdicts": sorted({c["verdict"] for c in found}),
+                "low": low,
+                "high": high,
+                "spread": high / low if low > 0 else None,
+                "tolerance": tolerance,
+                "trajectory": bool(steps),
+                "roundoff_steps": sum(steps) if steps else None,
+                "roundoff_records": len(steps),
+                "growth": min(growths, default=None),
+            }
+        )
     return rows
 
 
@@ -124,21 +165,45 @@ def spread_markdown(records: list[dict], command: str) -> str:
         load = "" if r["load_at_start"] is None else f", load {r['load_at_start']:.1f}"
         took = "" if r["seconds"] is None else f" {r['seconds']:.0f} s"
         machines.setdefault(r["cpu"], []).append(f"{r['path']}{took}{load}")
-    header = (f"Written by `{command}`: {len(records)} records of the claims at seed 0 — "
-              + "; ".join(f"{cpu}: {', '.join(paths)}" for cpu, paths in machines.items()) + ".")
+    header = (
+        f"Written by `{command}`: {len(records)} records of the claims at seed 0 — "
+        + "; ".join(f"{cpu}: {', '.join(paths)}" for cpu, paths in machines.items())
+        + "."
+    )
     rows = spread(records)
-    cells = [[f"`{r['id']}`", "/".join(r["verdicts"]), _g(r["low"]), _g(r["high"]), _g(r["spread"]),
-              _g(r["tolerance"]),
-              f"{r['roundoff_steps']} in {r['roundoff_records']}" if r["trajectory"] else "–",
-              _g(r["growth"])] for r in rows]
-    table = markdown_table(["claim", "verdicts", "smallest worst", "largest worst", "largest/smallest",
-                            "tolerance", "excesses set aside as round-off", "smallest float32 growth"],
-                           cells)
-    legend = ("For the trajectory claims, *excesses set aside as round-off* counts the decisive steps "
-              "above the rule's `FACTOR` that the float32 replay showed to be round-off (in how many "
-              "records this was measured), and *smallest float32 growth* is the smallest float32/float64 "
-              "ratio of deviations seen, at such a step or in a holding claim's most amplified run: "
-              "round-off grows by about 2^29 ≈ 5.4e8, a separation needs at most CONFIRM = 2^14.5 ≈ 2.3e4.")
+    cells = [
+        [
+            f"`{r['id']}`",
+            "/".join(r["verdicts"]),
+            _g(r["low"]),
+            _g(r["high"]),
+            _g(r["spread"]),
+            _g(r["tolerance"]),
+            f"{r['roundoff_steps']} in {r['roundoff_records']}" if r["trajectory"] else "–",
+            _g(r["growth"]),
+        ]
+        for r in rows
+    ]
+    table = markdown_table(
+        [
+            "claim",
+            "verdicts",
+            "smallest worst",
+            "largest worst",
+            "largest/smallest",
+            "tolerance",
+            "excesses set aside as round-off",
+            "smallest float32 growth",
+        ],
+        cells,
+    )
+    legend = (
+        "For the trajectory claims, *excesses set aside as round-off* counts the decisive steps "
+        "above the rule's `FACTOR` that the float32 replay showed to be round-off (in how many "
+        "records this was measured), and *smallest float32 growth* is the smallest float32/float64 "
+        "ratio of deviations seen, at such a step or in a holding claim's most amplified run: "
+        "round-off grows by about 2^29 ≈ 5.4e8, a separation needs at most CONFIRM = 2^14.5 ≈ 2.3e4."
+    )
     return "\n".join([header, "", *table, "", legend])
 
 
@@ -181,18 +246,30 @@ def pin(records: list[dict]) -> dict:
     for claim_id, seen in per_claim.items():
         for key in ("verdict", "tolerance"):
             if len({json.dumps(c[key]) for c in seen}) != 1:
-                raise SystemExit(f"error: {claim_id}'s {key} differs between paths: "
-                                 + ", ".join(sorted({str(c[key]) for c in seen})))
-        claims.append({"id": claim_id, "verdict": seen[0]["verdict"], "tolerance": seen[0]["tolerance"],
-                       "worst": band([c["worst"] for c in seen]),
-                       **{k: count_band([c[k] for c in seen]) for k in COUNTS},
-                       "records": len(seen), "cpus": sorted(cpus[claim_id])})
-    return {"rule": "verdict and tolerance exactly; worst and the case counts inside the range "
-                    "measured over every record, widened on each side by its own width (worst: on a "
-                    "log scale); written by python bench/cpu_paths.py --pin (docs/decision-rule.md)",
-            "measured": [{"cpu": r["cpu"], "path": r["path"], "environment": r["environment"]}
-                         for r in records],
-            "claims": claims}
+                raise SystemExit(
+                    f"error: {claim_id}'s {key} differs between paths: "
+                    + ", ".join(sorted({str(c[key]) for c in seen}))
+                )
+        claims.append(
+            {
+                "id": claim_id,
+                "verdict": seen[0]["verdict"],
+                "tolerance": seen[0]["tolerance"],
+                "worst": band([c["worst"] for c in seen]),
+                **{k: count_band([c[k] for c in seen]) for k in COUNTS},
+                "records": len(seen),
+                "cpus": sorted(cpus[claim_id]),
+            }
+        )
+    return {
+        "rule": "verdict and tolerance exactly; worst and the case counts inside the range "
+        "measured over every record, widened on each side by its own width (worst: on a "
+        "log scale); written by python bench/cpu_paths.py --pin (docs/decision-rule.md)",
+        "measured": [
+            {"cpu": r["cpu"], "path": r["path"], "environment": r["environment"]} for r in records
+        ],
+        "claims": claims,
+    }
 
 
 def read_records(folders: list[Path]) -> list[dict]:
@@ -208,15 +285,27 @@ def read_records(folders: list[Path]) -> list[dict]:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=REPO / "runs" / "cpu-paths")
-    parser.add_argument("--paths", default=",".join(PATHS), help="comma-separated: " + ", ".join(PATHS))
-    parser.add_argument("--spread", nargs="+", type=Path, metavar="DIR", help="print the spread of these records")
-    parser.add_argument("--markdown", type=Path, metavar="FILE",
-                        help="with --spread: write the table into FILE's cpu-paths block")
-    parser.add_argument("--pin", nargs="+", metavar="FILE DIR", help="write the pins from these records")
+    parser.add_argument(
+        "--paths", default=",".join(PATHS), help="comma-separated: " + ", ".join(PATHS)
+    )
+    parser.add_argument(
+        "--spread", nargs="+", type=Path, metavar="DIR", help="print the spread of these records"
+    )
+    parser.add_argument(
+        "--markdown",
+        type=Path,
+        metavar="FILE",
+        help="with --spread: write the table into FILE's cpu-paths block",
+    )
+    parser.add_argument(
+        "--pin", nargs="+", metavar="FILE DIR", help="write the pins from these records"
+    )
     args = parser.parse_args(argv)
     if args.spread:
-        text = spread_markdown(read_records(args.spread), "python bench/cpu_paths.py --spread "
-                               + " ".join(str(f) for f in args.spread))
+        text = spread_markdown(
+            read_records(args.spread),
+            "python bench/cpu_paths.py --spread " + " ".join(str(f) for f in args.spread),
+        )
         if args.markdown:
             from theory.report import write_block
 
@@ -227,20 +316,28 @@ def main(argv=None) -> int:
         if len(args.pin) < 2:
             parser.error("--pin needs the pin file and at least one folder of records")
         target, folders = Path(args.pin[0]), [Path(f) for f in args.pin[1:]]
-        target.write_text(json.dumps(pin(read_records(folders)), indent=1, ensure_ascii=False) + "\n")
+        target.write_text(
+            json.dumps(pin(read_records(folders)), indent=1, ensure_ascii=False) + "\n"
+        )
         return 0
     names = [n for n in args.paths.split(",") if n]
     unknown = [n for n in names if n not in PATHS]
     if unknown:
-        print(f"error: unknown path {', '.join(unknown)}; known: {', '.join(PATHS)}", file=sys.stderr)
+        print(
+            f"error: unknown path {', '.join(unknown)}; known: {', '.join(PATHS)}", file=sys.stderr
+        )
         return 2
     args.out.mkdir(parents=True, exist_ok=True)
     for name in names:
         if not (args.out / f"{name}.json").exists():
             print(f"running {name} ...", file=sys.stderr, flush=True)
             run_path(name, args.out)
-    print(spread_markdown([json.loads((args.out / f"{n}.json").read_text()) for n in names],
-                          "python bench/cpu_paths.py"))
+    print(
+        spread_markdown(
+            [json.loads((args.out / f"{n}.json").read_text()) for n in names],
+            "python bench/cpu_paths.py",
+        )
+    )
     return 0
 
 

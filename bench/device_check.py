@@ -51,17 +51,38 @@ from training.loop import augment, benchmark, config, data, models, training_ste
 DEBIAN_FASHION_MNIST = data.DEBIAN_FASHION_MNIST
 # Seconds each stage is expected to take on an H100 (a stage is skipped when it would not fit).
 ESTIMATES = {
-    "environment": 20, "no_sync": 30, "bench": 75, "real": 160, "bench_fp32": 25,
-    "real_fp32": 100, "compile": 150,
-}  # fmt: skip
+    "environment": 20,
+    "no_sync": 30,
+    "bench": 75,
+    "real": 160,
+    "bench_fp32": 25,
+    "real_fp32": 100,
+    "compile": 150,
+}
 PAPER = {
-    "image_size": 96, "batch_size": 128, "width": 64, "dataset_size": 50_000, "steps": 100,
-    "warmup": 20, "linear_epochs": 100, "epochs": 4, "probe_size": 1024, "subset": None,
-}  # fmt: skip
+    "image_size": 96,
+    "batch_size": 128,
+    "width": 64,
+    "dataset_size": 50_000,
+    "steps": 100,
+    "warmup": 20,
+    "linear_epochs": 100,
+    "epochs": 4,
+    "probe_size": 1024,
+    "subset": None,
+}
 QUICK = {
-    "image_size": 16, "batch_size": 8, "width": 2, "dataset_size": 48, "steps": 2, "warmup": 1,
-    "linear_epochs": 1, "epochs": 1, "probe_size": 16, "subset": 32,
-}  # fmt: skip
+    "image_size": 16,
+    "batch_size": 8,
+    "width": 2,
+    "dataset_size": 48,
+    "steps": 2,
+    "warmup": 1,
+    "linear_epochs": 1,
+    "epochs": 1,
+    "probe_size": 16,
+    "subset": 32,
+}
 
 
 def main(argv=None) -> int:
@@ -80,8 +101,13 @@ def main(argv=None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     device = config.resolve_device(args.device)
     began = time.monotonic()
-    report = {"date": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "device": str(device), "sizes": sizes,
-              "budget_seconds": args.budget, "stages": {}}  # fmt: skip
+    report = {
+        "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+        "device": str(device),
+        "sizes": sizes,
+        "budget_seconds": args.budget,
+        "stages": {},
+    }
 
     def stage(name, function, *arguments):
         left = args.budget - (time.monotonic() - began)
@@ -96,8 +122,10 @@ def main(argv=None) -> int:
             result = function(*arguments, left)
             report["stages"][name] = {"status": "ok", **result}
         except Exception as error:  # one stage's failure must not cost the others' results
-            report["stages"][name] = {"status": f"failed: {type(error).__name__}: {error}",
-                                      "traceback": traceback.format_exc()[-4000:]}  # fmt: skip
+            report["stages"][name] = {
+                "status": f"failed: {type(error).__name__}: {error}",
+                "traceback": traceback.format_exc()[-4000:],
+            }
         report["stages"][name]["seconds"] = time.monotonic() - started
         done = report["stages"][name]
         print(f"[{name}] {done['status']} ({done['seconds']:.1f} s)", flush=True)
@@ -133,13 +161,18 @@ def environment(device, sizes, left) -> dict:
     """Versions, the matrix and copy ceilings, and the FLOPs of one step, counted by torch."""
     cudnn = torch.backends.cudnn
     result = {
-        "torch": torch.__version__, "cuda": torch.version.cuda, "python": sys.version.split()[0],
+        "torch": torch.__version__,
+        "cuda": torch.version.cuda,
+        "python": sys.version.split()[0],
         "cudnn": cudnn.version() if cudnn.is_available() else None,
-    }  # fmt: skip
+    }
     if device.type == "cuda":
         properties = torch.cuda.get_device_properties(device)
-        result.update(gpu=properties.name, multiprocessors=properties.multi_processor_count,
-                      memory_gib=properties.total_memory / 2**30)  # fmt: skip
+        result.update(
+            gpu=properties.name,
+            multiprocessors=properties.multi_processor_count,
+            memory_gib=properties.total_memory / 2**30,
+        )
         n = 8192
         a, b = (torch.randn(n, n, device=device, dtype=torch.bfloat16) for _ in range(2))
         result["bf16_matmul_tflops"] = n**3 * 2 / _cuda_seconds(lambda: a @ b) / 1e12
@@ -179,7 +212,9 @@ def _paper_step(device, sizes, n_images):
     target = models.mean_teacher(online)
     optimizer = training_step.adam([*online.parameters(), *predictor.parameters()], 3e-4)
     views = augment.TwoViews("byol", sizes["image_size"], benchmark.CIFAR_MEAN, benchmark.CIFAR_STD)
-    step = training_step.TrainStep(online, predictor, target, optimizer, variant, views, speed, ema=4e-3)
+    step = training_step.TrainStep(
+        online, predictor, target, optimizer, variant, views, speed, ema=4e-3
+    )
     images = torch.randint(0, 256, (n_images, 3, 32, 32), dtype=torch.uint8).to(device)
     return step, images
 
@@ -232,11 +267,26 @@ def no_sync(device, sizes, left) -> dict:
 
 def run_bench(device, sizes, extra, left) -> dict:
     command = [
-        sys.executable, "-m", "training.bench", "--device", str(device), "--json",
-        "--image-size", str(sizes["image_size"]), "--batch-size", str(sizes["batch_size"]),
-        "--width", str(sizes["width"]), "--dataset-size", str(sizes["dataset_size"]),
-        "--steps", str(sizes["steps"]), "--warmup", str(sizes["warmup"]), *extra,
-    ]  # fmt: skip
+        sys.executable,
+        "-m",
+        "training.bench",
+        "--device",
+        str(device),
+        "--json",
+        "--image-size",
+        str(sizes["image_size"]),
+        "--batch-size",
+        str(sizes["batch_size"]),
+        "--width",
+        str(sizes["width"]),
+        "--dataset-size",
+        str(sizes["dataset_size"]),
+        "--steps",
+        str(sizes["steps"]),
+        "--warmup",
+        str(sizes["warmup"]),
+        *extra,
+    ]
     if not extra:
         command += ["--linear-epochs", str(sizes["linear_epochs"])]
     completed = _run(command, left)
@@ -249,14 +299,35 @@ def real_runs(device, sizes, fashion, out, runs, left) -> dict:
         name = f"{variant}-{precision}" if precision != "auto" else variant
         folder = Path(tempfile.mkdtemp(prefix=f"{name}-"))
         command = [
-            sys.executable, "-m", "training.run", variant, "--dataset", "fashion-mnist",
-            "--data-dir", fashion["folder"], "--device", str(device), "--precision", precision,
-            "--epochs", str(sizes["epochs"]), "--image-size", str(sizes["image_size"]),
-            "--batch-size", str(sizes["batch_size"]), "--width", str(sizes["width"]),
-            "--probe-size", str(sizes["probe_size"]),
-            "--linear-epochs", str(sizes["linear_epochs"]),
-            "--log-every", "0", "--out", str(folder / "run"),
-        ]  # fmt: skip
+            sys.executable,
+            "-m",
+            "training.run",
+            variant,
+            "--dataset",
+            "fashion-mnist",
+            "--data-dir",
+            fashion["folder"],
+            "--device",
+            str(device),
+            "--precision",
+            precision,
+            "--epochs",
+            str(sizes["epochs"]),
+            "--image-size",
+            str(sizes["image_size"]),
+            "--batch-size",
+            str(sizes["batch_size"]),
+            "--width",
+            str(sizes["width"]),
+            "--probe-size",
+            str(sizes["probe_size"]),
+            "--linear-epochs",
+            str(sizes["linear_epochs"]),
+            "--log-every",
+            "0",
+            "--out",
+            str(folder / "run"),
+        ]
         if sizes["subset"]:
             command += ["--subset", str(sizes["subset"])]
         started = time.monotonic()
@@ -268,10 +339,21 @@ def real_runs(device, sizes, fashion, out, runs, left) -> dict:
         metrics = [json.loads(line) for line in lines]
         shutil.copy(run_folder / "curves.png", out / f"curves-{name}.png")
         shutil.rmtree(folder, ignore_errors=True)  # the checkpoint (~180 MB) stays behind
-        kept = ("linear_acc", "linear_train_acc", "train_seconds", "linear_seconds", "speed",
-                "steps", "train_images")  # fmt: skip
-        results[name] = {"command": " ".join(command[1:]), "wall_seconds": wall,
-                         "metrics": metrics, **{k: result[k] for k in kept}}  # fmt: skip
+        kept = (
+            "linear_acc",
+            "linear_train_acc",
+            "train_seconds",
+            "linear_seconds",
+            "speed",
+            "steps",
+            "train_images",
+        )
+        results[name] = {
+            "command": " ".join(command[1:]),
+            "wall_seconds": wall,
+            "metrics": metrics,
+            **{k: result[k] for k in kept},
+        }
         left -= wall
     return {"runs": results}
 
@@ -279,8 +361,9 @@ def real_runs(device, sizes, fashion, out, runs, left) -> dict:
 def _run(command, timeout) -> subprocess.CompletedProcess:
     path = str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")
     environment = dict(os.environ, PYTHONPATH=path)
-    completed = subprocess.run(command, cwd=REPO, env=environment, capture_output=True, text=True,
-                               timeout=max(timeout, 10))  # fmt: skip
+    completed = subprocess.run(
+        command, cwd=REPO, env=environment, capture_output=True, text=True, timeout=max(timeout, 10)
+    )
     sys.stderr.write(completed.stderr[-2000:])
     if completed.returncode != 0:
         raise RuntimeError(f"exit {completed.returncode}: {completed.stderr.strip()[-800:]}")
@@ -324,14 +407,16 @@ def summary(report) -> str:
         lines.append(line)
     lines += ["", "| stage | status | seconds |", "|---|---|---|"]
     for name, s in stages.items():
-        lines.append(f"| {name} | {s['status'].splitlines()[0][:120]} | {s.get('seconds', 0):.0f} |")
+        lines.append(
+            f"| {name} | {s['status'].splitlines()[0][:120]} | {s.get('seconds', 0):.0f} |"
+        )
     for name in ("bench", "bench_fp32", "compile"):
         s = stages.get(name, {})
         if s.get("status") != "ok":
             continue
         speed = s["report"]["config"]["speed"]
         label = "bf16" if speed["bf16"] else "fp32"
-        label += (", channels_last" if speed["channels_last"] else "")
+        label += ", channels_last" if speed["channels_last"] else ""
         label += ", compiled" if speed["compile"] else ""
         lines += ["", f"## Bench ({name}): fast path {label}", "", "```"]
         lines += [benchmark.summary(s["report"]), "```"]
@@ -340,11 +425,13 @@ def summary(report) -> str:
         synthetic = report["fashion_mnist"]["synthetic"]
         warning = " (SYNTHETIC images: timings only, accuracies meaningless)" if synthetic else ""
         lines += [
-            "", f"## Real runs: Fashion-MNIST{warning}", "",
+            "",
+            f"## Real runs: Fashion-MNIST{warning}",
+            "",
             "| run | epochs | s/epoch (train + probe) | align, epoch 1 → last "
             "| uniform, epoch 1 → last | eff_rank last | linear_acc | linear s | rest s | wall s |",
             "|---|---|---|---|---|---|---|---|---|---|",
-        ]  # fmt: skip
+        ]
         for name, r in real.items():
             trained = [m for m in r["metrics"] if m["epoch"] >= 1] or r["metrics"]
             per_epoch = sorted(m["seconds"] for m in trained)[len(trained) // 2]

@@ -73,8 +73,12 @@ def text_row(n, name, k, schur, kron, timed_svd, kron_k) -> str:
 
 
 def markdown(table, environment: str) -> str:
-    out = [f"Measured by `python bench/sylvester.py --markdown docs/claims/appH.md` ({environment}):", "",
-           "| n | case | k | Schur s | Kronecker s | Kronecker / Schur |", "|---|---|---|---|---|---|"]
+    out = [
+        f"Measured by `python bench/sylvester.py --markdown docs/claims/appH.md` ({environment}):",
+        "",
+        "| n | case | k | Schur s | Kronecker s | Kronecker / Schur |",
+        "|---|---|---|---|---|---|",
+    ]
     for n, name, k, schur, kron, timed_svd, kron_k in table:
         kron_text = f"{kron:.3f}" if kron is not None else ("(same SVD)" if timed_svd else "-")
         if kron_k is not None:
@@ -88,24 +92,40 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[8, 16, 32, 64])
     parser.add_argument("--repeat", type=int, default=3, help="runs per timing (median)")
-    parser.add_argument("--kronecker-max", type=int, default=64,
-                        help="largest n for the Kronecker form (an n² × n² SVD)")
-    parser.add_argument("--markdown", metavar="FILE.md", help="write the table into FILE's sylvester-timings block")
-    parser.add_argument("--allow-dirty", action="store_true", help="write into a file the repository ships even though its working tree differs from its commit (refused otherwise); the block then says so")
+    parser.add_argument(
+        "--kronecker-max",
+        type=int,
+        default=64,
+        help="largest n for the Kronecker form (an n² × n² SVD)",
+    )
+    parser.add_argument(
+        "--markdown", metavar="FILE.md", help="write the table into FILE's sylvester-timings block"
+    )
+    parser.add_argument(
+        "--allow-dirty",
+        action="store_true",
+        help="write into a file the repository ships even though its working tree differs from its commit (refused otherwise); the block then says so",
+    )
     args = parser.parse_args()
     if args.markdown:
         report.check_block(args.markdown, "sylvester-timings", args.allow_dirty)
-    environment = (f"{os.cpu_count()} cpus ({platform.processor() or platform.machine()}), "
-                   f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', 'unset')}, "
-                   f"numpy {np.__version__}, {date.today().isoformat()}")
+    environment = (
+        f"{os.cpu_count()} cpus ({platform.processor() or platform.machine()}), "
+        f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', 'unset')}, "
+        f"numpy {np.__version__}, {date.today().isoformat()}"
+    )
     print(environment)
-    print(f"{'n':>3}  {'case':<24} {'k':>5}  {'schur s':>9}  {'kronecker s':>11}  {'kron/schur':>10}")
+    print(
+        f"{'n':>3}  {'case':<24} {'k':>5}  {'schur s':>9}  {'kronecker s':>11}  {'kron/schur':>10}"
+    )
     table = []
     for row in rows(args.sizes, args.repeat, args.kronecker_max):
         table.append(row)
         print(text_row(*row), flush=True)
     if args.markdown:
-        report.write_block(args.markdown, "sylvester-timings", markdown(table, environment), args.allow_dirty)
+        report.write_block(
+            args.markdown, "sylvester-timings", markdown(table, environment), args.allow_dirty
+        )
 
 
 if __name__ == "__main__":

@@ -35,7 +35,9 @@ def check(effort: Effort) -> Finding:
     proven = symbolic.is_identity(symbolic.byol(q, z), 2 - 2 * (q @ z))
     evidence = report.facts() + [fact("identity", proven=proven)]
     worst = report.worst.score
-    common = dict(worst=worst, tolerance=TOLERANCE, sampled=report.sampled, searched=report.searched)
+    common = dict(
+        worst=worst, tolerance=TOLERANCE, sampled=report.sampled, searched=report.searched
+    )
     if worst <= TOLERANCE and proven:
         return Finding("holds", evidence=evidence, **common)
     return Finding("inconclusive", evidence=evidence, **common)
@@ -46,8 +48,10 @@ FAMILY = Family(
     order=1000,
     wording={
         **search_sentences("|difference|/4"),
-        "identity": lambda f: ("sympy over the Gram matrix of unit vectors: ‖q̂ − ẑ'‖² = 2 − 2⟨q̂, ẑ'⟩ "
-                               + ("identically" if f["proven"] else "does NOT reduce")),
+        "identity": lambda f: (
+            "sympy over the Gram matrix of unit vectors: ‖q̂ − ẑ'‖² = 2 − 2⟨q̂, ẑ'⟩ "
+            + ("identically" if f["proven"] else "does NOT reduce")
+        ),
     },
     claims=(
         Claim(

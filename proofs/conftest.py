@@ -11,7 +11,10 @@ from theory import claims
 # ci draws the same examples on every run (a red CI is a finding, not bad luck); thorough
 # draws new ones each time.
 settings.register_profile(
-    "ci", max_examples=100, deadline=None, derandomize=True,
+    "ci",
+    max_examples=100,
+    deadline=None,
+    derandomize=True,
     suppress_health_check=[HealthCheck.too_slow],
 )
 settings.register_profile(
@@ -31,5 +34,7 @@ def pytest_report_header(config):
 
     if certificates.coq_installed():
         return f"coq: Coq {certificates.coq_version()} found; proofs/test_coq.py compiles and checks the proofs"
-    return ("coq: Coq or mathcomp is NOT installed; the Coq proofs are skipped "
-            "(apt-get install coq libcoq-mathcomp-algebra)")
+    return (
+        "coq: Coq or mathcomp is NOT installed; the Coq proofs are skipped "
+        "(apt-get install coq libcoq-mathcomp-algebra)"
+    )

@@ -13,12 +13,16 @@ import torch
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from theory import objectives as obj
 from theory import appH as sy
+from theory import objectives as obj
 
 # The claims that hold, with the bound their worst value must respect; the others fail.
-HOLDING = {"appH-sylvester": 1 + sy.RATIO_TOL, "appH-dimension": 0.0, "appH-stationary": sy.STATIONARY_TOL,
-           "appH-joint": sy.STATIONARY_TOL}
+HOLDING = {
+    "appH-sylvester": 1 + sy.RATIO_TOL,
+    "appH-dimension": 0.0,
+    "appH-stationary": sy.STATIONARY_TOL,
+    "appH-joint": sy.STATIONARY_TOL,
+}
 
 # The ci profile's example count (100; the thorough profile's 5000), divided for the costlier
 # properties so that this file stays within its share of the proofs' budget.
@@ -47,8 +51,13 @@ def jordan_data(draw, max_blocks: int = 3, max_size: int = 3):
     """Blocks [(eigenvalue, size)] for W and for C, and a seed for the changes of basis."""
 
     def blocks():
-        return draw(st.lists(st.tuples(st.sampled_from(EIGENVALUES), st.integers(1, max_size)),
-                             min_size=1, max_size=max_blocks))
+        return draw(
+            st.lists(
+                st.tuples(st.sampled_from(EIGENVALUES), st.integers(1, max_size)),
+                min_size=1,
+                max_size=max_blocks,
+            )
+        )
 
     return blocks(), blocks(), draw(st.integers(0, 2**32 - 1))
 
@@ -73,14 +82,18 @@ def closed_form_gradients(theta, W, A, B):
 def autograd_relative_gradient(theta, W, A, B) -> float:
     """Autograd of theory.objectives.linear_byol_expected at ξ = θ, relative to the sizes of the
     two terms of WθA − θB (as the claim's worst)."""
-    t = {k: torch.as_tensor(v).requires_grad_(k in ("theta", "W")) for k, v in
-         dict(theta=theta, W=W, A=A, B=B).items()}
+    t = {
+        k: torch.as_tensor(v).requires_grad_(k in ("theta", "W"))
+        for k, v in dict(theta=theta, W=W, A=A, B=B).items()
+    }
     loss = obj.linear_byol_expected(t["theta"], t["theta"].detach(), t["W"], t["A"], t["B"])
     g_theta, g_W = torch.autograd.grad(loss, (t["theta"], t["W"]))
     s = np.linalg.norm(W, 2) * np.linalg.norm(A, 2) + np.linalg.norm(B, 2)
     size = np.linalg.norm(theta)
-    return max(float(g_theta.norm()) / max(2 * np.linalg.norm(W, 2) * s * size, 1e-300),
-               float(g_W.norm()) / (2 * s * size * size))
+    return max(
+        float(g_theta.norm()) / max(2 * np.linalg.norm(W, 2) * s * size, 1e-300),
+        float(g_W.norm()) / (2 * s * size * size),
+    )
 
 
 # -- appH-sylvester ----------------------------------------------------------------------------
@@ -144,7 +157,9 @@ def test_appH_dimension_with_sympys_jordan_form(data):
     W, C = sy.similar_rows(rng, wb), sy.similar_rows(rng, cb)
 
     def blocks(M):
-        _, J = sympy.Matrix([[sympy.Rational(x.numerator, x.denominator) for x in r] for r in M]).jordan_form()
+        _, J = sympy.Matrix(
+            [[sympy.Rational(x.numerator, x.denominator) for x in r] for r in M]
+        ).jordan_form()
         out, i = [], 0
         while i < J.rows:
             j = i
@@ -176,7 +191,9 @@ def test_appH_dimension_float_methods(data):
 
 
 @examples(4)
-@given(st.integers(2, 6), st.sampled_from(["noise", "mask", "asymmetric"]), st.integers(0, 2**32 - 1))
+@given(
+    st.integers(2, 6), st.sampled_from(["noise", "mask", "asymmetric"]), st.integers(0, 2**32 - 1)
+)
 def test_appH_stationary_autograd(n, augmentation, seed):
     """appH-stationary: every solution of Wθ = θBA⁻¹ has vanishing autograd gradients of eq. 57
     in θ and W at ξ = θ."""
@@ -241,10 +258,15 @@ def test_appH_derivation_holds_with_W_invertible_or_theta_full_rank(n, data):
     invertible_W = data.draw(st.booleans())
     rank_W = n if invertible_W else data.draw(st.integers(0, n))
     rank_theta = data.draw(st.integers(1, n)) if invertible_W else n
-    found = sy.sample_stationary(np.random.default_rng(data.draw(st.integers(0, 2**32 - 1))), n, rank_W, rank_theta)
+    found = sy.sample_stationary(
+        np.random.default_rng(data.draw(st.integers(0, 2**32 - 1))), n, rank_W, rank_theta
+    )
     assume(found is not None)
     W, theta, A, B = found
-    assert sy.relative_residual(sy.residual_matrix(theta, W, A, B), theta, W, A, B) <= sy.DERIVATION_TOL
+    assert (
+        sy.relative_residual(sy.residual_matrix(theta, W, A, B), theta, W, A, B)
+        <= sy.DERIVATION_TOL
+    )
 
 
 # -- appH-random-W -----------------------------------------------------------------------------
@@ -256,12 +278,16 @@ def test_appH_random_W_reported_counterexample_replays(verdict):
     assert verdict("appH-random-W")["verdict"] == "fails"
     example = verdict("appH-random-W")["counterexample"]
     n = example["n"]
-    W, A, B = (sympy.Matrix([[sympy.Rational(x) for x in r] for r in example[k]]) for k in ("W", "A", "B"))
+    W, A, B = (
+        sympy.Matrix([[sympy.Rational(x) for x in r] for r in example[k]]) for k in ("W", "A", "B")
+    )
     C = B * A.inv()
     K = sympy.kronecker_product(sympy.eye(n), W) - sympy.kronecker_product(C.T, sympy.eye(n))
     assert K.det() != 0
     simplest = example["simplest"]
-    W, A, B = (sympy.Matrix(simplest["exact"][k]).applyfunc(sympy.Rational) for k in ("W", "A", "B"))
+    W, A, B = (
+        sympy.Matrix(simplest["exact"][k]).applyfunc(sympy.Rational) for k in ("W", "A", "B")
+    )
     C = B * A.inv()
     K = sympy.kronecker_product(sympy.eye(n), W) - sympy.kronecker_product(C.T, sympy.eye(n))
     assert K.det() != 0 and str(K.det()) == simplest["exact"]["det(I ⊗ W − Cᵀ ⊗ I)"]
@@ -271,7 +297,12 @@ def test_appH_random_W_reported_counterexample_replays(verdict):
 
 
 @examples(10)
-@given(st.integers(1, 3), st.sampled_from(sy.INITS), st.sampled_from(sy.AUGMENTATIONS), st.integers(0, 2**32 - 1))
+@given(
+    st.integers(1, 3),
+    st.sampled_from(sy.INITS),
+    st.sampled_from(sy.AUGMENTATIONS),
+    st.integers(0, 2**32 - 1),
+)
 def test_appH_random_W_draws_share_no_eigenvalue(n, init, augmentation, seed):
     """appH-random-W: a drawn W and C = BA⁻¹ from sampled views share no eigenvalue, exactly
     (on the float64 values): only θ = 0 solves Wθ = θC."""
@@ -280,7 +311,12 @@ def test_appH_random_W_draws_share_no_eigenvalue(n, init, augmentation, seed):
     W = sy.random_predictor(init, n, rng)
     C = rational_matrix(B.tolist()) * rational_matrix(A.tolist()).inv()
     t = sympy.Symbol("t")
-    assert sympy.degree(sympy.gcd(rational_matrix(W.tolist()).charpoly(t).as_expr(), C.charpoly(t).as_expr()), t) == 0
+    assert (
+        sympy.degree(
+            sympy.gcd(rational_matrix(W.tolist()).charpoly(t).as_expr(), C.charpoly(t).as_expr()), t
+        )
+        == 0
+    )
 
 
 # -- appH-joint --------------------------------------------------------------------------------
@@ -298,7 +334,10 @@ def test_appH_joint_family_is_stationary(n, log_cond, log_scale, seed):
 
 
 @examples(10)
-@given(st.lists(st.integers(-3, 3), min_size=4, max_size=4), st.lists(st.integers(-3, 3), min_size=4, max_size=4))
+@given(
+    st.lists(st.integers(-3, 3), min_size=4, max_size=4),
+    st.lists(st.integers(-3, 3), min_size=4, max_size=4),
+)
 def test_appH_joint_exact(s, b):
     """appH-joint, exact (n = 2): with S invertible, A = I + LLᵀ and any B, θ = S and
     W = SBA⁻¹S⁻¹ make both gradients of eq. 57 exactly zero."""

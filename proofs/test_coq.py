@@ -6,8 +6,10 @@ import pytest
 
 from theory import certificates
 
-COQ_MISSING = ("Coq or mathcomp is not installed: the Coq proofs were NOT compiled or "
-               "kernel-checked (Debian: apt-get install coq libcoq-mathcomp-algebra)")
+COQ_MISSING = (
+    "Coq or mathcomp is not installed: the Coq proofs were NOT compiled or "
+    "kernel-checked (Debian: apt-get install coq libcoq-mathcomp-algebra)"
+)
 
 pytestmark = pytest.mark.skipif(not certificates.coq_installed(), reason=COQ_MISSING)
 

@@ -20,25 +20,40 @@ def fixed_point_setups(draw, claim_id: str, steps: int = 15):
     conditions = fixed_point.CONDITIONS[claim_id]
     encoder = draw(st.sampled_from(["mlp", "mlp-bn", "cnn-bn"]))
     return C.Setup(
-        pair=conditions.pairs[0], tangential=draw(st.sampled_from(conditions.tangential)),
-        encoder=encoder, inputs=4 if encoder == "cnn-bn" else draw(st.integers(2, 6)),
-        width=draw(st.sampled_from([4, 8])), dim=draw(st.integers(2, 6)),
-        predictor=draw(st.sampled_from(conditions.predictors)), lr=math.exp(draw(st.floats(math.log(1e-2), math.log(3.0)))),
-        tau=0.0, batch=draw(st.sampled_from([2, 4, 8])), steps=steps, seed=draw(st.integers(0, 2**31 - 1)),
+        pair=conditions.pairs[0],
+        tangential=draw(st.sampled_from(conditions.tangential)),
+        encoder=encoder,
+        inputs=4 if encoder == "cnn-bn" else draw(st.integers(2, 6)),
+        width=draw(st.sampled_from([4, 8])),
+        dim=draw(st.integers(2, 6)),
+        predictor=draw(st.sampled_from(conditions.predictors)),
+        lr=math.exp(draw(st.floats(math.log(1e-2), math.log(3.0)))),
+        tau=0.0,
+        batch=draw(st.sampled_from([2, 4, 8])),
+        steps=steps,
+        seed=draw(st.integers(0, 2**31 - 1)),
     )
 
 
 def test_the_loss_difference_has_no_gradient_where_the_teacher_is_the_online_network():
     setup = C.Setup(pair="byol-sym/half-align", predictor="none", tangential=False)
     gradients = relations.online_gradients(setup)
-    assert all(c == 0 for p in gradients for c in relations.at_teacher_equals_online(setup, gradients[p]).values())
+    assert all(
+        c == 0
+        for p in gradients
+        for c in relations.at_teacher_equals_online(setup, gradients[p]).values()
+    )
     assert any(c != 0 for c in gradients["p1"].values())  # off the fixed point it does
 
 
 def test_byol_np_gradient_is_half_the_alignment_gradient_by_autograd():
     g = torch.Generator().manual_seed(0)
-    z1, z2 = (torch.randn(5, 3, generator=g, dtype=torch.float64, requires_grad=True) for _ in range(2))
-    byol = obj.byol_symmetric(z1, z2, z1.detach(), z2.detach())  # ξ = θ: the teacher's outputs are the online ones
+    z1, z2 = (
+        torch.randn(5, 3, generator=g, dtype=torch.float64, requires_grad=True) for _ in range(2)
+    )
+    byol = obj.byol_symmetric(
+        z1, z2, z1.detach(), z2.detach()
+    )  # ξ = θ: the teacher's outputs are the online ones
     half_align = 0.5 * obj.alignment(z1, z2)
     first = torch.autograd.grad(byol, (z1, z2))
     second = torch.autograd.grad(half_align, (z1, z2))

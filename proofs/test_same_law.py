@@ -22,7 +22,9 @@ def test_the_mirror_map_negates_exactly_the_output_layer_of_the_mlp():
 
 
 def test_the_statistic_tells_the_identity_initialised_pair_apart():
-    power = same_law.compare_laws(np.random.default_rng(1), "linear", runs=16, identity_predictor=True)
+    power = same_law.compare_laws(
+        np.random.default_rng(1), "linear", runs=16, identity_predictor=True
+    )
     assert power["corrected"] < same_law.ALPHA
 
 

@@ -19,11 +19,36 @@ from theory.steps.appG import TOLERANCE
 from theory.steps.status import CORRECTED, HOLDS
 from theory.teacher import ema_update
 
-G = {eq: HOLDS for eq in map(str, range(28, 57))} | dict.fromkeys(("31", "32", "39", "40", "44", "45"), CORRECTED)
-ROWS_H = ("58, line 1", "58, line 2", "58, line 3", "58, line 4", "59, line 1", "59, line 2", "59, line 3",
-          "59, line 4", "59, line 5", "60", "61", "62", "63", "64, fixed point", "64, as a limit", "65", "66",
-          "67, line 1", "67, line 2", "67, implication", "68")
-H = {eq: CORRECTED if eq in ("58, line 3", "64, as a limit", "67, implication") else HOLDS for eq in ROWS_H}
+G = {eq: HOLDS for eq in map(str, range(28, 57))} | dict.fromkeys(
+    ("31", "32", "39", "40", "44", "45"), CORRECTED
+)
+ROWS_H = (
+    "58, line 1",
+    "58, line 2",
+    "58, line 3",
+    "58, line 4",
+    "59, line 1",
+    "59, line 2",
+    "59, line 3",
+    "59, line 4",
+    "59, line 5",
+    "60",
+    "61",
+    "62",
+    "63",
+    "64, fixed point",
+    "64, as a limit",
+    "65",
+    "66",
+    "67, line 1",
+    "67, line 2",
+    "67, implication",
+    "68",
+)
+H = {
+    eq: CORRECTED if eq in ("58, line 3", "64, as a limit", "67, implication") else HOLDS
+    for eq in ROWS_H
+}
 
 
 def _steps(v) -> dict:
@@ -80,7 +105,9 @@ def test_wrong_step_exact_counterexample_agrees_with_autograd(eq):
     example = exact.simplest(eq)
     found = exact.replay(example)
     assert found["autograd"] == float(Fraction(example["exact"]["tangential_gradient"]))
-    assert found["as_written"] == float(Fraction(example["exact"]["as_written"])) != found["autograd"]
+    assert (
+        found["as_written"] == float(Fraction(example["exact"]["as_written"])) != found["autograd"]
+    )
     assert found["corrected"] == pytest.approx(found["autograd"], abs=1e-12)
 
 
@@ -93,8 +120,39 @@ def network_points(draw):
     return points.random_points(rng, draw(st.integers(1, 6)))[-1]
 
 
-HOLDING = ("28", "29", "30", "33", "34", "35", "36", "37", "38", "41", "42", "43", "46", "47", "47 raw", "48",
-           "48 raw", "49", "50", "51", "52", "53", "54", "55", "56", "31*", "32*", "39*", "40*", "44*", "45*")
+HOLDING = (
+    "28",
+    "29",
+    "30",
+    "33",
+    "34",
+    "35",
+    "36",
+    "37",
+    "38",
+    "41",
+    "42",
+    "43",
+    "46",
+    "47",
+    "47 raw",
+    "48",
+    "48 raw",
+    "49",
+    "50",
+    "51",
+    "52",
+    "53",
+    "54",
+    "55",
+    "56",
+    "31*",
+    "32*",
+    "39*",
+    "40*",
+    "44*",
+    "45*",
+)
 
 
 @given(network_points())
@@ -110,7 +168,9 @@ def test_eq39_as_written_is_the_norm_of_Wf_times_the_tangential_gradient(point):
     s = network.side(point, 1)
     written, reference, _ = network.cross_forms(s, 0)["written"]
     norm = float(s.jacobians["norm2"])
-    assert torch.allclose(written, norm * reference, rtol=1e-9, atol=1e-12 * float(written.abs().max()))
+    assert torch.allclose(
+        written, norm * reference, rtol=1e-9, atol=1e-12 * float(written.abs().max())
+    )
 
 
 @given(st.integers(2, 16), st.integers(0, 2**32 - 1))
@@ -119,15 +179,23 @@ def test_eq31_violation_is_the_sympy_closed_form(dim, seed):
     g = torch.Generator().manual_seed(seed)
     v = obj.unit(torch.randn(1, 2, dim, generator=g, dtype=torch.float64)[0])[None]
     c = float((v[0, 0] * v[0, 1]).sum())
-    assert float(sphere.wrong_point(v)[0]) == pytest.approx((1 - c) * math.sqrt((1 + c) / 2), rel=1e-9)
+    assert float(sphere.wrong_point(v)[0]) == pytest.approx(
+        (1 - c) * math.sqrt((1 + c) / 2), rel=1e-9
+    )
 
 
 def test_eq31_violation_reaches_four_over_three_root_three():
     p = sphere.proof("wrong-point")
-    assert (p["identity"], p["at"], p["supremum_value"]) == (False, "-1/3", pytest.approx(4 / (3 * math.sqrt(3))))
+    assert (p["identity"], p["at"], p["supremum_value"]) == (
+        False,
+        "-1/3",
+        pytest.approx(4 / (3 * math.sqrt(3))),
+    )
 
 
-@pytest.mark.parametrize("name", ["decomposition", "orthogonal", "eq35", "mirror", "eq41", "own-point"])
+@pytest.mark.parametrize(
+    "name", ["decomposition", "orthogonal", "eq35", "mirror", "eq41", "own-point"]
+)
 def test_vector_lemma_is_a_gram_identity(name):
     assert sphere.proof(name)["identity"]
 
@@ -146,9 +214,16 @@ def test_eq41_fails_off_the_sphere_by_the_sympy_term(scale, seed):
     assert torch.allclose(gap, 2 * (1 - z2.pow(2).sum()) * z2, rtol=1e-9, atol=1e-12)
 
 
-@pytest.mark.parametrize("proof", [calculus.chain_rule_proof, calculus.unit_jacobian_proof,
-                                   calculus.odd_derivative_proof, calculus.raw_derivative_proof,
-                                   calculus.sgd_odd_proof])
+@pytest.mark.parametrize(
+    "proof",
+    [
+        calculus.chain_rule_proof,
+        calculus.unit_jacobian_proof,
+        calculus.odd_derivative_proof,
+        calculus.raw_derivative_proof,
+        calculus.sgd_odd_proof,
+    ],
+)
 def test_calculus_identity(proof):
     assert proof()["identity"]
 
@@ -185,14 +260,19 @@ def linear_points(draw):
     n = draw(st.integers(1, 4))
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
     mats = [torch.tensor(rng.standard_normal((n, n))) for _ in range(3)]
-    x1, x2 = (torch.tensor(v) for v in sample_views(rng, n, 5, draw(st.sampled_from(["noise", "mask", "asymmetric"]))))
+    x1, x2 = (
+        torch.tensor(v)
+        for v in sample_views(rng, n, 5, draw(st.sampled_from(["noise", "mask", "asymmetric"])))
+    )
     return (*mats, x1, x2)
 
 
 @given(linear_points())
 def test_appH_lines_and_corrections_agree_with_autograd(case):
     with torch.no_grad():
-        found = linear.line_residuals(*case) | linear.sample_residuals(*case[:3], case[3][None], case[4][None])
+        found = linear.line_residuals(*case) | linear.sample_residuals(
+            *case[:3], case[3][None], case[4][None]
+        )
     assert max(float(v.max()) for k, v in found.items() if k != "58.3") <= TOLERANCE
 
 
@@ -214,7 +294,11 @@ def test_eqs_62_63_mean_of_per_sample_gradients_is_the_gradient_of_the_expectati
 
 def test_eq64_teacher_can_converge_away_from_theta():
     p = algebra.ema_limit_proof()
-    assert p["increment"] < 1e-15 and p["gap"] > 0.28 and p["limit_gap"] == pytest.approx(0.2887880950866024)
+    assert (
+        p["increment"] < 1e-15
+        and p["gap"] > 0.28
+        and p["limit_gap"] == pytest.approx(0.2887880950866024)
+    )
 
 
 def test_eq64_with_a_constant_tau_the_teacher_reaches_theta():
@@ -229,7 +313,9 @@ def test_eq67_implication_is_appH_derivations_finding(verdict):
     step = _steps(verdict("appH-steps"))["67, implication"]
     theirs = verdict("appH-derivation")
     assert step["reference"]["verdict"] == theirs["verdict"] == "fails"
-    assert [step["counterexample"][k] for k in ("W", "theta", "B")] == [theirs["counterexample"][k] for k in ("W", "theta", "B")]
+    assert [step["counterexample"][k] for k in ("W", "theta", "B")] == [
+        theirs["counterexample"][k] for k in ("W", "theta", "B")
+    ]
 
 
 @pytest.mark.parametrize("n", [1, 2, 3, 4])
@@ -242,7 +328,9 @@ def test_eq68_as_written_is_appH_sylvesters_operator_for_square_theta(n):
 
 def test_eq68_as_written_has_mismatched_blocks_for_rectangular_theta():
     p = algebra.kronecker_proof()
-    assert p["identity"] and p["rectangular_shapes"] == [[4, 4], [9, 9]] and p["rectangular_corrected"]
+    assert (
+        p["identity"] and p["rectangular_shapes"] == [[4, 4], [9, 9]] and p["rectangular_corrected"]
+    )
 
 
 def test_eqs_65_66_substitute_after_differentiating():
@@ -258,7 +346,9 @@ def test_eq60_is_expected_gradients_at_a_point_mass():
     x1, x2 = (torch.tensor(rng.standard_normal(2)) for _ in range(2))
     g_theta, g_W = expected_gradients(theta, xi, W, torch.outer(x1, x1), torch.outer(x2, x1))
     T = W @ theta @ x1 - xi @ x2
-    assert torch.allclose(g_theta, 2 * torch.outer(W.T @ T, x1)) and torch.allclose(g_W, 2 * torch.outer(T, theta @ x1))
+    assert torch.allclose(g_theta, 2 * torch.outer(W.T @ T, x1)) and torch.allclose(
+        g_W, 2 * torch.outer(T, theta @ x1)
+    )
 
 
 @pytest.mark.parametrize("key", algebra.line_proofs().keys())

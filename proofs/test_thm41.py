@@ -94,10 +94,15 @@ def test_thm41_gram_sides_agree_with_objectives(claim_id):
     bound = BOUNDS[claim_id]
     v = obj.unit(torch.randn(4, 5, generator=torch.Generator().manual_seed(1)))
     a, b = 0.3, 7.0
-    torch_sides = [float(side[0]) for side in bound.torch_sides(*(x[None] for x in v), torch.tensor([a]), torch.tensor([b]))]
+    torch_sides = [
+        float(side[0])
+        for side in bound.torch_sides(*(x[None] for x in v), torch.tensor([a]), torch.tensor([b]))
+    ]
     g = Gram(list(NAMES), unit=False)
     vectors = {n: [Fraction(float(c)) for c in x] for n, x in zip(NAMES, v)}
-    exact = [float(g.substitute(side, vectors)) for side in bound.gram_sides(g, Fraction(a), Fraction(b))]
+    exact = [
+        float(g.substitute(side, vectors)) for side in bound.gram_sides(g, Fraction(a), Fraction(b))
+    ]
     assert torch_sides == pytest.approx(exact, rel=1e-12)
 
 
@@ -130,5 +135,8 @@ def test_reported_counterexample_replays(verdict, claim_id):
     assert (str(lhs), str(rhs)) == (example["exact"]["lhs"], example["exact"]["rhs"])
 
     floats = [torch.tensor([example[n]]) for n in NAMES]
-    float_lhs, float_rhs = (float(side[0]) for side in BOUNDS[claim_id].torch_sides(*floats, example["alpha"], example["beta"]))
+    float_lhs, float_rhs = (
+        float(side[0])
+        for side in BOUNDS[claim_id].torch_sides(*floats, example["alpha"], example["beta"])
+    )
     assert float_lhs > float_rhs * (1 + TOLERANCE)

@@ -66,8 +66,10 @@ def test_the_certificates_identities_hold_in_the_gram_entries():
     rhs_swapped = a * d("p2", "p1") + b * (d("p2", "t2") + d("p1", "t1")) / 2
     assert is_identity(rhs, rhs_swapped)
     p1, p2, t1, t2 = g.vectors()
-    averaged = (BOUNDS["thm4.1-sym"].lhs(symbolic, p1, p2, t1, t2, a, b)
-                + BOUNDS["thm4.1-sym"].lhs(symbolic, p2, p1, t2, t1, a, b)) / 2
+    averaged = (
+        BOUNDS["thm4.1-sym"].lhs(symbolic, p1, p2, t1, t2, a, b)
+        + BOUNDS["thm4.1-sym"].lhs(symbolic, p2, p1, t2, t1, a, b)
+    ) / 2
     assert is_identity(averaged, BOUNDS["thm4.1-symsym"].lhs(symbolic, p1, p2, t1, t2, a, b))
 
 
@@ -80,7 +82,11 @@ def test_the_claim_holds_with_its_certificate_and_no_law_above_one(verdict):
 
 def test_the_control_exceeds_one_as_a_point_mass_and_not_once_symmetrised(verdict):
     """The point mass at thm4.1-sym's counterexample (α = β = 1), exactly."""
-    control = next(f for f in verdict("thm4.1-sym-exchangeable")["facts"] if f["kind"] == "non-exchangeable-control")
+    control = next(
+        f
+        for f in verdict("thm4.1-sym-exchangeable")["facts"]
+        if f["kind"] == "non-exchangeable-control"
+    )
     p1, p2, t1, t2 = ([Fraction(c) for c in control["vectors"][n]] for n in NAMES)
 
     def sq(u, v):
@@ -91,4 +97,7 @@ def test_the_control_exceeds_one_as_a_point_mass_and_not_once_symmetrised(verdic
 
     (lhs, rhs), (lhs_s, rhs_s) = sides(p1, p2, t1, t2), sides(p2, p1, t2, t1)
     assert lhs / rhs > 1 >= (lhs + lhs_s) / (rhs + rhs_s)
-    assert (str(lhs / rhs), str((lhs + lhs_s) / (rhs + rhs_s))) == (control["point"], control["symmetrised"])
+    assert (str(lhs / rhs), str((lhs + lhs_s) / (rhs + rhs_s))) == (
+        control["point"],
+        control["symmetrised"],
+    )

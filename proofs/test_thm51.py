@@ -24,12 +24,24 @@ THOROUGH = settings.get_current_profile_name() == "thorough"
 
 def examples(n: int):
     """n examples per test under the ci profile (a lockstep run costs ~0.1 s), 10n thorough."""
-    return settings(max_examples=n * (10 if THOROUGH else 1), deadline=None,
-                    suppress_health_check=[HealthCheck.too_slow])
+    return settings(
+        max_examples=n * (10 if THOROUGH else 1),
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow],
+    )
 
 
-CORRESPONDING = ["thm5.1", "thm5.1-adam", "thm5.1-no-tangent", "thm5.1-no-sphere", "thm5.1-mlp",
-                 "thm5.1-adam-mlp", "byol-dual", "tangent-noop", "byolp-np-frozen"]
+CORRESPONDING = [
+    "thm5.1",
+    "thm5.1-adam",
+    "thm5.1-no-tangent",
+    "thm5.1-no-sphere",
+    "thm5.1-mlp",
+    "thm5.1-adam-mlp",
+    "byol-dual",
+    "tangent-noop",
+    "byolp-np-frozen",
+]
 SEPARATING = ["thm5.1-linear-only", "thm5.1-np", "byol-raft"]
 
 
@@ -153,9 +165,15 @@ def test_gradient_identities_break(claim_id):
 
 def _edge_judgements(claim_id):
     conditions = C.CONDITIONS[claim_id]
-    setup = C.Setup(pair=conditions.pairs[0], sphere=conditions.sphere,
-                    tangential=conditions.tangential[0], predictor=conditions.predictors[0],
-                    **conditions.optimizers[0], lr=0.01, dim=3)
+    setup = C.Setup(
+        pair=conditions.pairs[0],
+        sphere=conditions.sphere,
+        tangential=conditions.tangential[0],
+        predictor=conditions.predictors[0],
+        **conditions.optimizers[0],
+        lr=0.01,
+        dim=3,
+    )
     return [(point, *C.judged_point(setup, point)) for point in C.edge_points(setup)]
 
 
@@ -174,7 +192,10 @@ def test_thm51_linear_only_gradient_identities_break_at_every_edge_point():
 def test_thm51_np_gradient_identities_hold_only_where_the_teacher_is_the_online_encoder():
     # ξ = θ and q = I: the online outputs sit on the teacher's, where the cross-model gradient vanishes
     for point, gap, judgement in _edge_judgements("thm5.1-np"):
-        assert judgement == ("agrees" if point.get("teacher_noise", 0.5) == 0 else "breaks"), (point, gap)
+        assert judgement == ("agrees" if point.get("teacher_noise", 0.5) == 0 else "breaks"), (
+            point,
+            gap,
+        )
 
 
 # --------------------------------------------------------------------------- sympy relations
@@ -195,7 +216,11 @@ ALPHA, BETA = sympy.symbols("alpha beta", positive=True)
         ("byol-dual", dict(pair="byol/run-away-byol", tangential=False), -4),
         ("byol-dual", dict(pair="byol-sym/run-away-byol-sym", tangential=False), -4),
         ("byolp-np-frozen", dict(pair="byol'/raft-frozen", predictor="none"), 0),
-        ("byolp-np-frozen", dict(pair="byol'/raft-frozen", predictor="none", tangential=False), -4 * BETA),
+        (
+            "byolp-np-frozen",
+            dict(pair="byol'/raft-frozen", predictor="none", tangential=False),
+            -4 * BETA,
+        ),
     ],
 )
 def test_loss_relation_is_constant(claim_id, fields, expected):
@@ -205,7 +230,9 @@ def test_loss_relation_is_constant(claim_id, fields, expected):
 
 def test_thm51_linear_only_loss_relation_depends_on_the_online_outputs():
     relation, online = C.symbolic_relation(C.Setup(sphere=False, tangential=False))
-    g = {name: sympy.Symbol(f"g_{name}", real=True) for name in ("p1_p1", "p2_p2", "t1_t1", "t2_t2")}
+    g = {
+        name: sympy.Symbol(f"g_{name}", real=True) for name in ("p1_p1", "p2_p2", "t1_t1", "t2_t2")
+    }
     assert sympy.simplify(relation + BETA * sum(g.values())) == 0
     assert [s.name for s in online] == ["g_p1_p1", "g_p2_p2"]
 
@@ -253,7 +280,9 @@ def _replay_by_hand(setup: C.Setup) -> float:
             q = predictor if predictor is not None else (lambda z: z)
             with torch.no_grad():
                 t1, t2 = teacher(x1), teacher(x2)
-            params = list(encoder.parameters()) + (list(predictor.parameters()) if predictor else [])
+            params = list(encoder.parameters()) + (
+                list(predictor.parameters()) if predictor else []
+            )
             loss = objective(q(encoder(x1)), q(encoder(x2)), t1, t2)
             grads = torch.autograd.grad(loss, params)
             with torch.no_grad():
@@ -266,8 +295,10 @@ def _replay_by_hand(setup: C.Setup) -> float:
     if pred_a is not None:
         pairs += [(-a, b) for a, b in zip(pred_a.parameters(), pred_b.parameters())]
     with torch.no_grad():
-        return max(float((b - a).abs().max()) / max(float(a.abs().max()), float(b.abs().max()))
-                   for a, b in pairs)
+        return max(
+            float((b - a).abs().max()) / max(float(a.abs().max()), float(b.abs().max()))
+            for a, b in pairs
+        )
 
 
 @pytest.mark.parametrize("claim_id", CORRESPONDING)

@@ -33,6 +33,7 @@ def keep_threads():
 def make_cifar(tmp_path_factory):
     """``make_cifar(train, test)``: a CIFAR10 folder of that many random images in the real
     pickled format (the same images for the same sizes)."""
+
     def make(train: int, test: int):
         from training.loop import data
 

@@ -8,8 +8,8 @@ import pytest
 import sympy
 import torch
 
-from theory import objectives as obj
 from theory import appH as sy
+from theory import objectives as obj
 from theory.symbolic import fraction
 
 
@@ -132,7 +132,11 @@ def test_methods_agree_when_W_equals_C_or_is_similar(rng, n):
 
 
 def test_kronecker_operator_acts_on_column_stacked_theta(rng):
-    W, C, theta = rng.standard_normal((3, 3)), rng.standard_normal((4, 4)), rng.standard_normal((3, 4))
+    W, C, theta = (
+        rng.standard_normal((3, 3)),
+        rng.standard_normal((4, 4)),
+        rng.standard_normal((3, 4)),
+    )
     K = sy.sylvester_operator(W, C)
     assert np.allclose(K @ theta.ravel(order="F"), (W @ theta - theta @ C).ravel(order="F"))
 
@@ -173,7 +177,9 @@ def test_exact_basis_solves_the_equation_exactly():
         assert sympy.Matrix(J) * theta == theta * sympy.Matrix(C)
 
 
-@pytest.mark.parametrize("blocks", [[(2, 3), (2, 1), (5, 2)], [(0, 4)], [(1 + 1j, 2), (3, 1)], [(1, 1)] * 3])
+@pytest.mark.parametrize(
+    "blocks", [[(2, 3), (2, 1), (5, 2)], [(0, 4)], [(1 + 1j, 2), (3, 1)], [(1, 1)] * 3]
+)
 def test_jordan_structure_matches_sympy_and_the_construction(rng, blocks):
     M = sy.similar_rows(rng, blocks)
     structure = sy.jordan_structure(M)
@@ -187,7 +193,11 @@ def test_jordan_structure_matches_sympy_and_the_construction(rng, blocks):
             sizes.setdefault(J[i, i], []).append(j - i + 1)
             i = j + 1
         assert {(1, -lam): tuple(sorted(p, reverse=True)) for lam, p in sizes.items()} == structure
-    assert sy.predicted_dimension(blocks, blocks) == sy.jordan_dimension(M, M) == sy.exact_nullity(M, M)
+    assert (
+        sy.predicted_dimension(blocks, blocks)
+        == sy.jordan_dimension(M, M)
+        == sy.exact_nullity(M, M)
+    )
 
 
 def test_exact_mode_takes_floats_exactly():
@@ -202,7 +212,11 @@ def test_expected_loss_is_the_sample_mean_of_eq_57(rng):
     n, d = 4, 3
     x1, x2 = sy.sample_views(rng, n, 50, "asymmetric")
     A, B, A2 = sy.moments(x1, x2)
-    theta, xi, W = rng.standard_normal((d, n)), rng.standard_normal((d, n)), rng.standard_normal((d, d))
+    theta, xi, W = (
+        rng.standard_normal((d, n)),
+        rng.standard_normal((d, n)),
+        rng.standard_normal((d, d)),
+    )
     t = lambda M: torch.as_tensor(M)  # noqa: E731
     sample = obj.byol(t(x1) @ t(W @ theta).T, t(x2) @ t(xi).T, sphere=False)
     closed = obj.linear_byol_expected(t(theta), t(xi), t(W), t(A), t(B), t(A2))
@@ -216,7 +230,9 @@ def test_target_gets_no_gradient_and_gradients_match_eqs_62_63(rng):
     A, B, _ = sy.moments(*sy.sample_views(rng, n, 60, "noise"))
     theta, xi, W = (rng.standard_normal((n, n)) for _ in range(3))
     xi_t = torch.as_tensor(xi).requires_grad_(True)
-    loss = obj.linear_byol_expected(torch.as_tensor(theta), xi_t, torch.as_tensor(W), torch.as_tensor(A), torch.as_tensor(B))
+    loss = obj.linear_byol_expected(
+        torch.as_tensor(theta), xi_t, torch.as_tensor(W), torch.as_tensor(A), torch.as_tensor(B)
+    )
     assert not loss.requires_grad  # θ and W were not asked for gradients; ξ never carries one
     g_theta, g_W = sy.stationarity_gradients(theta, W, A, B, xi=xi)
     c_theta, c_W = sy.expected_gradients(theta, xi, W, A, B)
@@ -245,4 +261,6 @@ def test_joint_training_keeps_shapes_and_decreases_the_gradient(rng):
     theta, W, xi = sy.train_jointly(theta0, W0, A, B, steps=3000)
     assert theta.shape == W.shape == xi.shape == (runs, n, n)
     for r in range(runs):
-        assert sy.relative_gradients(theta[r], W[r], A[r], B[r]) < sy.relative_gradients(theta0[r], W0[r], A[r], B[r])
+        assert sy.relative_gradients(theta[r], W[r], A[r], B[r]) < sy.relative_gradients(
+            theta0[r], W0[r], A[r], B[r]
+        )

@@ -32,7 +32,9 @@ def test_recorded_assumptions_are_only_the_standard_axioms():
 def test_the_proof_sources_admit_nothing_and_declare_no_axiom():
     for path in certificates.proofs_dir().glob("*.v"):
         text = re.sub(r"\(\*.*?\*\)", "", path.read_text(), flags=re.S)
-        assert not re.search(r"\b(Admitted|admit|Axiom|Axioms|Parameter|Conjecture)\b", text), path.name
+        assert not re.search(r"\b(Admitted|admit|Axiom|Axioms|Parameter|Conjecture)\b", text), (
+            path.name
+        )
 
 
 def test_a_holds_is_proved_in_coq_only_with_a_current_certificate():
@@ -44,7 +46,9 @@ def test_a_holds_is_proved_in_coq_only_with_a_current_certificate():
 
 def test_a_fails_backed_by_a_refutation_says_so():
     cert = {"proves": "the negation of the claim", "status": "proved"}
-    assert certificates.label({"verdict": "fails", "certificate": cert}) == "fails (disproved in Coq)"
+    assert (
+        certificates.label({"verdict": "fails", "certificate": cert}) == "fails (disproved in Coq)"
+    )
 
 
 @pytest.fixture
@@ -54,9 +58,14 @@ def sources(tmp_path, monkeypatch):
     (tmp_path / "InnerSpace.v").write_text("Definition x := 1.\n")
     (tmp_path / "Thm41.v").write_text("From RaftVerify Require Import InnerSpace.\n")
     (tmp_path / "Thm41.vo").write_bytes(b"compiled")
-    stamp = {"Thm41.v": {"source": certificates.source_digest(tmp_path, "Thm41.v"), "coq": "8.16.1",
-                         "vo": certificates._sha256(tmp_path / "Thm41.vo"),
-                         "record": certificates.record_digest("Thm41.v")}}
+    stamp = {
+        "Thm41.v": {
+            "source": certificates.source_digest(tmp_path, "Thm41.v"),
+            "coq": "8.16.1",
+            "vo": certificates._sha256(tmp_path / "Thm41.vo"),
+            "record": certificates.record_digest("Thm41.v"),
+        }
+    }
     (tmp_path / certificates.STAMP).write_text(json.dumps(stamp))
     monkeypatch.setattr(certificates, "proofs_dir", lambda: tmp_path)
     return tmp_path
@@ -93,8 +102,10 @@ def test_the_verdict_document_carries_the_certificate(verdict):
 
 def test_the_coq_counterexample_to_thm41_sym_is_the_checkers(verdict):
     exact = verdict("thm4.1-sym")["counterexample"]["exact"]
-    vectors = " ".join(f"(v2 {' '.join(c if '/' not in c else f'({c})' for c in exact[n])})"
-                       for n in ("p1", "p2", "t1", "t2"))
+    vectors = " ".join(
+        f"(v2 {' '.join(c if '/' not in c else f'({c})' for c in exact[n])})"
+        for n in ("p1", "p2", "t1", "t2")
+    )
     source = (certificates.proofs_dir() / "Thm41.v").read_text()
     assert f"specialize (H {exact['alpha']} {exact['beta']} {vectors})" in source
 
@@ -107,13 +118,17 @@ def test_certify_of_an_unknown_id_is_a_usage_error(capsys):
 @pytest.mark.parametrize("page", certificates.pages(), ids=lambda p: p.name)
 def test_each_claim_page_shows_the_coq_statements_the_record_holds(page):
     text = page.read_text()
-    start = text.index(report.begin_marker(certificates.BLOCK)) + len(report.begin_marker(certificates.BLOCK))
-    block = text[start:text.index(report.end_marker(certificates.BLOCK))].strip()
+    start = text.index(report.begin_marker(certificates.BLOCK)) + len(
+        report.begin_marker(certificates.BLOCK)
+    )
+    block = text[start : text.index(report.end_marker(certificates.BLOCK))].strip()
     assert block == certificates.page_block(certificates.pages()[page])
 
 
 def test_every_claim_page_has_its_block_of_certificates():
-    assert {f.doc for f in claims.built_in() if f.doc} == {f.doc for fs in certificates.pages().values() for f in fs}
+    assert {f.doc for f in claims.built_in() if f.doc} == {
+        f.doc for fs in certificates.pages().values() for f in fs
+    }
 
 
 def test_every_claim_without_a_proof_says_why():
@@ -122,7 +137,7 @@ def test_every_claim_without_a_proof_says_why():
 
 
 def _coq_matrix(text: str) -> str:
-    """"[[0, 0], [0, 1]]" as AppH.v writes it: Z2, I2 or (mat 0 0 0 1)."""
+    """ "[[0, 0], [0, 1]]" as AppH.v writes it: Z2, I2 or (mat 0 0 0 1)."""
     entries = text.replace("[", " ").replace("]", " ").replace(",", " ").split()
     return {"0 0 0 0": "Z2", "1 0 0 1": "I2"}.get(" ".join(entries), f"(mat {' '.join(entries)})")
 

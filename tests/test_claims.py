@@ -28,7 +28,12 @@ def test_duplicate_claim_id_is_refused():
 
 def test_families_are_discovered_in_reading_order():
     ids = [c.id for c in claims.all_claims()]
-    assert ids.index("thm4.1") < ids.index("tangent-remark") < ids.index("thm5.1") < ids.index("appH-sylvester")
+    assert (
+        ids.index("thm4.1")
+        < ids.index("tangent-remark")
+        < ids.index("thm5.1")
+        < ids.index("appH-sylvester")
+    )
 
 
 def _spread(v, alpha, beta):

@@ -13,9 +13,22 @@ from theory import claims, report
 from theory.__main__ import main
 
 SCHEMA = {
-    "id": str, "verdict": str, "source": str, "statement": str, "form": str, "cases": int,
-    "sampled": int, "searched": int, "worst": float, "tolerance": float, "evidence": list,
-    "facts": list, "seed": int, "depth": str, "replay": str, "seconds": float,
+    "id": str,
+    "verdict": str,
+    "source": str,
+    "statement": str,
+    "form": str,
+    "cases": int,
+    "sampled": int,
+    "searched": int,
+    "worst": float,
+    "tolerance": float,
+    "evidence": list,
+    "facts": list,
+    "seed": int,
+    "depth": str,
+    "replay": str,
+    "seconds": float,
 }
 
 
@@ -26,8 +39,13 @@ def run(capsys, *argv):
 
 
 def theory(*argv, **options):
-    return subprocess.Popen([sys.executable, "-m", "theory", *argv], text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, **options)
+    return subprocess.Popen(
+        [sys.executable, "-m", "theory", *argv],
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        **options,
+    )
 
 
 def one_error_line(err: str) -> str:
@@ -73,7 +91,11 @@ def test_report_holds_what_a_citation_needs(capsys, tmp_path):
     code, _, _ = run(capsys, "verify", "thm5.1-np", "--report", str(path))
     text = path.read_text()
     assert code == 0 and "| `thm5.1-np` |" in text and "**fails**" in text
-    assert "commit" in text and "seed 0" in text and "python -m theory verify thm5.1-np --seed 0" in text
+    assert (
+        "commit" in text
+        and "seed 0" in text
+        and "python -m theory verify thm5.1-np --seed 0" in text
+    )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["report.md"]  # no temporary file left
 
 
@@ -88,13 +110,18 @@ def test_summary_rewrites_only_the_block_between_its_markers(capsys, tmp_path):
     assert "old table" not in text and row.startswith("| [`appH-joint`](") and "| holds |" in row
 
 
-@pytest.mark.parametrize("option, target, message", [
-    ("--report", "missing/report.md", "does not exist"),
-    ("--report", ".", "is a folder"),
-    ("--summary", "README-without-markers.md", "no block to rewrite"),
-    ("--summary", "absent.md", "does not exist"),
-])
-def test_an_output_that_cannot_be_written_is_refused_before_any_work(capsys, tmp_path, option, target, message):
+@pytest.mark.parametrize(
+    "option, target, message",
+    [
+        ("--report", "missing/report.md", "does not exist"),
+        ("--report", ".", "is a folder"),
+        ("--summary", "README-without-markers.md", "no block to rewrite"),
+        ("--summary", "absent.md", "does not exist"),
+    ],
+)
+def test_an_output_that_cannot_be_written_is_refused_before_any_work(
+    capsys, tmp_path, option, target, message
+):
     (tmp_path / "README-without-markers.md").write_text("# no markers\n")
     code, out, err = run(capsys, "verify", "thm4.1", option, str(tmp_path / target))
     assert (code, out) == (2, "") and "checking" not in err
@@ -110,7 +137,10 @@ def test_a_seed_out_of_range_is_one_line_before_any_work(capsys, seed):
 
 
 def test_every_claim_accepts_the_largest_seed():
-    assert claims.Effort(seed=2**32 - 1).rng() is not None and claims.Effort(seed=2**32 - 1).torch_generator()
+    assert (
+        claims.Effort(seed=2**32 - 1).rng() is not None
+        and claims.Effort(seed=2**32 - 1).torch_generator()
+    )
     with pytest.raises(ValueError, match="2\\*\\*32"):
         claims.Effort(seed=2**32)
 
@@ -127,8 +157,14 @@ def test_an_interrupted_verification_says_so_in_one_line_and_writes_nothing(tmp_
     path = tmp_path / "report.md"
     # As from a terminal: a shell without job control starts background jobs with SIGINT
     # ignored, and Python then keeps ignoring it (CI may run the suite so).
-    process = theory("verify", "thm4.1", "thm4.1-sym", "--report", str(path),
-                     preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    process = theory(
+        "verify",
+        "thm4.1",
+        "thm4.1-sym",
+        "--report",
+        str(path),
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     assert process.stderr.readline().startswith("checking thm4.1")
     process.send_signal(signal.SIGINT)
     out, err = process.communicate()

@@ -5,12 +5,13 @@ import importlib.util
 import json
 from pathlib import Path
 
-
 REPO = Path(__file__).resolve().parents[1]
 
 
 def _driver():
-    spec = importlib.util.spec_from_file_location("device_check", REPO / "bench" / "device_check.py")
+    spec = importlib.util.spec_from_file_location(
+        "device_check", REPO / "bench" / "device_check.py"
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -20,7 +21,10 @@ def test_quick_device_check_runs_every_stage_and_writes_its_report(tmp_path, cap
     assert _driver().main(["--quick", "--device", "cpu", "--out", str(tmp_path)]) == 0
     report = json.loads((tmp_path / "device_check.json").read_text())
     stages = report["stages"]
-    ran, skipped = ("environment", "no_sync", "bench", "real"), ("bench_fp32", "real_fp32", "compile")
+    ran, skipped = (
+        ("environment", "no_sync", "bench", "real"),
+        ("bench_fp32", "real_fp32", "compile"),
+    )
     assert [stages[s]["status"] for s in ran] == ["ok"] * 4, stages
     assert all(stages[s]["status"] == "skipped: --quick" for s in skipped)
     assert stages["environment"]["flops_per_step"] > 0

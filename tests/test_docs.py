@@ -12,7 +12,10 @@ from pathlib import Path
 from theory import claims, report
 
 REPO = Path(__file__).resolve().parents[1]
-BANDS = {c["id"]: c["worst"] for c in json.loads((REPO / "tests" / "data" / "verdicts-seed0.json").read_text())["claims"]}
+BANDS = {
+    c["id"]: c["worst"]
+    for c in json.loads((REPO / "tests" / "data" / "verdicts-seed0.json").read_text())["claims"]
+}
 # Lines that say when, where and how fast the report was made, not what it found.
 CIRCUMSTANCES = ("- toolkit:", "- run:", "- machine:", "- software:", "- time:")
 NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
@@ -50,9 +53,15 @@ def _findings(markdown: str) -> list[str]:
 
 def _worsts(markdown: str) -> dict[str, float]:
     """Claim id -> the `worst` cell of each row of the report's verdict table."""
-    rows = [line.strip("| ").split(" | ") for line in markdown.splitlines() if line.startswith("| ")]
+    rows = [
+        line.strip("| ").split(" | ") for line in markdown.splitlines() if line.startswith("| ")
+    ]
     column = rows[0].index("worst")
-    return {re.search(r"`([^`]+)`", row[0]).group(1): float(row[column]) for row in rows[1:] if "`" in row[0]}
+    return {
+        re.search(r"`([^`]+)`", row[0]).group(1): float(row[column])
+        for row in rows[1:]
+        if "`" in row[0]
+    }
 
 
 def _verdicts(verdict) -> list[dict]:
@@ -65,7 +74,8 @@ def _in_bands(worsts: dict[str, float], digits: int) -> bool:
     rounding = 0.5 * 10.0 ** (1 - digits)
     return worsts.keys() == BANDS.keys() and all(
         BANDS[i][0] - rounding * abs(BANDS[i][0]) <= w <= BANDS[i][1] + rounding * abs(BANDS[i][1])
-        for i, w in worsts.items())
+        for i, w in worsts.items()
+    )
 
 
 def test_the_readme_verdict_table_is_what_the_code_reports(verdict):
@@ -79,7 +89,9 @@ def test_the_readme_worst_values_lie_in_their_pinned_bands():
 
 
 def test_docs_verdicts_is_the_report_the_code_writes(verdict):
-    expected = report.markdown(_verdicts(verdict), claims.Effort(seed=0), datetime.now(timezone.utc))
+    expected = report.markdown(
+        _verdicts(verdict), claims.Effort(seed=0), datetime.now(timezone.utc)
+    )
     assert _findings((REPO / "docs" / "verdicts.md").read_text()) == _findings(expected)
 
 
@@ -88,4 +100,7 @@ def test_docs_verdicts_worst_values_lie_in_their_pinned_bands():
 
 
 def test_docs_verdicts_names_the_machine_that_computed_it():
-    assert any(line.startswith("- machine: ") for line in (REPO / "docs" / "verdicts.md").read_text().splitlines())
+    assert any(
+        line.startswith("- machine: ")
+        for line in (REPO / "docs" / "verdicts.md").read_text().splitlines()
+    )

@@ -35,27 +35,42 @@ class Outline(HTMLParser):
 
 @pytest.fixture(scope="module")
 def outline(verdict):
-    page = html_report.page([verdict(i) for i in IDS], claims.Effort(seed=0), datetime.now(timezone.utc))
+    page = html_report.page(
+        [verdict(i) for i in IDS], claims.Effort(seed=0), datetime.now(timezone.utc)
+    )
     parsed = Outline()
     parsed.feed(page)
     return parsed
 
 
 def test_the_header_carries_what_a_citation_needs(outline):
-    assert {"toolkit", "commit", "seed", "depth", "date", "software", "replay"} <= set(outline.text["dt"])
+    assert {"toolkit", "commit", "seed", "depth", "date", "software", "replay"} <= set(
+        outline.text["dt"]
+    )
     bibtex = "".join(outline.text["pre"])
-    assert "@software{raft_verify" in bibtex and "@article{shi2020run" in bibtex and "2011.10944" in bibtex
+    assert (
+        "@software{raft_verify" in bibtex
+        and "@article{shi2020run" in bibtex
+        and "2011.10944" in bibtex
+    )
 
 
 def test_every_claim_has_a_row_and_a_section(outline):
-    sections = [a["id"] for tag, a in outline.tags if tag == "section" and a.get("class") == "claim"]
+    sections = [
+        a["id"] for tag, a in outline.tags if tag == "section" and a.get("class") == "claim"
+    ]
     links = [a["href"] for tag, a in outline.tags if tag == "a"]
     assert sections == IDS and links == [f"#{i}" for i in IDS]
 
 
 def test_figures_are_embedded_pngs_for_the_claims_that_have_one(outline):
     images = [a for tag, a in outline.tags if tag == "img"]
-    assert [a["alt"].split()[-1] for a in images] == ["thm4.1-sym", "tangent-remark", "thm5.1-np", "appH-dimension"]
+    assert [a["alt"].split()[-1] for a in images] == [
+        "thm4.1-sym",
+        "tangent-remark",
+        "thm5.1-np",
+        "appH-dimension",
+    ]
     for a in images:
         assert base64.b64decode(a["src"].split(",", 1)[1])[:8] == b"\x89PNG\r\n\x1a\n"
 

@@ -35,7 +35,9 @@ def test_uniformity_stays_finite_where_the_reference_underflows():
 def test_alignment_and_byol_read_like_their_equations(batch):
     p1, p2, t1, t2 = batch
     u = lambda z: z / z.norm(dim=1, keepdim=True)  # noqa: E731
-    assert float(obj.alignment(p1, p2)) == pytest.approx(float((u(p1) - u(p2)).pow(2).sum(1).mean()))
+    assert float(obj.alignment(p1, p2)) == pytest.approx(
+        float((u(p1) - u(p2)).pow(2).sum(1).mean())
+    )
     assert float(obj.byol(p1, t2)) == pytest.approx(float((u(p1) - u(t2)).pow(2).sum(1).mean()))
 
 
@@ -146,7 +148,8 @@ CALLS = {  # each function on the batches p1, p2, t1, t2, and which of them it t
     "symmetric_cross_model": (lambda b, **o: obj.symmetric_cross_model(*b, **o), (0, 1, 2, 3)),
     "byol_prime": (lambda b, **o: obj.byol_prime(*b, **o), (0, 1, 2, 3)),
     "byol_prime_one_view": (
-        lambda b, **o: obj.byol_prime_one_view(b[0], b[1], b[3], **o), (0, 1, 3)
+        lambda b, **o: obj.byol_prime_one_view(b[0], b[1], b[3], **o),
+        (0, 1, 3),
     ),
     "raft": (lambda b, **o: obj.raft(*b, **o), (0, 1, 2, 3)),
 }

@@ -49,7 +49,9 @@ def test_a_summary_through_a_symbolic_link_rewrites_the_block_of_its_target(caps
     real, link = with_block(tmp_path / "README.md"), tmp_path / "link.md"
     link.symlink_to(real)
     assert verify(capsys, "--summary", str(link))[0] == 0
-    assert link.is_symlink() and f"`{CHEAP}`" in real.read_text() and "\nold\n" not in real.read_text()
+    assert (
+        link.is_symlink() and f"`{CHEAP}`" in real.read_text() and "\nold\n" not in real.read_text()
+    )
 
 
 def test_a_named_pipe_as_report_is_refused_before_any_work(capsys, tmp_path):
@@ -72,7 +74,9 @@ def test_report_and_summary_naming_one_file_are_refused_before_any_work(capsys, 
     readme = with_block(tmp_path / "README.md")
     code, out, err = verify(capsys, "--report", str(readme), "--summary", str(readme))
     assert (code, out) == (2, "") and "checking" not in err
-    assert "same file" in error_lines(err)[0] and readme.read_text().endswith("old\n<!-- end verdicts -->\n")
+    assert "same file" in error_lines(err)[0] and readme.read_text().endswith(
+        "old\n<!-- end verdicts -->\n"
+    )
 
 
 def test_report_and_summary_naming_one_file_through_a_link_are_refused(capsys, tmp_path):
@@ -82,7 +86,9 @@ def test_report_and_summary_naming_one_file_through_a_link_are_refused(capsys, t
     assert code == 2 and "same file" in error_lines(err)[0]
 
 
-def test_a_failed_report_write_keeps_the_verdicts_printed_and_exits_1(capsys, tmp_path, monkeypatch):
+def test_a_failed_report_write_keeps_the_verdicts_printed_and_exits_1(
+    capsys, tmp_path, monkeypatch
+):
     path, verify_claim = tmp_path / "report.md", claims.verify
 
     def while_another_command_makes_a_folder_there(*args):
@@ -147,10 +153,16 @@ def test_a_non_utf8_markdown_page_is_one_line_naming_it(capsys, tmp_path):
     assert code == 2 and "not UTF-8" in error_lines(capsys.readouterr().err)[0]
 
 
-def test_a_reproduction_page_that_is_one_of_its_own_outputs_is_refused_before_any_work(capsys, tmp_path):
+def test_a_reproduction_page_that_is_one_of_its_own_outputs_is_refused_before_any_work(
+    capsys, tmp_path
+):
     page = tmp_path / "verdicts.md"
-    page.write_text(f"{report.begin_marker('reproduce-table1-cpu')}\n{report.end_marker('reproduce-table1-cpu')}\n")
-    code = reproduce.main(["table1", "--scale", "cpu", "--dry-run", "--out", str(tmp_path), "--markdown", str(page)])
+    page.write_text(
+        f"{report.begin_marker('reproduce-table1-cpu')}\n{report.end_marker('reproduce-table1-cpu')}\n"
+    )
+    code = reproduce.main(
+        ["table1", "--scale", "cpu", "--dry-run", "--out", str(tmp_path), "--markdown", str(page)]
+    )
     out, err = capsys.readouterr()
     assert (code, out) == (2, "") and "same file" in error_lines(err)[0]
 
@@ -164,8 +176,11 @@ def test_a_report_into_the_folder_of_a_running_training_command_is_refused(capsy
 
 @pytest.mark.parametrize("command", [["list"], ["verify", CHEAP]])
 def test_an_ascii_only_terminal_gets_escapes_not_a_traceback(command):
-    process = subprocess.run([sys.executable, "-m", "theory", *command], capture_output=True,
-                             env=dict(os.environ, PYTHONIOENCODING="ascii"))
+    process = subprocess.run(
+        [sys.executable, "-m", "theory", *command],
+        capture_output=True,
+        env=dict(os.environ, PYTHONIOENCODING="ascii"),
+    )
     assert process.returncode == 0 and b"Traceback" not in process.stderr
     assert process.stdout.isascii() and b"\\u" in process.stdout
 
@@ -179,7 +194,19 @@ def test_a_loop_of_symbolic_links_as_report_is_one_line_before_any_work(capsys, 
 
 def test_a_reproduction_page_beside_an_out_folder_still_to_be_made_is_accepted(capsys, tmp_path):
     page = tmp_path / "page.md"
-    page.write_text(f"{report.begin_marker('reproduce-table1-cpu')}\n{report.end_marker('reproduce-table1-cpu')}\n")
-    code = reproduce.main(["table1", "--scale", "cpu", "--dry-run", "--out", str(tmp_path / "new" / "sweep"),
-                           "--markdown", str(page)])
+    page.write_text(
+        f"{report.begin_marker('reproduce-table1-cpu')}\n{report.end_marker('reproduce-table1-cpu')}\n"
+    )
+    code = reproduce.main(
+        [
+            "table1",
+            "--scale",
+            "cpu",
+            "--dry-run",
+            "--out",
+            str(tmp_path / "new" / "sweep"),
+            "--markdown",
+            str(page),
+        ]
+    )
     assert code == 0 and "error" not in capsys.readouterr().err

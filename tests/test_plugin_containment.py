@@ -26,7 +26,9 @@ FAMILY = replace(F, claims=(replace(F.claims[0], id={claim_id!r}, check=check),)
 def no_plugins_after():
     yield
     claims.use_plugins([])
-    claims._FINDINGS.pop(("odd", claims.Effort()), None)  # each test's plugin claim "odd" is another
+    claims._FINDINGS.pop(
+        ("odd", claims.Effort()), None
+    )  # each test's plugin claim "odd" is another
 
 
 def plugin(tmp_path, body: str, claim_id="odd") -> str:
@@ -37,8 +39,10 @@ def plugin(tmp_path, body: str, claim_id="odd") -> str:
 
 
 def finding(worst="0.0", evidence="[]"):
-    return (f"return Finding(verdict='holds', worst={worst}, tolerance=1e-9, sampled=1, searched=1, "
-            f"evidence={evidence})")
+    return (
+        f"return Finding(verdict='holds', worst={worst}, tolerance=1e-9, sampled=1, searched=1, "
+        f"evidence={evidence})"
+    )
 
 
 def verify(capsys, spec, *argv, ids=("odd", CHEAP)):
@@ -57,15 +61,20 @@ def checked_ids(out: str) -> list[str]:
     return [v["id"] for v in json.loads(out)["claims"]]
 
 
-@pytest.mark.parametrize("body, message", [
-    ("import sys; sys.exit(0)", "raised SystemExit"),
-    ("raise GeneratorExit('gone')", "raised GeneratorExit"),
-    (finding(worst="float('nan')"), "worst = nan"),
-    (finding(worst="'small'"), "worst = 'small'"),
-    (finding(evidence="[{'kind': 'x', 'when': object()}]"), "not plain JSON"),
-    (finding(evidence="[{'kind': 'x', 'v': float('inf')}]"), "not plain JSON"),
-])
-def test_a_checker_that_exits_or_returns_a_malformed_finding_is_its_claims_error(capsys, tmp_path, body, message):
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        ("import sys; sys.exit(0)", "raised SystemExit"),
+        ("raise GeneratorExit('gone')", "raised GeneratorExit"),
+        (finding(worst="float('nan')"), "worst = nan"),
+        (finding(worst="'small'"), "worst = 'small'"),
+        (finding(evidence="[{'kind': 'x', 'when': object()}]"), "not plain JSON"),
+        (finding(evidence="[{'kind': 'x', 'v': float('inf')}]"), "not plain JSON"),
+    ],
+)
+def test_a_checker_that_exits_or_returns_a_malformed_finding_is_its_claims_error(
+    capsys, tmp_path, body, message
+):
     spec = plugin(tmp_path, body)
     code, out, err = verify(capsys, spec)
     line = only_error(err)
@@ -90,8 +99,20 @@ def test_what_a_checker_prints_goes_to_stderr_and_json_stays_one_document(capsys
 
 def test_what_a_checker_writes_to_file_descriptor_1_goes_to_stderr(tmp_path):
     body = "import os; os.write(1, b'raw chatter\\n')\n" + finding()
-    process = subprocess.run([sys.executable, "-m", "theory", "verify", "odd", "--json", "--plugin",
-                              plugin(tmp_path, body)], capture_output=True, text=True)
+    process = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "theory",
+            "verify",
+            "odd",
+            "--json",
+            "--plugin",
+            plugin(tmp_path, body),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert process.returncode == 0 and "raw chatter" in process.stderr
     assert checked_ids(process.stdout) == ["odd"]
 
@@ -106,7 +127,9 @@ def test_a_plugin_that_prints_on_import_leaves_list_json_one_document(capsys, tm
 
 
 def test_a_hanging_checker_ends_at_the_claim_timeout_as_its_claims_error(capsys, tmp_path):
-    code, out, err = verify(capsys, plugin(tmp_path, "import time; time.sleep(60)"), "--claim-timeout", "0.5")
+    code, out, err = verify(
+        capsys, plugin(tmp_path, "import time; time.sleep(60)"), "--claim-timeout", "0.5"
+    )
     assert code == 1 and "did not finish within --claim-timeout 0.5 s" in only_error(err)
     assert checked_ids(out) == [CHEAP]
 
@@ -130,19 +153,25 @@ def test_a_repeated_claim_id_is_checked_once(capsys):
     assert code == 0 and checked_ids(capsys.readouterr().out) == [CHEAP]
 
 
-def test_a_plugin_wording_that_prints_or_fails_leaves_json_whole_and_shows_the_fact(capsys, tmp_path):
+def test_a_plugin_wording_that_prints_or_fails_leaves_json_whole_and_shows_the_fact(
+    capsys, tmp_path
+):
     spec = plugin(tmp_path, finding(evidence="[fact('chat', n=1), fact('boom', n=2)]"))
     with open(spec, "a") as f:
-        f.write("def chat(f):\n    print('wording chatter')\n    return 'chatted'\n"
-                "def boom(f):\n    raise ValueError('no words')\n"
-                "FAMILY = replace(FAMILY, wording={'chat': chat, 'boom': boom})\n")
+        f.write(
+            "def chat(f):\n    print('wording chatter')\n    return 'chatted'\n"
+            "def boom(f):\n    raise ValueError('no words')\n"
+            "FAMILY = replace(FAMILY, wording={'chat': chat, 'boom': boom})\n"
+        )
     code, out, err = verify(capsys, spec)
     (odd, _) = json.loads(out)["claims"]
     assert code == 0 and "wording chatter" in err
     assert odd["evidence"] == ["chatted", "boom: n = 2 (its wording failed: ValueError: no words)"]
 
 
-def test_a_plugin_that_exits_on_import_is_left_out_with_one_line_and_list_json_stays_whole(capsys, tmp_path):
+def test_a_plugin_that_exits_on_import_is_left_out_with_one_line_and_list_json_stays_whole(
+    capsys, tmp_path
+):
     path = tmp_path / "exits.py"
     path.write_text("import sys\nsys.exit(0)\n")
     code = main(["list", "--json", "--plugin", str(path)])

@@ -32,16 +32,21 @@ def errors(err: str) -> list[str]:
 
 
 def test_an_installed_plugin_is_found_through_its_entry_point(monkeypatch, capsys):
-    entry = importlib.metadata.EntryPoint(name="grill", value="examples.byol_cosine", group=plugins.GROUP)
-    monkeypatch.setattr(importlib.metadata, "entry_points",
-                        lambda group: [entry] if group == plugins.GROUP else [])
+    entry = importlib.metadata.EntryPoint(
+        name="grill", value="examples.byol_cosine", group=plugins.GROUP
+    )
+    monkeypatch.setattr(
+        importlib.metadata, "entry_points", lambda group: [entry] if group == plugins.GROUP else []
+    )
     code, out, _ = run(capsys, "list", "--json")
     listed = [c["id"] for c in json.loads(out)["claims"]]
     assert code == 0 and listed[-1] == "grill-cosine" and "thm4.1" in listed
 
 
 def test_a_plugin_named_on_the_command_line_is_verified_like_the_built_in_claims(capsys):
-    code, out, _ = run(capsys, "verify", "grill-cosine", "appH-joint", "--json", "--plugin", EXAMPLE)
+    code, out, _ = run(
+        capsys, "verify", "grill-cosine", "appH-joint", "--json", "--plugin", EXAMPLE
+    )
     verdicts = {v["id"]: v for v in json.loads(out)["claims"]}
     assert code == 0 and verdicts["grill-cosine"]["verdict"] == "holds"
     assert verdicts["grill-cosine"]["replay"].endswith(f"--plugin {EXAMPLE}")
@@ -53,19 +58,24 @@ BROKEN = {
     "no-family": "FAMILY = 3\n",
     "duplicate": "from theory.thm41 import FAMILY\n",
     "raises": "from examples.byol_cosine import FAMILY as F\nfrom dataclasses import replace\n"
-              "def boom(effort): raise RuntimeError('boom')\n"
-              "FAMILY = replace(F, claims=(replace(F.claims[0], id='boom', check=boom),))\n",
+    "def boom(effort): raise RuntimeError('boom')\n"
+    "FAMILY = replace(F, claims=(replace(F.claims[0], id='boom', check=boom),))\n",
     "not-a-finding": "from examples.byol_cosine import FAMILY as F\nfrom dataclasses import replace\n"
-                     "FAMILY = replace(F, claims=(replace(F.claims[0], id='vague', check=lambda e: 'holds'),))\n",
+    "FAMILY = replace(F, claims=(replace(F.claims[0], id='vague', check=lambda e: 'holds'),))\n",
 }
-MESSAGES = {"import": "cannot be imported (ImportError: a missing dependency)", "no-family": "defines no FAMILY",
-            "duplicate": "'thm4.1', 'thm4.1-sym', 'thm4.1-symsym' is already taken",
-            "raises": "claim boom: the checker raised RuntimeError: boom",
-            "not-a-finding": "claim vague: the checker returned str, not a theory.claims.Finding"}
+MESSAGES = {
+    "import": "cannot be imported (ImportError: a missing dependency)",
+    "no-family": "defines no FAMILY",
+    "duplicate": "'thm4.1', 'thm4.1-sym', 'thm4.1-symsym' is already taken",
+    "raises": "claim boom: the checker raised RuntimeError: boom",
+    "not-a-finding": "claim vague: the checker returned str, not a theory.claims.Finding",
+}
 
 
 @pytest.mark.parametrize("kind", BROKEN)
-def test_a_broken_plugin_is_one_line_naming_it_and_the_other_claims_still_run(kind, tmp_path, capsys):
+def test_a_broken_plugin_is_one_line_naming_it_and_the_other_claims_still_run(
+    kind, tmp_path, capsys
+):
     path = tmp_path / f"{kind}.py"
     path.write_text(BROKEN[kind])
     ids = ["appH-joint"] + {"raises": ["boom"], "not-a-finding": ["vague"]}.get(kind, [])

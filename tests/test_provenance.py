@@ -12,6 +12,7 @@ from theory import claims, html_report, report
 @pytest.fixture
 def repository(tmp_path):
     """A git repository with one committed page holding a block."""
+
     def git(*args):
         subprocess.run(["git", "-C", str(tmp_path), *args], check=True, capture_output=True)
 

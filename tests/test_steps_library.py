@@ -79,6 +79,8 @@ def test_unit_jacobian_is_the_projection_over_the_norm(float64):
     assert torch.allclose(sphere.unit_jacobian(u)[0], expected, atol=1e-16)
 
 
-@pytest.mark.parametrize("q, root", [(Fraction(9, 4), Fraction(3, 2)), (Fraction(2), None), (Fraction(0), Fraction(0))])
+@pytest.mark.parametrize(
+    "q, root", [(Fraction(9, 4), Fraction(3, 2)), (Fraction(2), None), (Fraction(0), Fraction(0))]
+)
 def test_exact_square_roots(q, root):
     assert exact._sqrt(q) == root

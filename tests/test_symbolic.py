@@ -19,7 +19,9 @@ FORMS = {
     "cross_model": lambda o, v, **k: o.cross_model(v[0], v[2], **k),
     "byol": lambda o, v, **k: o.byol(v[0], v[3], **k),
     "byol_symmetric": lambda o, v, **k: o.byol_symmetric(*v, **k),
-    "byol_prime_one_view": lambda o, v, **k: o.byol_prime_one_view(v[0], v[1], v[3], ALPHA, BETA, **k),
+    "byol_prime_one_view": lambda o, v, **k: o.byol_prime_one_view(
+        v[0], v[1], v[3], ALPHA, BETA, **k
+    ),
     "byol_prime": lambda o, v, **k: o.byol_prime(*v, ALPHA, BETA, **k),
     "raft": lambda o, v, **k: o.raft(*v, ALPHA, BETA, **k),
 }
@@ -34,7 +36,10 @@ def _sides(name: str, sphere: bool, **options) -> tuple[float, float]:
     form = FORMS[name]
     value = form(obj, [x[None] for x in v], sphere=sphere, reduction="none", **options)
     g = sym.Gram(NAMES, unit=sphere)
-    exact = g.substitute(form(sym, g.vectors(), **options), {n: [Fraction(float(c)) for c in x] for n, x in zip(NAMES, v)})
+    exact = g.substitute(
+        form(sym, g.vectors(), **options),
+        {n: [Fraction(float(c)) for c in x] for n, x in zip(NAMES, v)},
+    )
     return float(value[0]), float(exact)
 
 

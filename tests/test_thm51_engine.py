@@ -9,10 +9,10 @@ import torch
 from torch import nn
 from torchvision.models.resnet import BasicBlock
 
+from theory import claims
 from theory import objectives as obj
-from theory import claims, thm51 as C
+from theory import thm51 as C
 from theory.thm51 import rule, search
-
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -34,14 +34,21 @@ def _raft(p1, p2, t1, t2):
 
 def _mlp_bn(inputs=3, dim=4):
     torch.manual_seed(0)
-    return nn.Sequential(nn.Linear(inputs, 6), nn.BatchNorm1d(6), nn.ReLU(), nn.Linear(6, dim)).double()
+    return nn.Sequential(
+        nn.Linear(inputs, 6), nn.BatchNorm1d(6), nn.ReLU(), nn.Linear(6, dim)
+    ).double()
 
 
 def _lockstep(encoder=None, predictor=None, steps=3, **options):
     encoder = encoder if encoder is not None else _mlp_bn()
     predictor = predictor if predictor is not None else nn.Linear(4, 4, bias=False).double()
-    options = {"make_optimizer": C.optimizer("sgd", lr=0.1), "tau": 0.9, "steps": steps,
-               "views": _views(), **options}
+    options = {
+        "make_optimizer": C.optimizer("sgd", lr=0.1),
+        "tau": 0.9,
+        "steps": steps,
+        "views": _views(),
+        **options,
+    }
     return C.lockstep(encoder, predictor, _byol_prime, _raft, **options)
 
 
@@ -55,7 +62,9 @@ def test_ema_follows_eq5():
     learner.update()
     online = list(learner.encoder.parameters())
     # (the bias feeding BatchNorm gets no gradient: BatchNorm removes its effect)
-    assert sum(not torch.equal(theta, before) for theta, before in zip(online, xi0)) == len(online) - 1
+    assert (
+        sum(not torch.equal(theta, before) for theta, before in zip(online, xi0)) == len(online) - 1
+    )
     for xi, before, theta in zip(learner.teacher.parameters(), xi0, online):
         torch.testing.assert_close(xi, 0.9 * before + 0.1 * theta, rtol=1e-15, atol=0)
 
@@ -80,9 +89,17 @@ def test_batchnorm_statistics_are_part_of_the_compared_state():
 
 
 def test_identical_objectives_give_bitwise_identical_trajectories():
-    trace = C.lockstep(_mlp_bn(), nn.Linear(4, 4).double(), _raft, _raft,
-                       make_optimizer=C.optimizer("adam", lr=1e-2), tau=0.99, steps=5,
-                       views=_views(), predictor_map=C.identity_map)
+    trace = C.lockstep(
+        _mlp_bn(),
+        nn.Linear(4, 4).double(),
+        _raft,
+        _raft,
+        make_optimizer=C.optimizer("adam", lr=1e-2),
+        tau=0.99,
+        steps=5,
+        views=_views(),
+        predictor_map=C.identity_map,
+    )
     assert trace.steps == 5 and trace.bitwise_identical
 
 
@@ -95,22 +112,42 @@ def test_mirrored_pair_stays_within_round_off_and_its_losses_differ_by_4beta():
 
 
 def test_a_different_objective_separates_at_once():
-    trace = C.lockstep(_mlp_bn(), nn.Linear(4, 4, bias=False).double(), _byol_prime, _raft,
-                       make_optimizer=C.optimizer("sgd", lr=0.1), tau=0.9, steps=2,
-                       views=_views(), predictor_map=C.identity_map)
+    trace = C.lockstep(
+        _mlp_bn(),
+        nn.Linear(4, 4, bias=False).double(),
+        _byol_prime,
+        _raft,
+        make_optimizer=C.optimizer("sgd", lr=0.1),
+        tau=0.9,
+        steps=2,
+        views=_views(),
+        predictor_map=C.identity_map,
+    )
     assert trace.deviation[0] > 1e-4 > 100 * trace.envelope[0]
 
 
 def test_a_resnet_encoder_is_handled():
     torch.manual_seed(1)
     encoder = nn.Sequential(
-        nn.Conv2d(3, 4, 3, padding=1, bias=False), nn.BatchNorm2d(4), nn.ReLU(),
-        BasicBlock(4, 4), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 4),
+        nn.Conv2d(3, 4, 3, padding=1, bias=False),
+        nn.BatchNorm2d(4),
+        nn.ReLU(),
+        BasicBlock(4, 4),
+        nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(),
+        nn.Linear(4, 4),
     ).double()
     before = copy.deepcopy(encoder.state_dict())
-    trace = C.lockstep(encoder, nn.Linear(4, 4, bias=False).double(), _byol_prime, _raft,
-                       make_optimizer=C.optimizer("sgd", lr=0.1, momentum=0.9), tau=0.996,
-                       steps=3, views=_views(shape=(3, 5, 5)))
+    trace = C.lockstep(
+        encoder,
+        nn.Linear(4, 4, bias=False).double(),
+        _byol_prime,
+        _raft,
+        make_optimizer=C.optimizer("sgd", lr=0.1, momentum=0.9),
+        tau=0.996,
+        steps=3,
+        views=_views(shape=(3, 5, 5)),
+    )
     assert trace.steps == 3
     assert all(d <= C.threshold(e) for d, e in zip(trace.deviation, trace.envelope))
     for name, tensor in encoder.state_dict().items():
@@ -136,7 +173,12 @@ def test_float32_run():
 def test_negate_output_layer():
     assert C.negate_output_layer(nn.Linear(3, 3, bias=False)) == {"weight": -1.0}
     mlp = nn.Sequential(nn.Linear(3, 5), nn.ReLU(), nn.Linear(5, 3))
-    assert C.negate_output_layer(mlp) == {"0.weight": 1.0, "0.bias": 1.0, "2.weight": -1.0, "2.bias": -1.0}
+    assert C.negate_output_layer(mlp) == {
+        "0.weight": 1.0,
+        "0.bias": 1.0,
+        "2.weight": -1.0,
+        "2.bias": -1.0,
+    }
     z = torch.randn(7, 3)
     with torch.no_grad():
         assert torch.equal(C.mirrored(mlp, C.negate_output_layer(mlp))(z), -mlp(z))
@@ -152,8 +194,11 @@ def test_negate_output_layer():
         (dict(steps=0), ValueError, "steps must be a positive integer"),
         (dict(steps=2.5), ValueError, "steps must be a positive integer"),
         (dict(controls=("twice",)), ValueError, "unknown control 'twice'"),
-        (dict(views=iter([(torch.ones(4, 3), torch.ones(4, 3))]), steps=2), ValueError,
-         "stream of views ended after 1 of 2 steps"),
+        (
+            dict(views=iter([(torch.ones(4, 3), torch.ones(4, 3))]), steps=2),
+            ValueError,
+            "stream of views ended after 1 of 2 steps",
+        ),
         (dict(make_optimizer=lambda params: "sgd"), TypeError, "not a torch.optim.Optimizer"),
     ],
 )
@@ -196,8 +241,13 @@ def test_setup_round_trips_through_a_dict():
 
 
 def _trace(deviation, envelope):
-    return C.Trace(theta=deviation, predictor=[0.0] * len(deviation), first_loss=[0.0] * len(deviation),
-                   second_loss=[0.0] * len(deviation), controls={"first-ulp": envelope})
+    return C.Trace(
+        theta=deviation,
+        predictor=[0.0] * len(deviation),
+        first_loss=[0.0] * len(deviation),
+        second_loss=[0.0] * len(deviation),
+        controls={"first-ulp": envelope},
+    )
 
 
 def test_assess_counts_decisive_steps_and_finds_the_first_excess():
@@ -247,7 +297,9 @@ def _random_steps(conditions, effort) -> int:
     return sum(search.sample(conditions, i, rng, effort.thorough).steps for i in range(count))
 
 
-@pytest.mark.parametrize("conditions", [search.Conditions(), search.Conditions(optimizers=(search.SGD, search.ADAM) * 2)])
+@pytest.mark.parametrize(
+    "conditions", [search.Conditions(), search.Conditions(optimizers=(search.SGD, search.ADAM) * 2)]
+)
 def test_thorough_random_runs_train_ten_times_the_default_steps(conditions):
     default, thorough = claims.Effort(0), claims.Effort(0, thorough=True)
     assert _random_steps(conditions, thorough) == 10 * _random_steps(conditions, default)

@@ -12,14 +12,31 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-BASELINE = {"ATEN_CPU_CAPABILITY": "default", "MKL_ENABLE_INSTRUCTIONS": "SSE4_2", "OPENBLAS_CORETYPE": "Prescott"}
+BASELINE = {
+    "ATEN_CPU_CAPABILITY": "default",
+    "MKL_ENABLE_INSTRUCTIONS": "SSE4_2",
+    "OPENBLAS_CORETYPE": "Prescott",
+}
 MARK = "RAFT_VERIFY_SECOND_PATH"
 
 
 @pytest.mark.skipif(bool(os.environ.get(MARK)), reason="this process is already the second path")
 def test_the_verdict_tests_pass_on_the_baseline_vector_path():
-    command = [sys.executable, "-m", "pytest", "-n", "0", "-m", "verdicts", "-q", "-p", "no:cacheprovider",
-               str(REPO / "tests"), str(REPO / "proofs")]
-    done = subprocess.run(command, cwd=REPO, env={**os.environ, **BASELINE, MARK: "1"},
-                          capture_output=True, text=True)
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-n",
+        "0",
+        "-m",
+        "verdicts",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        str(REPO / "tests"),
+        str(REPO / "proofs"),
+    ]
+    done = subprocess.run(
+        command, cwd=REPO, env={**os.environ, **BASELINE, MARK: "1"}, capture_output=True, text=True
+    )
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]

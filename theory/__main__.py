@@ -23,7 +23,9 @@ def _seed(text: str) -> int:
     except ValueError:
         raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
     if seed not in claims.SEEDS:
-        raise argparse.ArgumentTypeError(f"{seed} is out of range; seeds are integers in [0, 2**32)")
+        raise argparse.ArgumentTypeError(
+            f"{seed} is out of range; seeds are integers in [0, 2**32)"
+        )
     return seed
 
 
@@ -33,7 +35,9 @@ def _seconds(text: str) -> float:
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
     if not 0 < seconds < 1e9:  # NaN too
-        raise argparse.ArgumentTypeError(f"{text} is not a time limit: give a positive number of seconds")
+        raise argparse.ArgumentTypeError(
+            f"{text} is not a time limit: give a positive number of seconds"
+        )
     return seconds
 
 
@@ -52,9 +56,11 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     listing = commands.add_parser("list", help="the claims: ids, sources, statements")
     listing.add_argument("--json", action="store_true", help="one JSON document")
-    plugin_help = ("also load the claims of a plugin: package.module[:attribute] or a .py file "
-                   "(repeatable; installed plugins of the entry-point group raft_verify.claims "
-                   "load by themselves)")
+    plugin_help = (
+        "also load the claims of a plugin: package.module[:attribute] or a .py file "
+        "(repeatable; installed plugins of the entry-point group raft_verify.claims "
+        "load by themselves)"
+    )
     listing.add_argument("--plugin", action="append", default=[], metavar="SPEC", help=plugin_help)
     verify = commands.add_parser(
         "verify",
@@ -68,34 +74,54 @@ def _parser() -> argparse.ArgumentParser:
     verify.add_argument(
         "--thorough", action="store_true", help=f"search {claims.THOROUGH_FACTOR}x harder"
     )
-    verify.add_argument("--seed", type=_seed, default=0,
-                        help="seed of every search, an integer in [0, 2**32) (default 0)")
+    verify.add_argument(
+        "--seed",
+        type=_seed,
+        default=0,
+        help="seed of every search, an integer in [0, 2**32) (default 0)",
+    )
     verify.add_argument(
         "--strict", action="store_true", help="exit 1 when any verdict is not 'holds'"
     )
-    verify.add_argument("--claim-timeout", type=_seconds, metavar="SECONDS",
-                        help="end a checker that runs longer as its claim's error (no limit by default)")
-    verify.add_argument("--report", metavar="FILE", help="write a citable report: Markdown, or one "
-                        "self-contained HTML page with figures when FILE ends in .html")
     verify.add_argument(
-        "--allow-dirty", action="store_true",
+        "--claim-timeout",
+        type=_seconds,
+        metavar="SECONDS",
+        help="end a checker that runs longer as its claim's error (no limit by default)",
+    )
+    verify.add_argument(
+        "--report",
+        metavar="FILE",
+        help="write a citable report: Markdown, or one "
+        "self-contained HTML page with figures when FILE ends in .html",
+    )
+    verify.add_argument(
+        "--allow-dirty",
+        action="store_true",
         help="write --report or --summary into the repository even though its working tree differs "
-        "from its commit (refused otherwise); the document then says so and names the files")
+        "from its commit (refused otherwise); the document then says so and names the files",
+    )
     verify.add_argument(
-        "--summary", metavar="FILE.md",
+        "--summary",
+        metavar="FILE.md",
         help=f"rewrite the verdict table between the {report.begin_marker(report.SUMMARY)} and "
         f"{report.end_marker(report.SUMMARY)} lines of FILE (the README's table)",
     )
     certify = commands.add_parser(
-        "certify", help="compile and kernel-check the Coq proofs behind the verdicts",
+        "certify",
+        help="compile and kernel-check the Coq proofs behind the verdicts",
         description="Compile the Coq proofs of the claims (all when no id is given) with coqc, "
         "re-check them with coqchk and print each claim's status. Exit 0 when every "
         "certificate is proved, 1 otherwise or when Coq is not installed.",
     )
     certify.add_argument("ids", nargs="*", metavar="ID", help="claim ids (see 'list')")
     certify.add_argument("--plugin", action="append", default=[], metavar="SPEC", help=plugin_help)
-    certify.add_argument("--record", action="store_true", help="rewrite theory/certificates.json "
-                         "with the statements as the installed Coq prints them")
+    certify.add_argument(
+        "--record",
+        action="store_true",
+        help="rewrite theory/certificates.json "
+        "with the statements as the installed Coq prints them",
+    )
     return parser
 
 
@@ -113,7 +139,9 @@ def _list(as_json: bool) -> str:
     everything = claims.all_claims()
     if as_json:
         return json.dumps({"claims": [report.describe(c) for c in everything]}, indent=2)
-    return "\n".join(f"{c.id}  [{c.source}]\n    {c.statement}\n    checks: {c.form}\n" for c in everything)
+    return "\n".join(
+        f"{c.id}  [{c.source}]\n    {c.statement}\n    checks: {c.form}\n" for c in everything
+    )
 
 
 def _outputs(args) -> list[str]:
@@ -125,7 +153,9 @@ def _outputs(args) -> list[str]:
         report.check_writable(args.report)
     if args.summary:
         report.check_writable(args.summary)
-        report.check_block(args.summary, report.SUMMARY, allow_dirty=True)  # checked above, with both outputs
+        report.check_block(
+            args.summary, report.SUMMARY, allow_dirty=True
+        )  # checked above, with both outputs
     files.check_distinct({"--report": args.report, "--summary": args.summary})
     return changes
 
@@ -152,15 +182,33 @@ def _verify(args) -> tuple[str, int, list]:
     writes = []
     if args.report:
         render = html_report.page if args.report.endswith(".html") else report.markdown
-        writes.append(("report", args.report,
-                       lambda: report.write_atomically(args.report, render(verdicts, effort, started, changes))))
+        writes.append(
+            (
+                "report",
+                args.report,
+                lambda: report.write_atomically(
+                    args.report, render(verdicts, effort, started, changes)
+                ),
+            )
+        )
     if args.summary:
-        writes.append(("verdict table", args.summary, lambda: report.write_block(
-            args.summary, report.SUMMARY,
-            report.summary(verdicts, effort, files.target(args.summary).parent, changes),
-            allow_dirty=True, noted=True)))
+        writes.append(
+            (
+                "verdict table",
+                args.summary,
+                lambda: report.write_block(
+                    args.summary,
+                    report.SUMMARY,
+                    report.summary(verdicts, effort, files.target(args.summary).parent, changes),
+                    allow_dirty=True,
+                    noted=True,
+                ),
+            )
+        )
     with containment.stdout_to_stderr():  # a plugin's wording that prints
-        document = {"claims": [report.document(v) for v in verdicts]} | ({"errors": errors} if errors else {})
+        document = {"claims": [report.document(v) for v in verdicts]} | (
+            {"errors": errors} if errors else {}
+        )
         text = json.dumps(document, indent=2) if args.json else report.table(verdicts)
     failed = errors or (args.strict and any(v["verdict"] != "holds" for v in verdicts))
     return text, 1 if failed else 0, writes
@@ -179,8 +227,11 @@ def main(argv: list[str] | None = None) -> int:
     for line in left_out:
         print(f"error: {line}", file=sys.stderr)
     try:
-        commands = {"list": lambda: (_list(args.json), 0, []), "verify": lambda: _verify(args),
-                    "certify": lambda: (*_certify(args), [])}
+        commands = {
+            "list": lambda: (_list(args.json), 0, []),
+            "verify": lambda: _verify(args),
+            "certify": lambda: (*_certify(args), []),
+        }
         text, code, writes = commands[args.command]()
         code = code or (1 if left_out else 0)
     except (KeyError, report.OutputError) as error:

@@ -33,11 +33,13 @@ STAMP = ".certified.json"
 # The axioms of Coq's standard library that the real numbers themselves rest on (the classical
 # Dedekind construction of R) and functional extensionality; a certificate that needs any other
 # assumption is refused.
-STANDARD_AXIOMS = frozenset({
-    "ClassicalDedekindReals.sig_forall_dec",
-    "ClassicalDedekindReals.sig_not_dec",
-    "FunctionalExtensionality.functional_extensionality_dep",
-})
+STANDARD_AXIOMS = frozenset(
+    {
+        "ClassicalDedekindReals.sig_forall_dec",
+        "ClassicalDedekindReals.sig_not_dec",
+        "FunctionalExtensionality.functional_extensionality_dep",
+    }
+)
 
 BLOCK = "coq"
 
@@ -49,9 +51,11 @@ def page_block(families) -> str:
     from theory import claims as registry
 
     table, record = {c.claim: c for c in TABLE}, recorded()
-    out = ["Written by `python -m theory certify --record` from the proofs in `proofs/coq/`; "
-           "`python -m theory certify` re-checks them ([how to read a certificate]"
-           "(../howto/read-a-certificate.md))."]
+    out = [
+        "Written by `python -m theory certify --record` from the proofs in `proofs/coq/`; "
+        "`python -m theory certify` re-checks them ([how to read a certificate]"
+        "(../howto/read-a-certificate.md))."
+    ]
     for claim in (c for family in families for c in family.claims):
         out += ["", f"### `{claim.id}`", ""]
         quote = registry.quoted(claim)
@@ -63,8 +67,15 @@ def page_block(families) -> str:
             out.append(f"No Coq proof: {OUT_OF_REACH.get(claim.id, 'none written yet')}.")
             continue
         proves = "the negation of the claim" if cert.refutes else "the claim"
-        out += [f"Coq proves {proves}: `{cert.qualified()}` (`proofs/coq/{cert.file}`)", "",
-                "```coq", record[cert.qualified()]["statement"], "```", "", f"Gap: {cert.gap}"]
+        out += [
+            f"Coq proves {proves}: `{cert.qualified()}` (`proofs/coq/{cert.file}`)",
+            "",
+            "```coq",
+            record[cert.qualified()]["statement"],
+            "```",
+            "",
+            f"Gap: {cert.gap}",
+        ]
         if cert.also:
             out += ["", "Also proved: " + ", ".join(f"`{t}`" for t in cert.also) + "."]
     return "\n".join(out)
@@ -135,7 +146,9 @@ def imports(directory: Path, file: str) -> list[str]:
 
     def visit(name: str):
         text = (directory / name).read_text()
-        for group in re.findall(rf"From\s+{ROOT}\s+Require\s+(?:Import\s+|Export\s+)?([^.]+)\.", text):
+        for group in re.findall(
+            rf"From\s+{ROOT}\s+Require\s+(?:Import\s+|Export\s+)?([^.]+)\.", text
+        ):
             for module in group.split():
                 if f"{module}.v" not in found:
                     visit(f"{module}.v")
@@ -172,7 +185,7 @@ def _stamp(directory: Path) -> dict:
 
 
 def status(cert: Certificate) -> str:
-    """"proved" when the compiled proof is present and current (see the module's doc), else
+    """ "proved" when the compiled proof is present and current (see the module's doc), else
     what is missing: "no proof sources here", "not certified here", "changed since certified"."""
     directory = proofs_dir()
     if directory is None or not (directory / cert.file).is_file():
@@ -181,7 +194,11 @@ def status(cert: Certificate) -> str:
     compiled = directory / Path(cert.file).with_suffix(".vo")
     if entry is None or not compiled.is_file():
         return "not certified here"
-    now = {"source": source_digest(directory, cert.file), "vo": _sha256(compiled), "record": record_digest(cert.file)}
+    now = {
+        "source": source_digest(directory, cert.file),
+        "vo": _sha256(compiled),
+        "record": record_digest(cert.file),
+    }
     if any(entry.get(key) != value for key, value in now.items()):
         return "changed since certified"
     return "proved"
@@ -216,7 +233,9 @@ def label(verdict: dict) -> str:
     agrees = {"holds": "the claim", "fails": "the negation of the claim"}.get(verdict["verdict"])
     if cert["proves"] != agrees:
         return f"{verdict['verdict']} (Coq proves {cert['proves']}!)"
-    return verdict["verdict"] + (" (proved in Coq)" if agrees == "the claim" else " (disproved in Coq)")
+    return verdict["verdict"] + (
+        " (proved in Coq)" if agrees == "the claim" else " (disproved in Coq)"
+    )
 
 
 # --- certify: compile, kernel-check, compare -------------------------------------------------
@@ -250,10 +269,18 @@ def compile_and_check(directory: Path, files: list[str]) -> dict[str, dict]:
     for file in files:
         needs = imports(directory, file)[:-1]
         if any(not results[n]["compiled"] for n in needs):
-            results[file] = {"compiled": False, "error": "an imported file did not compile", "coqc_s": 0.0}
+            results[file] = {
+                "compiled": False,
+                "error": "an imported file did not compile",
+                "coqc_s": 0.0,
+            }
             continue
         ok, text, seconds = _run(["coqc", "-q", "-R", ".", ROOT, file], directory)
-        results[file] = {"compiled": ok, "error": "" if ok else text.splitlines()[:6], "coqc_s": round(seconds, 2)}
+        results[file] = {
+            "compiled": ok,
+            "error": "" if ok else text.splitlines()[:6],
+            "coqc_s": round(seconds, 2),
+        }
     compiled = [f for f, r in results.items() if r["compiled"]]
     command = ["coqchk", "-silent", "-R", ".", ROOT]
     for file in compiled:
@@ -272,10 +299,15 @@ def _context(directory: Path, module: str) -> list[str]:
     """The module's own imports and scopes, then the module and what it imports: its theorems
     are printed with the notations they were written in."""
     source = (directory / f"{module}.v").read_text()
-    own = re.findall(r"^(?:From \S+ )?Require Import [^\n]*\.$|^(?:Local )?Open Scope \S+\.$|^Import [^\n]*\.$",
-                     source, flags=re.M)
+    own = re.findall(
+        r"^(?:From \S+ )?Require Import [^\n]*\.$|^(?:Local )?Open Scope \S+\.$|^Import [^\n]*\.$",
+        source,
+        flags=re.M,
+    )
     ours = " ".join(Path(f).stem for f in imports(directory, f"{module}.v"))
-    return [line for line in own if not line.startswith(f"From {ROOT} ")] + [f"From {ROOT} Require Import {ours}."]
+    return [line for line in own if not line.startswith(f"From {ROOT} ")] + [
+        f"From {ROOT} Require Import {ours}."
+    ]
 
 
 def printed(directory: Path, theorems: list[tuple[str, str]]) -> dict[str, dict]:
@@ -287,23 +319,31 @@ def printed(directory: Path, theorems: list[tuple[str, str]]) -> dict[str, dict]
         names = [f"{ROOT}.{module}.{t}" for m, t in theorems if m == module]
         ours = " ".join(Path(f).stem for f in imports(directory, f"{module}.v"))
         lines = ["Set Printing Width 100.", f"From {ROOT} Require {ours}."]
-        lines += [line for name in names for line in (_marker("A", name), f"Print Assumptions {name}.")]
+        lines += [
+            line for name in names for line in (_marker("A", name), f"Print Assumptions {name}.")
+        ]
         lines += _context(directory, module)
         lines += [line for name in names for line in (_marker("S", name), f"Check @{name}.")]
         with tempfile.TemporaryDirectory() as scratch:
             query = Path(scratch) / "Query.v"
             query.write_text("\n".join(lines) + "\n")
             # -w -all: warnings (mathcomp's notation overrides) are not statements.
-            ok, text, _ = _run(["coqc", "-q", "-w", "-all", "-R", str(directory), ROOT, str(query)], Path(scratch))
+            ok, text, _ = _run(
+                ["coqc", "-q", "-w", "-all", "-R", str(directory), ROOT, str(query)], Path(scratch)
+            )
         if not ok:
-            raise CertifyError("coqc could not print the statements: " + " ".join(text.splitlines()[:3]))
+            raise CertifyError(
+                "coqc could not print the statements: " + " ".join(text.splitlines()[:3])
+            )
         for block in text.split("@@")[1:]:
             kind, name = block.split(None, 2)[:2]
             body = block.partition("\n")[2]
             entry = out.setdefault(name, {})
             if kind == "A":
                 axioms = body.partition("Axioms:")[2]
-                found = re.findall(r"^(\S+)\s*$", axioms, flags=re.M) + re.findall(r"^(\S+) :", axioms, flags=re.M)
+                found = re.findall(r"^(\S+)\s*$", axioms, flags=re.M) + re.findall(
+                    r"^(\S+) :", axioms, flags=re.M
+                )
                 entry["assumptions"] = sorted(set(found))
             else:
                 entry["statement"] = re.sub(r"\s+", " ", body.partition(":")[2]).strip()
@@ -319,11 +359,15 @@ def certify(ids: list[str], record: bool = False) -> list[dict]:
     compare each theorem's statement with the recorded one (``record``: rewrite the record
     instead), and mark the files that passed as current. One result per claim."""
     if not coq_installed():
-        raise CertifyError("Coq (coqc, coqchk) or mathcomp is not installed "
-                           "(Debian: apt-get install coq libcoq-mathcomp-algebra)")
+        raise CertifyError(
+            "Coq (coqc, coqchk) or mathcomp is not installed "
+            "(Debian: apt-get install coq libcoq-mathcomp-algebra)"
+        )
     directory = proofs_dir()
     if directory is None:
-        raise CertifyError("the Coq sources (proofs/coq/) are not here: run certify in a source checkout")
+        raise CertifyError(
+            "the Coq sources (proofs/coq/) are not here: run certify in a source checkout"
+        )
     table = by_claim()
     # Without ids, every proof: a claim that the registry does not have yet included.
     chosen = [table[i] for i in ids if i in table] if ids else list(TABLE)
@@ -331,8 +375,14 @@ def certify(ids: list[str], record: bool = False) -> list[dict]:
     files = [f for f in project_files(directory) if f in needed]
     checked = compile_and_check(directory, files)
     good_files = [f for f in files if checked[f]["compiled"] and checked[f].get("kernel_checked")]
-    theorems = sorted({(Path(c.file).stem, t) for c in chosen if c.file in good_files
-                       for t in (c.theorem, *c.also)})
+    theorems = sorted(
+        {
+            (Path(c.file).stem, t)
+            for c in chosen
+            if c.file in good_files
+            for t in (c.theorem, *c.also)
+        }
+    )
     found = printed(directory, theorems) if theorems else {}
     version = coq_version()
     known = recorded()
@@ -347,15 +397,24 @@ def certify(ids: list[str], record: bool = False) -> list[dict]:
             passed.discard(cert.file)
     stamp = _stamp(directory)
     for file in passed:
-        stamp[file] = {"source": source_digest(directory, file), "coq": version,
-                       "vo": _sha256(directory / Path(file).with_suffix(".vo")), "record": record_digest(file)}
+        stamp[file] = {
+            "source": source_digest(directory, file),
+            "coq": version,
+            "vo": _sha256(directory / Path(file).with_suffix(".vo")),
+            "record": record_digest(file),
+        }
     _write_json(directory / STAMP, stamp)
     return results
 
 
 def _result(cert: Certificate, checked: dict, found: dict, known: dict, version: str) -> dict:
-    out = {"claim": cert.claim, "theorem": cert.qualified(), "file": cert.file,
-           "coqc_s": checked["coqc_s"], "coqchk_s": checked.get("coqchk_s")}
+    out = {
+        "claim": cert.claim,
+        "theorem": cert.qualified(),
+        "file": cert.file,
+        "coqc_s": checked["coqc_s"],
+        "coqchk_s": checked.get("coqchk_s"),
+    }
     if not checked["compiled"]:
         return out | {"status": "does not compile", "detail": checked["error"]}
     if not checked.get("kernel_checked"):
@@ -367,8 +426,14 @@ def _result(cert: Certificate, checked: dict, found: dict, known: dict, version:
         extra = sorted(set(now["assumptions"]) - STANDARD_AXIOMS)
         if extra:
             return out | {"status": "non-standard assumptions", "detail": extra}
-        if then is None or (now["statement"], now["assumptions"]) != (then["statement"], then["assumptions"]):
-            return out | {"status": "statement differs from the record", "detail": cert.qualified(name)}
+        if then is None or (now["statement"], now["assumptions"]) != (
+            then["statement"],
+            then["assumptions"],
+        ):
+            return out | {
+                "status": "statement differs from the record",
+                "detail": cert.qualified(name),
+            }
     return out | {"status": "proved", "coq": version}
 
 
@@ -386,7 +451,9 @@ def render(results: list[dict], uncovered: list[str]) -> str:
     lines = [f"{'claim':<{width}}  {'status':<34}  {'coqc s':>7}  {'coqchk s':>8}  theorem"]
     for r in results:
         chk = "" if r["coqchk_s"] is None else f"{r['coqchk_s']:.2f}"
-        lines.append(f"{r['claim']:<{width}}  {r['status']:<34}  {r['coqc_s']:>7.2f}  {chk:>8}  {r['theorem']}")
+        lines.append(
+            f"{r['claim']:<{width}}  {r['status']:<34}  {r['coqc_s']:>7.2f}  {chk:>8}  {r['theorem']}"
+        )
     for r in results:
         if r["status"] != "proved":
             lines += ["", f"{r['claim']}: {r['status']}"] + [f"  {d}" for d in _lines(r["detail"])]

@@ -132,7 +132,9 @@ class Claim:
 
     def __post_init__(self):
         if self.reading and self.reading not in READINGS:
-            raise ValueError(f"claim {self.id}: reading must be one of {READINGS}, not {self.reading!r}")
+            raise ValueError(
+                f"claim {self.id}: reading must be one of {READINGS}, not {self.reading!r}"
+            )
 
 
 @dataclass(frozen=True)
@@ -183,7 +185,9 @@ def _plugins() -> dict[str, list]:
         from theory import plugins
 
         taken = {c.id for f in built_in() for c in f.claims}
-        _PLUGINS["families"], _PLUGINS["errors"] = plugins.discover(_PLUGINS.get("specs", []), taken)
+        _PLUGINS["families"], _PLUGINS["errors"] = plugins.discover(
+            _PLUGINS.get("specs", []), taken
+        )
     return _PLUGINS
 
 
@@ -227,7 +231,9 @@ def get(ids: list[str]) -> list[Claim]:
 
 def quoted(c: Claim) -> dict | None:
     """A claim's paper text as data (None when a plugin's claim gives none)."""
-    return None if c.paper_text is None else {"where": c.paper_text.where, "text": c.paper_text.text}
+    return (
+        None if c.paper_text is None else {"where": c.paper_text.where, "text": c.paper_text.text}
+    )
 
 
 def replay_command(claim_id: str, seed: int, thorough: bool, option: str = "") -> str:
@@ -242,8 +248,11 @@ def replay_all(ids: list[str], seed: int, thorough: bool) -> str:
 
 def _replay(ids: list[str], seed: int, thorough: bool, option: str) -> str:
     """A shell command: a plugin's claim ids are quoted (``option`` is quoted where it is made)."""
-    return (f"python -m theory verify {' '.join(map(shlex.quote, ids))} --seed {seed}"
-            + (" --thorough" if thorough else "") + (f" {option}" if option else ""))
+    return (
+        f"python -m theory verify {' '.join(map(shlex.quote, ids))} --seed {seed}"
+        + (" --thorough" if thorough else "")
+        + (f" {option}" if option else "")
+    )
 
 
 class CheckerError(Exception):
@@ -269,13 +278,23 @@ def finding(c: Claim, effort: Effort, timeout: float | None = None) -> Finding:
         except KeyboardInterrupt:
             raise
         except containment.TimeLimit:
-            if timeout is None:  # a finding cited inside a checker that ran out of time: the outer one's
+            if (
+                timeout is None
+            ):  # a finding cited inside a checker that ran out of time: the outer one's
                 raise
-            raise CheckerError(f"{where}: the checker did not finish within --claim-timeout {timeout:g} s") from None
-        except BaseException as error:  # a checker's own code, sys.exit included, is its claim's failure
-            raise CheckerError(f"{where}: the checker raised {type(error).__name__}: {error}") from error
+            raise CheckerError(
+                f"{where}: the checker did not finish within --claim-timeout {timeout:g} s"
+            ) from None
+        except (
+            BaseException
+        ) as error:  # a checker's own code, sys.exit included, is its claim's failure
+            raise CheckerError(
+                f"{where}: the checker raised {type(error).__name__}: {error}"
+            ) from error
         if not isinstance(found, Finding):
-            raise CheckerError(f"{where}: the checker returned {type(found).__name__}, not a theory.claims.Finding")
+            raise CheckerError(
+                f"{where}: the checker returned {type(found).__name__}, not a theory.claims.Finding"
+            )
         problem = malformed(found)
         if problem:
             raise CheckerError(f"{where}: the checker's Finding {problem}")
@@ -296,7 +315,9 @@ def malformed(found: Finding) -> str:
     if not _finite(found.tolerance):
         return f"has tolerance = {found.tolerance!r}: it must be a finite real number"
     if not all(isinstance(n, numbers.Integral) and n >= 0 for n in (found.sampled, found.searched)):
-        return f"has sampled = {found.sampled!r}, searched = {found.searched!r}: they must be counts"
+        return (
+            f"has sampled = {found.sampled!r}, searched = {found.searched!r}: they must be counts"
+        )
     try:
         json.dumps([found.evidence, found.counterexample], allow_nan=False)
     except (TypeError, ValueError) as error:

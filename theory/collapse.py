@@ -40,7 +40,9 @@ def certificates() -> dict[str, bool]:
     teacher's outputs equal to the online ones it is α‖p1 − p2‖² + 4β."""
     g = Gram(["p1", "p2", "t1", "t2"], unit=True)
     p1, p2, t1, t2 = g.vectors()
-    squares = ALPHA * symbolic.alignment(p1, p2) + BETA / 2 * ((p1 + t1) @ (p1 + t1) + (p2 + t2) @ (p2 + t2))
+    squares = ALPHA * symbolic.alignment(p1, p2) + BETA / 2 * (
+        (p1 + t1) @ (p1 + t1) + (p2 + t2) @ (p2 + t2)
+    )
     at_fixed_point = symbolic.raft(p1, p2, p1, p2)
     return {
         "infimum": is_identity(symbolic.raft(p1, p2, t1, t2) + 4 * BETA, squares),
@@ -48,8 +50,14 @@ def certificates() -> dict[str, bool]:
     }
 
 
-def collapsed_loss(point: torch.Tensor, predictor: nn.Module | None, teacher: torch.Tensor | None,
-                   batch: int, alpha: float, beta: float) -> torch.Tensor:
+def collapsed_loss(
+    point: torch.Tensor,
+    predictor: nn.Module | None,
+    teacher: torch.Tensor | None,
+    batch: int,
+    alpha: float,
+    beta: float,
+) -> torch.Tensor:
     """L_RAFT of a collapsed online encoder (every input ↦ ``point``, shape (D,)) through the
     predictor (None: q = I), against ``teacher`` outputs (batch, 2, D) or, at ξ = θ (None), the
     teacher's own collapsed outputs."""
@@ -82,8 +90,11 @@ def _predictor(kind: str, dim: int, generator: torch.Generator) -> nn.Module | N
             layer.weight.copy_(torch.randn(dim, dim, generator=generator, dtype=torch.float64))
         return layer
     hidden = 4 * dim
-    mlp = nn.Sequential(nn.Linear(dim, hidden, dtype=torch.float64), nn.ReLU(),
-                        nn.Linear(hidden, dim, dtype=torch.float64))
+    mlp = nn.Sequential(
+        nn.Linear(dim, hidden, dtype=torch.float64),
+        nn.ReLU(),
+        nn.Linear(hidden, dim, dtype=torch.float64),
+    )
     with torch.no_grad():
         for p in mlp.parameters():
             p.copy_(torch.randn(p.shape, generator=generator, dtype=torch.float64))
@@ -100,14 +111,25 @@ def _search_case(predictor_kind: str, teacher: str, dim: int, effort: Effort, ge
     for _ in range(STARTS * effort.scale):
         point = torch.randn(dim, generator=generator, dtype=torch.float64)
         predictor = _predictor(predictor_kind, dim, generator)
-        outputs = None if teacher == "fixed point" else torch.randn(batch, 2, dim, generator=generator, dtype=torch.float64)
+        outputs = (
+            None
+            if teacher == "fixed point"
+            else torch.randn(batch, 2, dim, generator=generator, dtype=torch.float64)
+        )
         starts.append((point, predictor, outputs))
     with torch.no_grad():
         sampled = [float(collapsed_loss(*start, batch, alpha, beta)) - target for start in starts]
     searched = [loss - target for loss in _descend(starts, batch, alpha, beta)]
     scale = 4 * beta
-    return dict(predictor=predictor_kind, teacher=teacher, dim=dim, sampled=len(sampled),
-                searched=len(searched) * (ASCENT_STEPS + 1), sampled_gap=min(sampled) / scale, searched_gap=min(searched) / scale)
+    return dict(
+        predictor=predictor_kind,
+        teacher=teacher,
+        dim=dim,
+        sampled=len(sampled),
+        searched=len(searched) * (ASCENT_STEPS + 1),
+        sampled_gap=min(sampled) / scale,
+        searched_gap=min(searched) / scale,
+    )
 
 
 def _descend(starts: list, batch: int, alpha: float, beta: float) -> list[float]:
@@ -121,12 +143,18 @@ def _descend(starts: list, batch: int, alpha: float, beta: float) -> list[float]
     teacher = None if outputs[0] is None else torch.stack(outputs).requires_grad_(True)
 
     def loss(point, weight, teacher_outputs, pull: bool):
-        q = None if template is None else (lambda z: torch.func.functional_call(template, weight, (z,)))
+        q = (
+            None
+            if template is None
+            else (lambda z: torch.func.functional_call(template, weight, (z,)))
+        )
         value = collapsed_loss(point, q, teacher_outputs, batch, alpha, beta)
         return value + _teacher_pull(point, q, teacher_outputs, batch, beta) if pull else value
 
     every = torch.func.vmap(loss, in_dims=(0, 0, None if teacher is None else 0, None))
-    optimiser = torch.optim.Adam([points, *weights.values(), *([] if teacher is None else [teacher])], lr=0.2)
+    optimiser = torch.optim.Adam(
+        [points, *weights.values(), *([] if teacher is None else [teacher])], lr=0.2
+    )
     for _ in range(ASCENT_STEPS):
         optimiser.zero_grad()
         every(points, weights, teacher, True).sum().backward()
@@ -145,7 +173,9 @@ def _constant_predictor(kind: str, dim: int, output: torch.Tensor) -> nn.Module 
         with torch.no_grad():
             layer.weight.copy_(float(output[0]) * torch.eye(dim, dtype=torch.float64))
         return layer
-    mlp = nn.Sequential(nn.Linear(dim, 1, dtype=torch.float64), nn.ReLU(), nn.Linear(1, dim, dtype=torch.float64))
+    mlp = nn.Sequential(
+        nn.Linear(dim, 1, dtype=torch.float64), nn.ReLU(), nn.Linear(1, dim, dtype=torch.float64)
+    )
     with torch.no_grad():
         for p in mlp.parameters():
             p.zero_()
@@ -154,9 +184,12 @@ def _constant_predictor(kind: str, dim: int, output: torch.Tensor) -> nn.Module 
 
 
 PREDICTOR_WORDS = {
-    ("none", 1): "none", ("none", -1): "none",
-    ("linear", -1): "W = −I", ("linear", 1): "W = I",
-    ("mlp", -1): "an MLP with output bias −e1, every weight 0", ("mlp", 1): "an MLP with output bias e1, every weight 0",
+    ("none", 1): "none",
+    ("none", -1): "none",
+    ("linear", -1): "W = −I",
+    ("linear", 1): "W = I",
+    ("mlp", -1): "an MLP with output bias −e1, every weight 0",
+    ("mlp", 1): "an MLP with output bias e1, every weight 0",
 }
 
 
@@ -176,31 +209,58 @@ def constructions(dim: int = 1) -> list[dict]:
             outputs = None if teacher == "fixed point" else (-e1).expand(1, 2, dim)
             with torch.no_grad():
                 loss = float(collapsed_loss(e1, predictor, outputs, 1, 1.0, 1.0))
-            out.append(dict(predictor=kind, teacher=teacher, dim=dim, loss=loss,
-                            infimum=infimum(kind, teacher, 1.0), predictor_weights=PREDICTOR_WORDS[kind, sign],
-                            teacher_outputs="the online outputs (ξ = θ)" if sign < 0 else "−e1"))
+            out.append(
+                dict(
+                    predictor=kind,
+                    teacher=teacher,
+                    dim=dim,
+                    loss=loss,
+                    infimum=infimum(kind, teacher, 1.0),
+                    predictor_weights=PREDICTOR_WORDS[kind, sign],
+                    teacher_outputs="the online outputs (ξ = θ)" if sign < 0 else "−e1",
+                )
+            )
     return out
 
 
 def check(effort: Effort) -> Finding:
     generator = effort.torch_generator()
     proofs = certificates()
-    cases = [_search_case(kind, teacher, dim, effort, generator)
-             for kind in PREDICTORS for teacher in TEACHERS for dim in DIMS]
+    cases = [
+        _search_case(kind, teacher, dim, effort, generator)
+        for kind in PREDICTORS
+        for teacher in TEACHERS
+        for dim in DIMS
+    ]
     exact = constructions()
     worst = min(min(c["sampled_gap"], c["searched_gap"]) for c in cases)
     worst = min(worst, min((c["loss"] - c["infimum"]) / 4 for c in exact))
     evidence = [fact("infimum-certificate", **proofs)]
     evidence += [fact("collapsed-search", **c) for c in cases]
     evidence += [fact("collapsed-construction", **c) for c in exact]
-    common = dict(worst=worst, tolerance=TOLERANCE, sampled=sum(c["sampled"] for c in cases),
-                  searched=sum(c["searched"] for c in cases) + len(exact))
+    common = dict(
+        worst=worst,
+        tolerance=TOLERANCE,
+        sampled=sum(c["sampled"] for c in cases),
+        searched=sum(c["searched"] for c in cases) + len(exact),
+    )
     attained = [c for c in exact if c["loss"] - c["infimum"] <= TOLERANCE * 4]
     if not attained:
-        return Finding("holds" if worst > TOLERANCE else "inconclusive", evidence=evidence, **common)
-    smallest = next(c for c in attained if c["predictor"] == "linear" and c["teacher"] == "fixed point")
-    counterexample = {**smallest, "alpha": 1.0, "beta": 1.0, "batch": 1, "encoder": "linear, weight 0, bias e1",
-                      "all_cases": attained, "replay": "theory.collapse.constructions()"}
+        return Finding(
+            "holds" if worst > TOLERANCE else "inconclusive", evidence=evidence, **common
+        )
+    smallest = next(
+        c for c in attained if c["predictor"] == "linear" and c["teacher"] == "fixed point"
+    )
+    counterexample = {
+        **smallest,
+        "alpha": 1.0,
+        "beta": 1.0,
+        "batch": 1,
+        "encoder": "linear, weight 0, bias e1",
+        "all_cases": attained,
+        "replay": "theory.collapse.constructions()",
+    }
     evidence.append(fact("collapse-attains", cases=len(attained), total=len(exact)))
     return Finding("fails", evidence=evidence, counterexample=counterexample, **common)
 
@@ -257,7 +317,10 @@ FAMILY = Family(
             "inf = −4β (0 at ξ = θ without a predictor); sympy certificate L_RAFT + 4β = sum of squares",
             check=check,
             reading="alternative",
-            paper_text=Quote("Abstract", r"The second term of RAFT explicitly prevents the representation collapse and thus makes RAFT a more conceptually reliable framework."),
+            paper_text=Quote(
+                "Abstract",
+                r"The second term of RAFT explicitly prevents the representation collapse and thus makes RAFT a more conceptually reliable framework.",
+            ),
         ),
     ),
 )

@@ -15,10 +15,14 @@ import numpy as np
 import sympy
 import torch
 
-from theory import objectives
-from theory import convergence_raft
+from theory import convergence_raft, objectives
 from theory.appH.linear_model import (
-    STATIONARY_TOL, moments, random_predictor, relative_gradients, sample_views, train_jointly,
+    STATIONARY_TOL,
+    moments,
+    random_predictor,
+    relative_gradients,
+    sample_views,
+    train_jointly,
 )
 from theory.claims import Claim, Effort, Family, Finding, Quote, fact, one_thread
 from theory.thm51.engine import Learner, optimizer
@@ -40,7 +44,9 @@ def _relative_update(before, after) -> np.ndarray:
     return np.sqrt(moved / np.maximum(size, np.finfo(float).tiny))
 
 
-def linear_runs(rng, n: int, runs: int, lr: float = LR, tau: float = TAU, steps: int = STEPS) -> list[dict]:
+def linear_runs(
+    rng, n: int, runs: int, lr: float = LR, tau: float = TAU, steps: int = STEPS
+) -> list[dict]:
     """Batched runs of the linear model from θ Gaussian, W PyTorch-initialised (moments of
     noise views); each run's final state, last relative update and relative gradient."""
     A, B, _ = moments(*sample_views(rng, n, 100 * n, "noise"))
@@ -54,16 +60,36 @@ def linear_runs(rng, n: int, runs: int, lr: float = LR, tau: float = TAU, steps:
     for r in range(runs):
         theta, W, xi = (m[r] for m in last)
         finite = np.all(np.isfinite(theta)) and np.all(np.isfinite(W))
-        gradient = relative_gradients(theta, W, A, B) if finite and np.linalg.norm(theta) > 0 else math.inf
-        out.append(dict(n=n, lr=lr, tau=tau, steps=steps, theta_norm=float(np.linalg.norm(theta)) if finite else math.inf,
-                        update=float(updates[r]) if finite else math.inf, gradient=float(gradient),
-                        A=A.tolist(), B=B.tolist(), theta0=theta0[r].tolist(), W0=W0[r].tolist(),
-                        theta=theta.tolist(), W=W.tolist(), xi=xi.tolist()))
+        gradient = (
+            relative_gradients(theta, W, A, B) if finite and np.linalg.norm(theta) > 0 else math.inf
+        )
+        out.append(
+            dict(
+                n=n,
+                lr=lr,
+                tau=tau,
+                steps=steps,
+                theta_norm=float(np.linalg.norm(theta)) if finite else math.inf,
+                update=float(updates[r]) if finite else math.inf,
+                gradient=float(gradient),
+                A=A.tolist(),
+                B=B.tolist(),
+                theta0=theta0[r].tolist(),
+                W0=W0[r].tolist(),
+                theta=theta.tolist(),
+                W=W.tolist(),
+                xi=xi.tolist(),
+            )
+        )
     return out
 
 
 def converged(run: dict) -> bool:
-    return run["update"] <= UPDATE_TOL and run["gradient"] <= STATIONARY_TOL and run["theta_norm"] >= NONZERO
+    return (
+        run["update"] <= UPDATE_TOL
+        and run["gradient"] <= STATIONARY_TOL
+        and run["theta_norm"] >= NONZERO
+    )
 
 
 def update_map_jacobian(A, B, lr, tau):
@@ -90,8 +116,12 @@ def attracting(run: dict) -> dict:
     polynomial = sympy.Poly(J.charpoly(sympy.Symbol("lam")).as_expr(), sympy.Symbol("lam"))
     roots = polynomial.nroots(n=30)
     others = sorted((abs(complex(r)) for r in roots), reverse=True)[1:]
-    return dict(fixed_point=[str(theta_star), str(B / A), str(theta_star)], one_is_a_root=polynomial.eval(1) == 0,
-                moduli=[abs(complex(r)) for r in roots], attracting=polynomial.eval(1) == 0 and max(others) < 1)
+    return dict(
+        fixed_point=[str(theta_star), str(B / A), str(theta_star)],
+        one_is_a_root=polynomial.eval(1) == 0,
+        moduli=[abs(complex(r)) for r in roots],
+        attracting=polynomial.eval(1) == 0 and max(others) < 1,
+    )
 
 
 def nonlinear_run(seed: int, steps: int, tau: float = TAU) -> dict:
@@ -120,8 +150,14 @@ def nonlinear_run(seed: int, steps: int, tau: float = TAU) -> dict:
             loss = learner.backward(x1, x2)
             learner.update()
     after = flat()
-    return dict(seed=seed, steps=steps, tau=tau, loss=float(loss),
-                moved=float((after - before).norm() / after.norm()), last=steps // 10)
+    return dict(
+        seed=seed,
+        steps=steps,
+        tau=tau,
+        loss=float(loss),
+        moved=float((after - before).norm() / after.norm()),
+        last=steps // 10,
+    )
 
 
 def search(rng, effort: Effort) -> list[dict]:
@@ -145,18 +181,36 @@ def check(effort: Effort) -> Finding:
         fact("linear-runs", which="adversarial", **_summary(searched)),
         *[fact("nonlinear-run", **r) for r in nonlinear],
     ]
-    common = dict(worst=min((r["update"] for r in found), default=math.inf), tolerance=UPDATE_TOL,
-                  sampled=len(sampled), searched=len(searched) + len(nonlinear))
+    common = dict(
+        worst=min((r["update"] for r in found), default=math.inf),
+        tolerance=UPDATE_TOL,
+        sampled=len(sampled),
+        searched=len(searched) + len(nonlinear),
+    )
     ones = [r for r in found if r["n"] == 1]
     if not ones:
         verdict = "inconclusive" if found else "holds"
         return Finding(verdict, evidence=evidence, **common)
     smallest = min(ones, key=lambda r: r["update"])
     exact = attracting(smallest)
-    evidence.append(fact("attracting-fixed-point", **{k: v for k, v in smallest.items() if k in ("lr", "tau", "steps", "theta_norm", "update")}, **exact))
+    evidence.append(
+        fact(
+            "attracting-fixed-point",
+            **{
+                k: v
+                for k, v in smallest.items()
+                if k in ("lr", "tau", "steps", "theta_norm", "update")
+            },
+            **exact,
+        )
+    )
     if not exact["attracting"]:
         return Finding("inconclusive", evidence=evidence, **common)
-    counterexample = {**smallest, **exact, "replay": "theory.appH.train_jointly(theta0, W0, A, B, steps, lr, tau)"}
+    counterexample = {
+        **smallest,
+        **exact,
+        "replay": "theory.appH.train_jointly(theta0, W0, A, B, steps, lr, tau)",
+    }
     return Finding("fails", evidence=evidence, counterexample=counterexample, **common)
 
 
@@ -164,22 +218,38 @@ def _summary(runs: list[dict]) -> dict:
     stopped = [r for r in runs if converged(r)]
     collapsed = [r for r in runs if math.isfinite(r["theta_norm"]) and r["theta_norm"] < NONZERO]
     diverged = [r for r in runs if not math.isfinite(r["theta_norm"])]
-    return dict(runs=len(runs), sizes=sorted({r["n"] for r in runs}), converged=len(stopped),
-                collapsed=len(collapsed), diverged=len(diverged),
-                moving=len(runs) - len(stopped) - len(collapsed) - len(diverged),
-                norms=[min((r["theta_norm"] for r in stopped), default=None), max((r["theta_norm"] for r in stopped), default=None)],
-                smallest_update=min((r["update"] for r in stopped), default=None))
+    return dict(
+        runs=len(runs),
+        sizes=sorted({r["n"] for r in runs}),
+        converged=len(stopped),
+        collapsed=len(collapsed),
+        diverged=len(diverged),
+        moving=len(runs) - len(stopped) - len(collapsed) - len(diverged),
+        norms=[
+            min((r["theta_norm"] for r in stopped), default=None),
+            max((r["theta_norm"] for r in stopped), default=None),
+        ],
+        smallest_update=min((r["update"] for r in stopped), default=None),
+    )
 
 
 def _linear_sentence(f: dict) -> str:
-    where = ("random runs" if f["which"] == "random" else
-             "adversarial runs (τ = 0.5 and 0.999, the learning rate doubled and halved)")
-    line = (f"Appendix H's linear model, {where}, n in {f['sizes']}, {f['runs']} runs of {STEPS} steps: "
-            f"{f['converged']} converged to a fixed point with θ ≠ 0 (last relative update ≤ {UPDATE_TOL:g}, "
-            f"relative gradient ≤ {STATIONARY_TOL:g})")
+    where = (
+        "random runs"
+        if f["which"] == "random"
+        else "adversarial runs (τ = 0.5 and 0.999, the learning rate doubled and halved)"
+    )
+    line = (
+        f"Appendix H's linear model, {where}, n in {f['sizes']}, {f['runs']} runs of {STEPS} steps: "
+        f"{f['converged']} converged to a fixed point with θ ≠ 0 (last relative update ≤ {UPDATE_TOL:g}, "
+        f"relative gradient ≤ {STATIONARY_TOL:g})"
+    )
     if f["converged"]:
         line += f", ‖θ‖_F from {f['norms'][0]:.3g} to {f['norms'][1]:.3g}, smallest last update {f['smallest_update']:.3g}"
-    return line + f"; {f['collapsed']} collapsed to θ = 0, {f['diverged']} diverged, {f['moving']} still moving"
+    return (
+        line
+        + f"; {f['collapsed']} collapsed to θ = 0, {f['diverged']} diverged, {f['moving']} still moving"
+    )
 
 
 WORDING = {
@@ -198,8 +268,11 @@ WORDING = {
         f"the update map; its Jacobian's eigenvalues there have moduli "
         f"{', '.join(f'{m:.6g}' for m in f['moduli'])}: 1 {'is' if f['one_is_a_root'] else 'is NOT'} "
         "one of them (the line of fixed points (θ, C, θ)) and the others are "
-        + ("inside the unit circle, so the line attracts every trajectory that comes near it"
-           if f["attracting"] else "not all inside the unit circle")
+        + (
+            "inside the unit circle, so the line attracts every trajectory that comes near it"
+            if f["attracting"]
+            else "not all inside the unit circle"
+        )
     ),
 }
 
@@ -223,7 +296,10 @@ FAMILY = Family(
             "map's Jacobian at the limit (n = 1)",
             check=check,
             reading="alternative",
-            paper_text=Quote("Section 5, last paragraph", r"RAFT incorporates the MT in an extremely dynamic way since it continuously varies from the history models, thus there would be no convergence of the data points. So does the parameters."),
+            paper_text=Quote(
+                "Section 5, last paragraph",
+                r"RAFT incorporates the MT in an extremely dynamic way since it continuously varies from the history models, thus there would be no convergence of the data points. So does the parameters.",
+            ),
         ),
         Claim(
             "no-convergence-raft",
@@ -244,7 +320,10 @@ FAMILY = Family(
             f"{convergence_raft.TOL:g}",
             check=convergence_raft.check,
             reading="as written",
-            paper_text=Quote("Section 5, last paragraph", r"RAFT incorporates the MT in an extremely dynamic way since it continuously varies from the history models, thus there would be no convergence of the data points. So does the parameters."),
+            paper_text=Quote(
+                "Section 5, last paragraph",
+                r"RAFT incorporates the MT in an extremely dynamic way since it continuously varies from the history models, thus there would be no convergence of the data points. So does the parameters.",
+            ),
         ),
     ),
 )

@@ -44,7 +44,11 @@ def _losses(theta, W, xi, x1, x2, tangential: bool) -> torch.Tensor:
     p1, p2 = (x @ theta.transpose(1, 2) @ W.transpose(1, 2) for x in (x1, x2))
     t1, t2 = (x @ xi.transpose(1, 2) for x in (x1, x2))
     flat = [v.reshape(runs * inputs, -1) for v in (p1, p2, t1, t2)]
-    return objectives.raft(*flat, tangential=tangential, reduction="none", validate=False).view(runs, inputs).mean(1)
+    return (
+        objectives.raft(*flat, tangential=tangential, reduction="none", validate=False)
+        .view(runs, inputs)
+        .mean(1)
+    )
 
 
 def _norm(*tensors) -> torch.Tensor:
@@ -58,7 +62,9 @@ def train(theta, W, xi, x1, x2, lr, tau, tangential: bool, steps: int) -> dict:
     lr, tau = lr[:, None, None], tau[:, None, None]
     with one_thread():
         for _ in range(steps):
-            g_theta, g_W = torch.autograd.grad(_losses(theta, W, xi, x1, x2, tangential).sum(), [theta, W])
+            g_theta, g_W = torch.autograd.grad(
+                _losses(theta, W, xi, x1, x2, tangential).sum(), [theta, W]
+            )
             with torch.no_grad():
                 before = (theta.clone(), W.clone(), xi.clone())
                 theta -= lr * g_theta
@@ -67,9 +73,15 @@ def train(theta, W, xi, x1, x2, lr, tau, tangential: bool, steps: int) -> dict:
     theta, W = theta.detach(), W.detach()
     g_theta, g_W = _gradient(theta, W, xi, x1, x2, tangential)
     size = _norm(theta, W, xi)
-    return dict(theta=theta, W=W, xi=xi, gradient=_norm(g_theta, g_W) / _norm(theta, W),
-                update=_norm(*(a - b for a, b in zip((theta, W, xi), before))) / size,
-                gap=_norm(theta - xi) / _norm(theta), apart=_apart(theta, W, x1))
+    return dict(
+        theta=theta,
+        W=W,
+        xi=xi,
+        gradient=_norm(g_theta, g_W) / _norm(theta, W),
+        update=_norm(*(a - b for a, b in zip((theta, W, xi), before))) / size,
+        gap=_norm(theta - xi) / _norm(theta),
+        apart=_apart(theta, W, x1),
+    )
 
 
 def _gradient(theta, W, xi, x1, x2, tangential):
@@ -80,17 +92,23 @@ def _gradient(theta, W, xi, x1, x2, tangential):
 def _apart(theta, W, x1) -> torch.Tensor:
     """Per run: the smallest distance between the unit representations of two distinct inputs,
     encoder outputs θx and predictions Wθx (first views)."""
+
     def smallest(z):
         unit = objectives.unit(z.reshape(-1, z.shape[-1]), validate=False).view(z.shape)
         distances = torch.cdist(unit, unit) + torch.diag(torch.full((z.shape[1],), math.inf))
         return distances.amin((1, 2))
+
     z = x1 @ theta.transpose(1, 2)
     return torch.minimum(smallest(z), smallest(z @ W.transpose(1, 2)))
 
 
 def converged(state: dict) -> torch.Tensor:
-    return ((state["gradient"] <= TOL) & (state["update"] <= TOL) & (state["gap"] <= TOL)
-            & (state["apart"] >= APART))
+    return (
+        (state["gradient"] <= TOL)
+        & (state["update"] <= TOL)
+        & (state["gap"] <= TOL)
+        & (state["apart"] >= APART)
+    )
 
 
 def search(effort: Effort, tangential: bool) -> dict:
@@ -107,18 +125,33 @@ def search(effort: Effort, tangential: bool) -> dict:
     lr, tau = (torch.tensor([g[k] for g in grid]) for k in (0, 1))
     steps = STEPS * (2 if effort.thorough else 1)
     state = train(theta0, W0, theta0, x1, x2, lr, tau, tangential, steps)
-    return dict(tangential=tangential, x1=x1, x2=x2, theta0=theta0, W0=W0, lr=lr, tau=tau, steps=steps,
-                state=state, converged=converged(state))
+    return dict(
+        tangential=tangential,
+        x1=x1,
+        x2=x2,
+        theta0=theta0,
+        W0=W0,
+        lr=lr,
+        tau=tau,
+        steps=steps,
+        state=state,
+        converged=converged(state),
+    )
 
 
 def confirm(found: dict, i: int) -> dict:
     """Run i continued CONFIRM_STEPS steps from its final state: how far it moves, and its
     certificate there."""
     s = found["state"]
-    pick = [t[i : i + 1] for t in (s["theta"], s["W"], s["xi"], found["x1"], found["x2"], found["lr"], found["tau"])]
+    pick = [
+        t[i : i + 1]
+        for t in (s["theta"], s["W"], s["xi"], found["x1"], found["x2"], found["lr"], found["tau"])
+    ]
     later = train(*pick, found["tangential"], CONFIRM_STEPS)
-    moved = float(_norm(later["theta"] - s["theta"][i : i + 1], later["W"] - s["W"][i : i + 1])[0]
-                  / _norm(later["theta"], later["W"])[0])
+    moved = float(
+        _norm(later["theta"] - s["theta"][i : i + 1], later["W"] - s["W"][i : i + 1])[0]
+        / _norm(later["theta"], later["W"])[0]
+    )
     certificate = {k: float(later[k][0]) for k in ("gradient", "update", "gap", "apart")}
     return dict(moved=moved, **certificate, confirmed=moved <= TOL and bool(converged(later)[0]))
 
@@ -129,21 +162,43 @@ def summary(found: dict) -> dict:
     rows = []
     for tau in TAUS:
         mine = found["tau"] == tau
-        rows.append(dict(tau=tau, runs=int(mine.sum()), converged=int((done & mine).sum()),
-                         smallest_gradient=float(s["gradient"][mine].min())))
+        rows.append(
+            dict(
+                tau=tau,
+                runs=int(mine.sum()),
+                converged=int((done & mine).sum()),
+                smallest_gradient=float(s["gradient"][mine].min()),
+            )
+        )
     collapsed = int((s["apart"] < APART).sum())
-    return dict(tangential=found["tangential"], steps=found["steps"], runs=len(done), by_tau=rows, collapsed=collapsed)
+    return dict(
+        tangential=found["tangential"],
+        steps=found["steps"],
+        runs=len(done),
+        by_tau=rows,
+        collapsed=collapsed,
+    )
 
 
 def counterexample(found: dict, i: int, confirmation: dict) -> dict:
     s = found["state"]
     return dict(
-        form="tangential" if found["tangential"] else "plain", lr=float(found["lr"][i]), tau=float(found["tau"][i]),
-        steps=found["steps"], x1=found["x1"][i].tolist(), x2=found["x2"][i].tolist(),
-        theta0=found["theta0"][i].tolist(), W0=found["W0"][i].tolist(),
-        theta=s["theta"][i].tolist(), W=s["W"][i].tolist(), xi=s["xi"][i].tolist(),
-        gradient=float(s["gradient"][i]), update=float(s["update"][i]), gap=float(s["gap"][i]),
-        apart=float(s["apart"][i]), confirmation=confirmation,
+        form="tangential" if found["tangential"] else "plain",
+        lr=float(found["lr"][i]),
+        tau=float(found["tau"][i]),
+        steps=found["steps"],
+        x1=found["x1"][i].tolist(),
+        x2=found["x2"][i].tolist(),
+        theta0=found["theta0"][i].tolist(),
+        W0=found["W0"][i].tolist(),
+        theta=s["theta"][i].tolist(),
+        W=s["W"][i].tolist(),
+        xi=s["xi"][i].tolist(),
+        gradient=float(s["gradient"][i]),
+        update=float(s["update"][i]),
+        gap=float(s["gap"][i]),
+        apart=float(s["apart"][i]),
+        confirmation=confirmation,
         replay="theory.convergence_raft.train(θ0, W0, ξ0 = θ0, x1, x2, lr, τ, tangential, steps), batch of one",
     )
 
@@ -152,8 +207,11 @@ def check(effort: Effort) -> Finding:
     found = [search(effort, tangential) for tangential in (False, True)]
     evidence = [fact("raft-runs", **summary(f)) for f in found]
     runs = sum(len(f["converged"]) for f in found)
-    candidates = [(float(f["state"]["gradient"][i]), n, int(i)) for n, f in enumerate(found)
-                  for i in torch.nonzero(f["converged"]).flatten()]
+    candidates = [
+        (float(f["state"]["gradient"][i]), n, int(i))
+        for n, f in enumerate(found)
+        for i in torch.nonzero(f["converged"]).flatten()
+    ]
     # sampled: the random initialisations; searched: the grid of learning rates, EMA rates and
     # forms they are run at, and the confirmation of the run reported
     common = dict(tolerance=TOL, sampled=runs, searched=len(LRS) * len(TAUS) * len(found))
@@ -164,8 +222,13 @@ def check(effort: Effort) -> Finding:
     _, n, i = min(candidates)
     confirmation = confirm(found[n], i)
     example = counterexample(found[n], i, confirmation)
-    evidence.append(fact("raft-converged", **{k: v for k, v in example.items() if not isinstance(v, (list, dict))},
-                         **{f"confirm_{k}": v for k, v in confirmation.items()}))
+    evidence.append(
+        fact(
+            "raft-converged",
+            **{k: v for k, v in example.items() if not isinstance(v, (list, dict))},
+            **{f"confirm_{k}": v for k, v in confirmation.items()},
+        )
+    )
     common.update(searched=common["searched"] + 1, worst=example["gradient"])
     if not confirmation["confirmed"]:
         return Finding("inconclusive", evidence=evidence, **common)
@@ -173,13 +236,18 @@ def check(effort: Effort) -> Finding:
 
 
 def _runs_sentence(f: dict) -> str:
-    per_tau = "; ".join(f"τ = {r['tau']:g}: {r['converged']} of {r['runs']} (smallest relative gradient "
-                        f"{r['smallest_gradient']:.2g})" for r in f["by_tau"])
-    return (f"RAFT ({'tangential' if f['tangential'] else 'plain'} form), linear encoder R^{N_IN} → R^{DIM}, linear "
-            f"predictor, EMA teacher, full-batch gradient descent on {DATA_SETS} data sets of {INPUTS} inputs with "
-            f"fixed views, learning rates {', '.join(map(str, LRS))}, {f['runs']} runs of {f['steps']} steps: converged "
-            f"(relative gradient, last update and teacher gap ≤ {TOL:g}, inputs ≥ {APART:g} apart on the sphere): "
-            f"{per_tau}; {f['collapsed']} collapsed")
+    per_tau = "; ".join(
+        f"τ = {r['tau']:g}: {r['converged']} of {r['runs']} (smallest relative gradient "
+        f"{r['smallest_gradient']:.2g})"
+        for r in f["by_tau"]
+    )
+    return (
+        f"RAFT ({'tangential' if f['tangential'] else 'plain'} form), linear encoder R^{N_IN} → R^{DIM}, linear "
+        f"predictor, EMA teacher, full-batch gradient descent on {DATA_SETS} data sets of {INPUTS} inputs with "
+        f"fixed views, learning rates {', '.join(map(str, LRS))}, {f['runs']} runs of {f['steps']} steps: converged "
+        f"(relative gradient, last update and teacher gap ≤ {TOL:g}, inputs ≥ {APART:g} apart on the sphere): "
+        f"{per_tau}; {f['collapsed']} collapsed"
+    )
 
 
 WORDING = {
@@ -195,7 +263,10 @@ WORDING = {
         f"{CONFIRM_STEPS} steps it moves by {f['confirm_moved']:.2g} (relative) and ends with relative "
         f"gradient {f['confirm_gradient']:.2g}, teacher gap {f['confirm_gap']:.2g}, inputs "
         f"{f['confirm_apart']:.3g} apart: "
-        + ("confirmed, the parameters and the teacher have stopped" if f["confirm_confirmed"]
-           else "NOT confirmed")
+        + (
+            "confirmed, the parameters and the teacher have stopped"
+            if f["confirm_confirmed"]
+            else "NOT confirmed"
+        )
     ),
 }

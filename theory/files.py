@@ -19,8 +19,12 @@ class OutputError(ValueError):
     """An output file that cannot be written or must not be replaced; one line."""
 
 
-_KINDS = {stat.S_ISCHR: "a character device", stat.S_ISBLK: "a block device",
-          stat.S_ISFIFO: "a named pipe", stat.S_ISSOCK: "a socket"}
+_KINDS = {
+    stat.S_ISCHR: "a character device",
+    stat.S_ISBLK: "a block device",
+    stat.S_ISFIFO: "a named pipe",
+    stat.S_ISSOCK: "a socket",
+}
 
 
 def target(path) -> Path:
@@ -35,7 +39,9 @@ def target(path) -> Path:
         mode = os.stat(real).st_mode
     except FileNotFoundError:
         if not real.parent.is_dir():
-            raise OutputError(f"cannot write {path}: the folder {real.parent} does not exist") from None
+            raise OutputError(
+                f"cannot write {path}: the folder {real.parent} does not exist"
+            ) from None
         return real
     except OSError as error:
         raise OutputError(f"cannot write {path}: {error.strerror or error}") from None
@@ -43,7 +49,9 @@ def target(path) -> Path:
         raise OutputError(f"{path} is a folder: give a file name")
     if not stat.S_ISREG(mode):
         kind = next((name for test, name in _KINDS.items() if test(mode)), "not a regular file")
-        raise OutputError(f"{path} is {kind}: an output is written only to a regular file or a new path")
+        raise OutputError(
+            f"{path} is {kind}: an output is written only to a regular file or a new path"
+        )
     return real
 
 
@@ -56,8 +64,10 @@ def check(path) -> Path:
     writing (its run.lock held). Returns the real target."""
     real = target(path)
     if _in_use(real.parent):
-        raise OutputError(f"cannot write {path}: its folder is the --out of a training command that "
-                          f"is running ({RUN_LOCK} is held); choose another file")
+        raise OutputError(
+            f"cannot write {path}: its folder is the --out of a training command that "
+            f"is running ({RUN_LOCK} is held); choose another file"
+        )
     try:
         with tempfile.NamedTemporaryFile(dir=real.parent, prefix=f".{real.name}."):
             pass
@@ -102,8 +112,9 @@ def check_distinct(named: dict[str, object]) -> None:
         real = Path(os.path.realpath(path))  # a path in a folder still to be made is fine here
         for other, other_path, other_real in seen:
             if same_file(real, other_real):
-                raise OutputError(f"{other} {other_path} and {option} {path} are the same file: "
-                                  "give each its own")
+                raise OutputError(
+                    f"{other} {other_path} and {option} {path} are the same file: give each its own"
+                )
         seen.append((option, path, real))
 
 
@@ -155,9 +166,13 @@ def read_text(path) -> str:
     try:
         return Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise OutputError(f"{path} does not exist: the table is written into a block of an existing file") from None
+        raise OutputError(
+            f"{path} does not exist: the table is written into a block of an existing file"
+        ) from None
     except UnicodeDecodeError as error:
-        raise OutputError(f"{path} is not UTF-8 text (byte {error.start}): it was left as it is") from None
+        raise OutputError(
+            f"{path} is not UTF-8 text (byte {error.start}): it was left as it is"
+        ) from None
     except OSError as error:
         raise OutputError(f"cannot read {path}: {error.strerror or error}") from None
 
@@ -169,7 +184,9 @@ def written(what: str, path, write) -> int:
         write()
     except (OSError, OutputError) as error:
         reason = error.strerror if isinstance(error, OSError) and error.strerror else error
-        print(f"error: the {what} was not written to {path} ({reason}); what is printed above "
-              "stands", file=sys.stderr)
+        print(
+            f"error: the {what} was not written to {path} ({reason}); what is printed above stands",
+            file=sys.stderr,
+        )
         return 1
     return 0

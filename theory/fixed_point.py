@@ -14,10 +14,20 @@ from theory.thm51.search import Conditions
 from theory.thm51.wording import WORDING
 
 CONDITIONS = {
-    "byol-np-fixed-point": Conditions(pairs=("byol-sym/half-align",), predictors=("none",),
-                                      tangential=(False, True), taus=(0.0,), at_fixed_point=True),
-    "byol-fixed-point": Conditions(pairs=("byol-sym/half-align",), predictors=("linear", "mlp"),
-                                   tangential=(False, True), taus=(0.0,), at_fixed_point=True),
+    "byol-np-fixed-point": Conditions(
+        pairs=("byol-sym/half-align",),
+        predictors=("none",),
+        tangential=(False, True),
+        taus=(0.0,),
+        at_fixed_point=True,
+    ),
+    "byol-fixed-point": Conditions(
+        pairs=("byol-sym/half-align",),
+        predictors=("linear", "mlp"),
+        tangential=(False, True),
+        taus=(0.0,),
+        at_fixed_point=True,
+    ),
 }
 
 STATEMENT = (
@@ -44,19 +54,26 @@ FAMILY = Family(
             check=check,
             arguments={"conditions": CONDITIONS["byol-np-fixed-point"]},
             reading="alternative",
-            paper_text=Quote("Section 2.2", r"Theoretically, we would expect that when the final convergence of the online and target is reached,  $\mathcal{L}_{\text{BYOL}}$  degenerates to  $\mathcal{L}_{\text{align}}$  and therefore causes representation collapse, while this speculation never happens in reality."),
+            paper_text=Quote(
+                "Section 2.2",
+                r"Theoretically, we would expect that when the final convergence of the online and target is reached,  $\mathcal{L}_{\text{BYOL}}$  degenerates to  $\mathcal{L}_{\text{align}}$  and therefore causes representation collapse, while this speculation never happens in reality.",
+            ),
         ),
         Claim(
             "byol-fixed-point",
             title="at ξ = θ, BYOL with a predictor descends ½·L_align of its predictions",
             source="Section 2.2 ('L_BYOL degenerates to L_align'); Appendix B (linear and MLP predictors)",
             statement="With a predictor q_w (the paper's linear predictor W, and its MLP), the online "
-            "outputs being the predictions q_w(f_θ(x)) and the gradient taken in (θ, w):" + STATEMENT,
+            "outputs being the predictions q_w(f_θ(x)) and the gradient taken in (θ, w):"
+            + STATEMENT,
             form=f"{FORM}; byol_symmetric / ½·alignment at ξ = θ, τ = 0, linear and MLP predictors, SGD",
             check=check,
             arguments={"conditions": CONDITIONS["byol-fixed-point"]},
             reading="as written",
-            paper_text=Quote("Section 2.2", r"Theoretically, we would expect that when the final convergence of the online and target is reached,  $\mathcal{L}_{\text{BYOL}}$  degenerates to  $\mathcal{L}_{\text{align}}$  and therefore causes representation collapse, while this speculation never happens in reality."),
+            paper_text=Quote(
+                "Section 2.2",
+                r"Theoretically, we would expect that when the final convergence of the online and target is reached,  $\mathcal{L}_{\text{BYOL}}$  degenerates to  $\mathcal{L}_{\text{align}}$  and therefore causes representation collapse, while this speculation never happens in reality.",
+            ),
         ),
     ),
 )

@@ -84,10 +84,22 @@ def _trace_figure(verdict: dict, plt):
     steps = range(1, len(t["deviation"]) + 1)
     floor = FLOOR / 100
     figure, axis = plt.subplots(figsize=(6.2, 3.4))
-    axis.plot(steps, [max(d, floor) for d in t["deviation"]], marker=".", label="deviation of the second side")
-    axis.plot(steps, [max(e, floor) for e in t["envelope"]], marker=".", label="round-off control (ulp)")
-    axis.plot(steps, [FACTOR * max(e, FLOOR) for e in t["envelope"]], linestyle="--", color="grey",
-              label=f"threshold {FACTOR:g}·max(control, {FLOOR:g})")
+    axis.plot(
+        steps,
+        [max(d, floor) for d in t["deviation"]],
+        marker=".",
+        label="deviation of the second side",
+    )
+    axis.plot(
+        steps, [max(e, floor) for e in t["envelope"]], marker=".", label="round-off control (ulp)"
+    )
+    axis.plot(
+        steps,
+        [FACTOR * max(e, FLOOR) for e in t["envelope"]],
+        linestyle="--",
+        color="grey",
+        label=f"threshold {FACTOR:g}·max(control, {FLOOR:g})",
+    )
     axis.set_yscale("log")
     axis.set_xlabel("step")
     axis.set_ylabel(f"relative deviation (0 drawn at {floor:g})")
@@ -109,7 +121,11 @@ def _dimension_figure(verdict: dict, plt):
     return figure
 
 
-FIGURES = (("worst-by-dim", _search_figure), ("trace", _trace_figure), ("dimension-pairs", _dimension_figure))
+FIGURES = (
+    ("worst-by-dim", _search_figure),
+    ("trace", _trace_figure),
+    ("dimension-pairs", _dimension_figure),
+)
 
 
 def figure(verdict: dict) -> str | None:
@@ -144,60 +160,93 @@ def _e(text) -> str:
 
 def _compact(value: dict) -> str:
     """A counterexample as JSON, one top-level key a line, each value on its line."""
-    lines = [f"  {json.dumps(k, ensure_ascii=False)}: {json.dumps(v, ensure_ascii=False)}" for k, v in value.items()]
+    lines = [
+        f"  {json.dumps(k, ensure_ascii=False)}: {json.dumps(v, ensure_ascii=False)}"
+        for k, v in value.items()
+    ]
     return "{\n" + ",\n".join(lines) + "\n}"
 
 
-def _header(verdicts: list[dict], effort: Effort, started: datetime, changes: list[str]) -> list[str]:
+def _header(
+    verdicts: list[dict], effort: Effort, started: datetime, changes: list[str]
+) -> list[str]:
     commit = report.git_commit()
     ids = [v["id"] for v in verdicts]
     rows = [
-        ("toolkit", f"raft-verify {theory.__version__}"), ("commit", commit), ("seed", effort.seed),
-        ("depth", effort.depth), ("date", started.isoformat(timespec="seconds")),
+        ("toolkit", f"raft-verify {theory.__version__}"),
+        ("commit", commit),
+        ("seed", effort.seed),
+        ("depth", effort.depth),
+        ("date", started.isoformat(timespec="seconds")),
         ("machine", report.machine()),
-        ("software", f"Python {platform.python_version()}, torch {torch.__version__}, numpy "
-                     f"{numpy.__version__}, scipy {scipy.__version__}, sympy {sympy.__version__}"),
+        (
+            "software",
+            f"Python {platform.python_version()}, torch {torch.__version__}, numpy "
+            f"{numpy.__version__}, scipy {scipy.__version__}, sympy {sympy.__version__}",
+        ),
         ("replay", claims.replay_all(ids, effort.seed, effort.thorough)),
         *([("provenance", report.dirty_note(changes))] if changes else []),
     ]
     return [
-        "<header>", "<h1>raft-verify report</h1>",
+        "<header>",
+        "<h1>raft-verify report</h1>",
         "<p>Claims of Shi et al., <em>Run Away From your Teacher: Understanding BYOL by a Novel "
         "Self-Supervised Approach</em> (RAFT), checked numerically (float64, CPU) and symbolically.</p>",
-        '<dl class="run">', *[f"<dt>{_e(k)}</dt><dd><code>{_e(v)}</code></dd>" for k, v in rows], "</dl>",
-        "<h2>Cite</h2>", '<pre class="bibtex">' + _e(toolkit_bibtex(commit, started.year)) + "\n\n"
-        + _e(PAPER_BIBTEX) + "</pre>", "</header>",
+        '<dl class="run">',
+        *[f"<dt>{_e(k)}</dt><dd><code>{_e(v)}</code></dd>" for k, v in rows],
+        "</dl>",
+        "<h2>Cite</h2>",
+        '<pre class="bibtex">'
+        + _e(toolkit_bibtex(commit, started.year))
+        + "\n\n"
+        + _e(PAPER_BIBTEX)
+        + "</pre>",
+        "</header>",
     ]
 
 
 def _table(verdicts: list[dict]) -> list[str]:
-    out = ['<section id="verdicts"><h2>Verdicts</h2><table>',
-           "<tr><th>claim</th><th>what is checked</th><th>reading</th><th>verdict</th><th>worst</th><th>tolerance</th><th>cases</th></tr>"]
+    out = [
+        '<section id="verdicts"><h2>Verdicts</h2><table>',
+        "<tr><th>claim</th><th>what is checked</th><th>reading</th><th>verdict</th><th>worst</th><th>tolerance</th><th>cases</th></tr>",
+    ]
     for v in verdicts:
         c = claims.get([v["id"]])[0]
-        out.append(f'<tr><td><a href="#{_e(v["id"])}"><code>{_e(v["id"])}</code></a></td><td>{_e(c.title)}</td>'
-                   f'<td>{_e(report.reading(v))}</td><td class="{_e(v["verdict"])}">{_e(v["verdict"])}</td><td>{report.number(v["worst"], ".10g")}</td>'
-                   f'<td>{v["tolerance"]:g}</td><td>{v["cases"]}</td></tr>')
+        out.append(
+            f'<tr><td><a href="#{_e(v["id"])}"><code>{_e(v["id"])}</code></a></td><td>{_e(c.title)}</td>'
+            f'<td>{_e(report.reading(v))}</td><td class="{_e(v["verdict"])}">{_e(v["verdict"])}</td><td>{report.number(v["worst"], ".10g")}</td>'
+            f"<td>{v['tolerance']:g}</td><td>{v['cases']}</td></tr>"
+        )
     return out + ["</table></section>"]
 
 
 def _section(v: dict) -> list[str]:
-    out = [f'<section class="claim" id="{_e(v["id"])}">',
-           f'<h2><code>{_e(v["id"])}</code> — <span class="{_e(v["verdict"])}">{_e(v["verdict"])}</span></h2>',
-           "<dl>", f"<dt>source</dt><dd>{_e(v['source'])}</dd>",
-           f"<dt>paper text</dt><dd>{_e(report.paper_words(v) or 'none given')}</dd>",
-           f"<dt>reading</dt><dd>{_e(report.reading(v))}</dd>", f"<dt>statement</dt><dd>{_e(v['statement'])}</dd>",
-           f"<dt>checked form</dt><dd><code>{_e(v['form'])}</code></dd>",
-           f"<dt>cases</dt><dd>{v['sampled']} sampled at random, {v['searched']} visited by adversarial search "
-           f"and edge cases; {v['seconds']:.2f} s</dd>",
-           f"<dt>replay</dt><dd><code>{_e(v['replay'])}</code></dd>", *_certificate(v), "</dl>",
-           '<ul class="evidence">', *[f"<li>{_e(e)}</li>" for e in report.evidence(v)], "</ul>"]
+    out = [
+        f'<section class="claim" id="{_e(v["id"])}">',
+        f'<h2><code>{_e(v["id"])}</code> — <span class="{_e(v["verdict"])}">{_e(v["verdict"])}</span></h2>',
+        "<dl>",
+        f"<dt>source</dt><dd>{_e(v['source'])}</dd>",
+        f"<dt>paper text</dt><dd>{_e(report.paper_words(v) or 'none given')}</dd>",
+        f"<dt>reading</dt><dd>{_e(report.reading(v))}</dd>",
+        f"<dt>statement</dt><dd>{_e(v['statement'])}</dd>",
+        f"<dt>checked form</dt><dd><code>{_e(v['form'])}</code></dd>",
+        f"<dt>cases</dt><dd>{v['sampled']} sampled at random, {v['searched']} visited by adversarial search "
+        f"and edge cases; {v['seconds']:.2f} s</dd>",
+        f"<dt>replay</dt><dd><code>{_e(v['replay'])}</code></dd>",
+        *_certificate(v),
+        "</dl>",
+        '<ul class="evidence">',
+        *[f"<li>{_e(e)}</li>" for e in report.evidence(v)],
+        "</ul>",
+    ]
     image = figure(v)
     if image:
         out.append(f'<figure><img alt="figure of {_e(v["id"])}" src="{image}"></figure>')
     if v["counterexample"] is not None:
-        out += ['<details class="counterexample" open><summary>Counterexample</summary>',
-                f"<pre>{_e(_compact(v['counterexample']))}</pre></details>"]
+        out += [
+            '<details class="counterexample" open><summary>Counterexample</summary>',
+            f"<pre>{_e(_compact(v['counterexample']))}</pre></details>",
+        ]
     return out + ["</section>"]
 
 
@@ -205,16 +254,33 @@ def _certificate(v: dict) -> list[str]:
     cert = v.get("certificate")
     if not cert:
         return []
-    return [f"<dt>machine-checked</dt><dd><code>{_e(cert['theorem'])}</code> ({_e(cert['prover'])} "
-            f"{_e(cert['version'])}) proves {_e(cert['proves'])}:<pre>{_e(cert['statement'])}</pre>"
-            f"assumptions: {_e(', '.join(cert['assumptions']) or 'none')}; gap: {_e(cert['gap'])}; "
-            f"re-check: <code>python -m theory certify {_e(v['id'])}</code></dd>"]
+    return [
+        f"<dt>machine-checked</dt><dd><code>{_e(cert['theorem'])}</code> ({_e(cert['prover'])} "
+        f"{_e(cert['version'])}) proves {_e(cert['proves'])}:<pre>{_e(cert['statement'])}</pre>"
+        f"assumptions: {_e(', '.join(cert['assumptions']) or 'none')}; gap: {_e(cert['gap'])}; "
+        f"re-check: <code>python -m theory certify {_e(v['id'])}</code></dd>"
+    ]
 
 
 def page(verdicts: list[dict], effort: Effort, started: datetime, changes: list[str] = ()) -> str:
     body = _header(verdicts, effort, started, changes) + _table(verdicts)
     for v in verdicts:
         body += _section(v)
-    return "\n".join(["<!doctype html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
-                      "<title>raft-verify report</title>", f"<style>{STYLE}</style>", "</head>", "<body>",
-                      *body, "</body>", "</html>"]) + "\n"
+    return (
+        "\n".join(
+            [
+                "<!doctype html>",
+                '<html lang="en">',
+                "<head>",
+                '<meta charset="utf-8">',
+                "<title>raft-verify report</title>",
+                f"<style>{STYLE}</style>",
+                "</head>",
+                "<body>",
+                *body,
+                "</body>",
+                "</html>",
+            ]
+        )
+        + "\n"
+    )

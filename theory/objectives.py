@@ -292,7 +292,13 @@ def linear_byol_expected(
     if theta.dim() != 2:
         raise ValueError(f"theta must be a (d, n) matrix, got shape {tuple(theta.shape)}")
     d, n = theta.shape
-    expected = {"xi": (xi, (d, n)), "W": (W, (d, d)), "A": (A, (n, n)), "B": (B, (n, n)), "A2": (A2, (n, n))}
+    expected = {
+        "xi": (xi, (d, n)),
+        "W": (W, (d, d)),
+        "A": (A, (n, n)),
+        "B": (B, (n, n)),
+        "A2": (A2, (n, n)),
+    }
     for name, (value, shape) in expected.items():
         if value is not None and tuple(value.shape) != shape:
             raise ValueError(

@@ -45,11 +45,17 @@ def load(spec: str, replay_option: str = ""):
             module = _module(name)
     except (PluginError, KeyboardInterrupt):
         raise
-    except BaseException as error:  # a plugin's own code: any failure to import, an exit too, is its failure
-        raise PluginError(f"plugin {spec}: cannot be imported ({type(error).__name__}: {error})") from None
+    except (
+        BaseException
+    ) as error:  # a plugin's own code: any failure to import, an exit too, is its failure
+        raise PluginError(
+            f"plugin {spec}: cannot be imported ({type(error).__name__}: {error})"
+        ) from None
     family = getattr(module, attribute or "FAMILY", None)
     if not isinstance(family, Family):
-        raise PluginError(f"plugin {spec}: defines no {attribute or 'FAMILY'} that is a theory.claims.Family")
+        raise PluginError(
+            f"plugin {spec}: defines no {attribute or 'FAMILY'} that is a theory.claims.Family"
+        )
     return replace(family, plugin=spec, replay_option=replay_option)
 
 
@@ -63,7 +69,9 @@ def discover(specs: list[str], taken: set[str]) -> tuple[list, list[str]]:
     one line per plugin left out. A plugin whose claim ids are already taken (by the toolkit or
     an earlier plugin) is left out whole."""
     families, errors = [], []
-    sources = [(value, "") for _, value in installed()] + [(spec, f"--plugin {shlex.quote(spec)}") for spec in specs]
+    sources = [(value, "") for _, value in installed()] + [
+        (spec, f"--plugin {shlex.quote(spec)}") for spec in specs
+    ]
     for spec, option in sources:
         try:
             family = load(spec, option)
@@ -73,7 +81,9 @@ def discover(specs: list[str], taken: set[str]) -> tuple[list, list[str]]:
         ids = [c.id for c in family.claims]
         clashes = sorted(set(ids) & taken | {i for i in ids if ids.count(i) > 1})
         if clashes:
-            errors.append(f"plugin {spec}: claim id {', '.join(map(repr, clashes))} is already taken; left out")
+            errors.append(
+                f"plugin {spec}: claim id {', '.join(map(repr, clashes))} is already taken; left out"
+            )
             continue
         taken |= set(ids)
         families.append(family)

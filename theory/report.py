@@ -20,8 +20,15 @@ from theory.claims import Claim, Effort
 
 
 def describe(c: Claim) -> dict:
-    return {"id": c.id, "title": c.title, "source": c.source, "statement": c.statement, "form": c.form,
-            "reading": c.reading, "paper_text": claims.quoted(c)}
+    return {
+        "id": c.id,
+        "title": c.title,
+        "source": c.source,
+        "statement": c.statement,
+        "form": c.form,
+        "reading": c.reading,
+        "paper_text": claims.quoted(c),
+    }
 
 
 def paper_words(v: dict) -> str:
@@ -71,7 +78,9 @@ def table(verdicts: list[dict]) -> str:
     width = max((len(v["id"]) for v in verdicts), default=len("claim"))
     labels = {v["id"]: certificates.label(v) for v in verdicts}
     column = max([len(label) for label in labels.values()] + [12])
-    lines = [f"{'claim':<{width}}  {'verdict':<{column}}  {'worst':>22}  {'cases':>9}  {'seconds':>7}"]
+    lines = [
+        f"{'claim':<{width}}  {'verdict':<{column}}  {'worst':>22}  {'cases':>9}  {'seconds':>7}"
+    ]
     for v in verdicts:
         lines.append(
             f"{v['id']:<{width}}  {labels[v['id']]:<{column}}  {number(v['worst'], '.15g'):>22}  {v['cases']:>9}  "
@@ -79,21 +88,30 @@ def table(verdicts: list[dict]) -> str:
         )
     for v in verdicts:
         lines += ["", f"{v['id']}: {v['verdict'].upper()}  [{v['source']}]", f"  {v['statement']}"]
-        lines.append(f"  reading: {reading(v)}" + (f" of {paper_words(v)}" if paper_words(v) else ""))
+        lines.append(
+            f"  reading: {reading(v)}" + (f" of {paper_words(v)}" if paper_words(v) else "")
+        )
         if "certificate" in v:
             cert = v["certificate"]
-            lines.append(f"  Coq: {cert['theorem']} proves {cert['proves']}; compiled proof here: {cert['status']}")
+            lines.append(
+                f"  Coq: {cert['theorem']} proves {cert['proves']}; compiled proof here: {cert['status']}"
+            )
         lines += [f"  - {e}" for e in evidence(v)]
         if v["counterexample"] is not None:
-            lines.append(f"  counterexample: {json.dumps(v['counterexample'].get('exact', v['counterexample']))}")
+            lines.append(
+                f"  counterexample: {json.dumps(v['counterexample'].get('exact', v['counterexample']))}"
+            )
         lines.append(f"  replay: {v['replay']}")
     return "\n".join(lines)
 
 
 def markdown_table(header, rows) -> list[str]:
     """A Markdown table's lines: the header, its rule, a line per row of cells (strings)."""
-    return ["| " + " | ".join(header) + " |", "|" + "---|" * len(header),
-            *("| " + " | ".join(row) + " |" for row in rows)]
+    return [
+        "| " + " | ".join(header) + " |",
+        "|" + "---|" * len(header),
+        *("| " + " | ".join(row) + " |" for row in rows),
+    ]
 
 
 def git_commit() -> str:
@@ -101,11 +119,16 @@ def git_commit() -> str:
     here = Path(theory.__file__).resolve().parent
     try:
         commit = subprocess.run(
-            ["git", "-C", str(here), "rev-parse", "HEAD"], capture_output=True, text=True, check=True
+            ["git", "-C", str(here), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
         ).stdout.strip()
         dirty = subprocess.run(
             ["git", "-C", str(here), "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True, text=True, check=True,
+            capture_output=True,
+            text=True,
+            check=True,
         ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unavailable (not run from a git checkout)"
@@ -136,18 +159,34 @@ def tree_changes(repository: Path = REPOSITORY) -> list[str] | None:
     adds claims); None when it is not a git checkout."""
     try:
         status = subprocess.run(
-            ["git", "-C", str(repository), "status", "--porcelain=v1", "-z", "--untracked-files=all"],
-            capture_output=True, text=True, check=True,
+            [
+                "git",
+                "-C",
+                str(repository),
+                "status",
+                "--porcelain=v1",
+                "-z",
+                "--untracked-files=all",
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
         ).stdout
-        top = subprocess.run(["git", "-C", str(repository), "rev-parse", "--show-toplevel"],
-                             capture_output=True, text=True, check=True).stdout.strip()
+        top = subprocess.run(
+            ["git", "-C", str(repository), "rev-parse", "--show-toplevel"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return None
     entries, files = iter(status.split("\0")), []
     for entry in entries:
         if entry:
             files.append(os.path.relpath(Path(top, entry[3:]), Path(repository).resolve()))
-            if entry[0] in "RC":  # a staged rename or copy: its source path follows, as an entry of its own
+            if (
+                entry[0] in "RC"
+            ):  # a staged rename or copy: its source path follows, as an entry of its own
                 next(entries, None)
     return sorted(files)
 
@@ -159,7 +198,9 @@ def require_clean(outputs, allow_dirty: bool, repository: Path = REPOSITORY) -> 
     what is being regenerated). Returns the files that differ (empty when clean, or when no
     output lies in the repository, or outside a git checkout)."""
     root = Path(repository).resolve()
-    real = [Path(os.path.realpath(o)) for o in outputs]  # a loop of links stays as it is (files.target refuses it)
+    real = [
+        Path(os.path.realpath(o)) for o in outputs
+    ]  # a loop of links stays as it is (files.target refuses it)
     inside = [o for o in real if o.is_relative_to(root)]
     changes = tree_changes(root) if inside else None
     if not changes:
@@ -170,21 +211,26 @@ def require_clean(outputs, allow_dirty: bool, repository: Path = REPOSITORY) -> 
         raise OutputError(
             f"the working tree differs from its commit in {', '.join(changes)}: a generated document "
             "must cite a commit that can be checked out; commit first, or pass --allow-dirty (the "
-            "document then says so)")
+            "document then says so)"
+        )
     return changes
 
 
 def dirty_note(changes: list[str]) -> str:
     """What a document written with --allow-dirty says about its provenance."""
-    return (f"Written with --allow-dirty: the working tree differed from commit {git_commit()} in "
-            f"{', '.join(changes)}, so that commit does not reproduce this exactly.")
+    return (
+        f"Written with --allow-dirty: the working tree differed from commit {git_commit()} in "
+        f"{', '.join(changes)}, so that commit does not reproduce this exactly."
+    )
 
 
 def _cell(text) -> str:
     return str(text).replace("|", "\\|").replace("\n", "<br>")
 
 
-def markdown(verdicts: list[dict], effort: Effort, started: datetime, changes: list[str] = ()) -> str:
+def markdown(
+    verdicts: list[dict], effort: Effort, started: datetime, changes: list[str] = ()
+) -> str:
     """The citable report: what a citation needs, a table of verdicts, then per claim its
     statement, source, checked form, evidence, counterexample and replay command."""
     ids = [v["id"] for v in verdicts]
@@ -244,7 +290,14 @@ def _section(v: dict) -> list[str]:
     ]
     out += [f"- {e}" for e in evidence(v)]
     if v["counterexample"] is not None:
-        out += ["", "Counterexample:", "", "```json", json.dumps(v["counterexample"], indent=2), "```"]
+        out += [
+            "",
+            "Counterexample:",
+            "",
+            "```json",
+            json.dumps(v["counterexample"], indent=2),
+            "```",
+        ]
     return out + (certificate_lines(v["certificate"], v["id"]) if "certificate" in v else [])
 
 
@@ -253,8 +306,14 @@ def certificate_lines(cert: dict, claim_id: str) -> list[str]:
     and gap, and the command that re-checks it (its status on the machine that wrote the
     report is not a finding, so it is left out)."""
     return [
-        "", f"Machine-checked: `{cert['theorem']}` ({cert['prover']} {cert['version']}, "
-        f"`{cert['file']}`) proves {cert['proves']}:", "", "```coq", cert["statement"], "```", "",
+        "",
+        f"Machine-checked: `{cert['theorem']}` ({cert['prover']} {cert['version']}, "
+        f"`{cert['file']}`) proves {cert['proves']}:",
+        "",
+        "```coq",
+        cert["statement"],
+        "```",
+        "",
         f"- assumptions: {', '.join(cert['assumptions']) or 'none'}",
         f"- gap: {cert['gap']}",
         f"- re-check: `python -m theory certify {claim_id}`",
@@ -278,7 +337,8 @@ def summary(verdicts: list[dict], effort: Effort, base: Path, changes: list[str]
         "claim's worst observed value (its meaning is in the claim's statement); its last digits "
         "are round-off, which other CPUs round differently, inside the bands that "
         f"[the pins]({link('tests/data/verdicts-seed0.json')}) give; no CPU changes a verdict "
-        f"([why]({link('docs/decision-rule.md')}#other-cpus))." + (f" {dirty_note(changes)}" if changes else ""),
+        f"([why]({link('docs/decision-rule.md')}#other-cpus))."
+        + (f" {dirty_note(changes)}" if changes else ""),
         "",
         "| claim | verdict | worst | reading | what is checked |",
         "|---|---|---|---|---|",
@@ -286,7 +346,9 @@ def summary(verdicts: list[dict], effort: Effort, base: Path, changes: list[str]
     for v in verdicts:
         c, family = claims.get([v["id"]])[0], claims.family_of(v["id"])
         name = f"[`{v['id']}`]({link(family.doc)})" if family.doc else f"`{v['id']}`"
-        out.append(f"| {name} | {_verdict(v)} | {number(v['worst'], '.10g')} | {reading(v)} | {_cell(c.title)} |")
+        out.append(
+            f"| {name} | {_verdict(v)} | {number(v['worst'], '.10g')} | {reading(v)} | {_cell(c.title)} |"
+        )
     return "\n".join(out)
 
 
@@ -315,7 +377,9 @@ def _block_bounds(text: str, name: str, path) -> tuple[int, int]:
     begin, end = begin_marker(name), end_marker(name)
     start, stop = text.find(begin), text.find(end)
     if start < 0 or stop < start:
-        raise OutputError(f"{path} has no block to rewrite: it needs a line {begin} and, after it, {end}")
+        raise OutputError(
+            f"{path} has no block to rewrite: it needs a line {begin} and, after it, {end}"
+        )
     return start + len(begin), stop
 
 
@@ -325,12 +389,16 @@ def check_block(path, name: str, allow_dirty: bool = False) -> None:
     require_clean([path], allow_dirty)
     real = files.target(path)
     if not real.exists():
-        raise OutputError(f"{path} does not exist: the table is written into a block of an existing file")
+        raise OutputError(
+            f"{path} does not exist: the table is written into a block of an existing file"
+        )
     files.check(path)
     _block_bounds(files.read_text(real), name, path)
 
 
-def write_block(path, name: str, content: str, allow_dirty: bool = False, noted: bool = False) -> None:
+def write_block(
+    path, name: str, content: str, allow_dirty: bool = False, noted: bool = False
+) -> None:
     """Replace what stands between the block's markers in a Markdown file with ``content``
     (from a clean tree, or with --allow-dirty and a note saying so, unless ``noted``: the content
     says it already; ``require_clean``)."""

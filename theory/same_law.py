@@ -92,22 +92,49 @@ def trained(setup: Setup, side: int, identity_predictor: bool) -> list[float]:
     for _ in range(setup.steps):
         learner.backward(*next(views))
         learner.update()
-    probe = torch.randn(32, setup.inputs, generator=torch.Generator().manual_seed(7), dtype=torch.float64)
+    probe = torch.randn(
+        32, setup.inputs, generator=torch.Generator().manual_seed(7), dtype=torch.float64
+    )
     return _statistics(learner, start, probe)
 
 
 def compare_laws(rng, predictor: str, runs: int, identity_predictor: bool = False) -> dict:
     """BYOL' and RAFT from independent seeds: a KS test per statistic, Bonferroni-corrected."""
-    base = Setup(pair="byol'/raft", tangential=False, encoder="mlp", inputs=4, width=8, dim=4,
-                 predictor=predictor, optimizer="adam", lr=1e-2, tau=0.9, batch=8, steps=STEPS)
+    base = Setup(
+        pair="byol'/raft",
+        tangential=False,
+        encoder="mlp",
+        inputs=4,
+        width=8,
+        dim=4,
+        predictor=predictor,
+        optimizer="adam",
+        lr=1e-2,
+        tau=0.9,
+        batch=8,
+        steps=STEPS,
+    )
     with one_thread():
-        sides = [[trained(replace(base, seed=int(rng.integers(2**31))), side, identity_predictor)
-                  for _ in range(runs)] for side in (0, 1)]
-    p_values = [scipy.stats.ks_2samp([r[k] for r in sides[0]], [r[k] for r in sides[1]]).pvalue
-                for k in range(len(STATISTICS))]
+        sides = [
+            [
+                trained(replace(base, seed=int(rng.integers(2**31))), side, identity_predictor)
+                for _ in range(runs)
+            ]
+            for side in (0, 1)
+        ]
+    p_values = [
+        scipy.stats.ks_2samp([r[k] for r in sides[0]], [r[k] for r in sides[1]]).pvalue
+        for k in range(len(STATISTICS))
+    ]
     corrected = min(1.0, min(p_values) * len(p_values))
-    return dict(predictor=predictor, identity_init=identity_predictor, runs=runs, steps=STEPS,
-                p_values=p_values, corrected=corrected)
+    return dict(
+        predictor=predictor,
+        identity_init=identity_predictor,
+        runs=runs,
+        steps=STEPS,
+        p_values=p_values,
+        corrected=corrected,
+    )
 
 
 def check(effort: Effort) -> Finding:
@@ -116,15 +143,27 @@ def check(effort: Effort) -> Finding:
     laws = [compare_laws(rng, kind, RUNS * effort.scale) for kind in ("linear", "mlp")]
     # At the default size: the power to see a difference only grows with the sample.
     power = compare_laws(rng, "linear", RUNS, identity_predictor=True)
-    evidence = [fact("init-symmetry", **inits), *[fact("same-law", **law) for law in laws],
-                fact("power", **power), fact("composes", claims=["thm5.1-adam-mlp", "thm5.1-adam", "thm5.1-no-tangent"])]
+    evidence = [
+        fact("init-symmetry", **inits),
+        *[fact("same-law", **law) for law in laws],
+        fact("power", **power),
+        fact("composes", claims=["thm5.1-adam-mlp", "thm5.1-adam", "thm5.1-no-tangent"]),
+    ]
     worst = min(law["corrected"] for law in laws)
-    common = dict(worst=worst, tolerance=ALPHA, sampled=2 * RUNS * effort.scale * len(laws),
-                  searched=inits["draws"] + 2 * power["runs"])
+    common = dict(
+        worst=worst,
+        tolerance=ALPHA,
+        sampled=2 * RUNS * effort.scale * len(laws),
+        searched=inits["draws"] + 2 * power["runs"],
+    )
     if inits["asymmetric"]:
         first = inits["asymmetric"][0]
-        return Finding("fails", evidence=evidence, counterexample={
-            "fan_in": first[0], "uniform_from": first[1], "uniform_to": first[2]}, **common)
+        return Finding(
+            "fails",
+            evidence=evidence,
+            counterexample={"fan_in": first[0], "uniform_from": first[1], "uniform_to": first[2]},
+            **common,
+        )
     if worst < ALPHA or power["corrected"] >= ALPHA:
         evidence.append(fact("undecided", differ=worst < ALPHA, blind=power["corrected"] >= ALPHA))
         return Finding("inconclusive", evidence=evidence, **common)
@@ -139,10 +178,13 @@ WORDING = {
     "init-symmetry": lambda f: (
         f"exact: PyTorch's default nn.Linear initialisation, {f['layers']} fan-ins from 1 to 512, "
         f"{f['draws']} uniform draws recorded as torch calls them: "
-        + ("every one draws from U(−b, b), a law invariant under negation (weight and bias), so M "
-           "maps the initial predictor's law to itself; on the float grid U(−b, b) and its mirror "
-           "differ in one point of probability 2⁻²⁴ (float32) or 2⁻⁵³ (float64)"
-           if not f["asymmetric"] else f"{len(f['asymmetric'])} draw from an asymmetric interval")
+        + (
+            "every one draws from U(−b, b), a law invariant under negation (weight and bias), so M "
+            "maps the initial predictor's law to itself; on the float grid U(−b, b) and its mirror "
+            "differ in one point of probability 2⁻²⁴ (float32) or 2⁻⁵³ (float64)"
+            if not f["asymmetric"]
+            else f"{len(f['asymmetric'])} draw from an asymmetric interval"
+        )
     ),
     "same-law": lambda f: (
         f"statistics: {f['runs']} runs of BYOL' and {f['runs']} of RAFT ({f['predictor']} predictor at "
@@ -160,9 +202,18 @@ WORDING = {
         f"of {', '.join(f['claims'])} (the paper trains with Adam, plain cross-model terms, linear "
         "and MLP predictors); see their verdicts"
     ),
-    "undecided": lambda f: "inconclusive: " + "; ".join(
-        ([f"a KS test rejects equality at {ALPHA:g}"] if f["differ"] else [])
-        + (["the test does not reject the pair whose laws differ, so it could not see a difference"] if f["blind"] else [])
+    "undecided": lambda f: (
+        "inconclusive: "
+        + "; ".join(
+            ([f"a KS test rejects equality at {ALPHA:g}"] if f["differ"] else [])
+            + (
+                [
+                    "the test does not reject the pair whose laws differ, so it could not see a difference"
+                ]
+                if f["blind"]
+                else []
+            )
+        )
     ),
 }
 
@@ -191,7 +242,10 @@ FAMILY = Family(
             "from independent seeds, against the identity-initialised predictor as a power check",
             check=check,
             reading="extension",
-            paper_text=Quote("Section 4.2", r"we find BYOL' is a special form of RAFT under certain conditions, which makes the performance of BYOL' a guarantee of the effectiveness of RAFT."),
+            paper_text=Quote(
+                "Section 4.2",
+                r"we find BYOL' is a special form of RAFT under certain conditions, which makes the performance of BYOL' a guarantee of the effectiveness of RAFT.",
+            ),
         ),
     ),
 )

@@ -91,14 +91,33 @@ class Report:
     def facts(self) -> list[dict]:
         """One fact per phase: its cases, the dimensions searched, its worst score and where."""
         facts = [
-            fact("search", phase=p.name, cases=p.cases, dims=sorted(self.by_dim), worst=p.worst.score,
-                 dim=p.worst.dim, **({"alpha": p.worst.alpha, "beta": p.worst.beta} if self.weights else {}))
+            fact(
+                "search",
+                phase=p.name,
+                cases=p.cases,
+                dims=sorted(self.by_dim),
+                worst=p.worst.score,
+                dim=p.worst.dim,
+                **({"alpha": p.worst.alpha, "beta": p.worst.beta} if self.weights else {}),
+            )
             for p in self.phases
         ]
-        facts.append(fact("worst-by-dim", dims=sorted(self.by_dim), worst=[self.by_dim[d].score for d in sorted(self.by_dim)]))
+        facts.append(
+            fact(
+                "worst-by-dim",
+                dims=sorted(self.by_dim),
+                worst=[self.by_dim[d].score for d in sorted(self.by_dim)],
+            )
+        )
         if self.profile:
-            facts.append(fact("profile", bins=list(PROFILE_BINS), dims=sorted(self.profile),
-                              worst=[self.profile[d] for d in sorted(self.profile)]))
+            facts.append(
+                fact(
+                    "profile",
+                    bins=list(PROFILE_BINS),
+                    dims=sorted(self.profile),
+                    worst=[self.profile[d] for d in sorted(self.profile)],
+                )
+            )
         return facts
 
 
@@ -182,7 +201,9 @@ def _ascend(score: Score, x, log_w, steps: int, lr: float, weights: bool):
     return best_x, best_w, best_s
 
 
-def polish(score: Score, start: Candidate, weights: bool, maxiter: int = 200) -> tuple[Candidate, int]:
+def polish(
+    score: Score, start: Candidate, weights: bool, maxiter: int = 200
+) -> tuple[Candidate, int]:
     """L-BFGS-B with autograd gradients from one candidate; returns the better of start and
     result, and the number of evaluations."""
     k, dim = start.vectors.shape
@@ -241,8 +262,10 @@ def search(
     ``edge_dims`` (there are 6^k of them: a search over many vectors asks for none)."""
     gen = effort.torch_generator()
     scale = effort.scale
-    phases = {name: Phase(name, 0, Candidate(np.zeros((k, 1)), 1.0, 1.0, -math.inf))
-              for name in ("random", "adversarial", "polish", "edge cases")}
+    phases = {
+        name: Phase(name, 0, Candidate(np.zeros((k, 1)), 1.0, 1.0, -math.inf))
+        for name in ("random", "adversarial", "polish", "edge cases")
+    }
     by_dim: dict[int, Candidate] = {}
     profile: dict[int, list[float | None]] = {}
 

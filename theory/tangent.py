@@ -71,7 +71,9 @@ def check(effort: Effort) -> Finding:
         fact("symbolic-difference", dims=dims, proven=proven),
         fact("lambda-floor", floor=LAMBDA_FLOOR),
     ]
-    common = dict(worst=worst, tolerance=TOLERANCE, sampled=report.sampled, searched=report.searched)
+    common = dict(
+        worst=worst, tolerance=TOLERANCE, sampled=report.sampled, searched=report.searched
+    )
     if worst <= TOLERANCE:
         return Finding("holds", evidence=evidence, **common)
     z, z_bar = report.worst.vectors
@@ -85,8 +87,12 @@ def check(effort: Effort) -> Finding:
     }
     if proven:
         evidence.append(fact("round-off"))
-    return Finding("inconclusive" if proven else "fails", evidence=evidence,
-                   counterexample=counterexample, **common)
+    return Finding(
+        "inconclusive" if proven else "fails",
+        evidence=evidence,
+        counterexample=counterexample,
+        **common,
+    )
 
 
 WORDING = {
@@ -95,12 +101,15 @@ WORDING = {
         f"sympy proof, component-wise for D = {f['dims'][0]}…{f['dims'][-1]}: ∇_z[‖z̄ − λz‖²/λ] − "
         "(I − zzᵀ)∇_z‖z̄ − z‖² = 2(‖z‖² − 1)z, zero exactly on the unit sphere (and only there, "
         "for z ≠ 0)"
-        if f["proven"] else "sympy: the component-wise difference did not reduce to 2(‖z‖² − 1)z"
+        if f["proven"]
+        else "sympy: the component-wise difference did not reduce to 2(‖z‖² − 1)z"
     ),
     "lambda-floor": lambda f: (
         f"cases with |λ| < {f['floor']:g} are scored 0 (float64 cannot represent the form there)"
     ),
-    "round-off": lambda f: "float64 disagrees with the exact proof: round-off, not a counterexample",
+    "round-off": lambda f: (
+        "float64 disagrees with the exact proof: round-off, not a counterexample"
+    ),
 }
 
 FAMILY = Family(
@@ -120,7 +129,10 @@ FAMILY = Family(
             "cross_model(z, z̄, sphere=False)",
             check=check,
             reading="as written",
-            paper_text=Quote("Remark after Theorem 5.1", r"the cross-model loss  $\|\bar{z} - z\|_2^2$  can be revised as  $\|\bar{z} - \lambda z\|_2^2/\lambda$ , where  $\lambda = \text{sg}(\langle z, \bar{z} \rangle)$  stands for stopping gradient of the inner product of  $z$  and  $\bar{z}$ ."),
+            paper_text=Quote(
+                "Remark after Theorem 5.1",
+                r"the cross-model loss  $\|\bar{z} - z\|_2^2$  can be revised as  $\|\bar{z} - \lambda z\|_2^2/\lambda$ , where  $\lambda = \text{sg}(\langle z, \bar{z} \rangle)$  stands for stopping gradient of the inner product of  $z$  and  $\bar{z}$ .",
+            ),
         ),
     ),
 )

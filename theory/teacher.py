@@ -5,7 +5,9 @@ from typing import Iterable
 import torch
 
 
-def ema_update(teacher: Iterable[torch.Tensor], online: Iterable[torch.Tensor], *, tau: float) -> None:
+def ema_update(
+    teacher: Iterable[torch.Tensor], online: Iterable[torch.Tensor], *, tau: float
+) -> None:
     """ξ ← τξ + (1 − τ)θ in place (eq. 5; Algorithm 1, line 12) for matching lists of tensors,
     τ the share of its own past the teacher keeps: two multi-tensor kernels (scale, then add)
     instead of a Python loop of small ones."""

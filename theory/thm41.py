@@ -105,7 +105,9 @@ def _eq13_slack_is_a_square() -> bool:
 BOUNDS = {
     "thm4.1": Bound(
         lhs=lambda o, p1, p2, t1, t2, a, b: o.byol(p1, t2),
-        rhs=lambda o, p1, p2, t1, t2, a, b: (1 / a + 1 / b) * o.byol_prime_one_view(p1, p2, t2, a, b),
+        rhs=lambda o, p1, p2, t1, t2, a, b: (
+            (1 / a + 1 / b) * o.byol_prime_one_view(p1, p2, t2, a, b)
+        ),
         certificate=lambda g, a, b: _square_of_split(g, a, b, "p1", "p2", "t2") / (a * b),
         certificate_words="‖α(p̂1 − p̂2) − β(p̂2 − t̂2)‖²/(αβ) ≥ 0",
         lemma=_eq13_slack_is_a_square,
@@ -115,10 +117,13 @@ BOUNDS = {
         rhs=lambda o, p1, p2, t1, t2, a, b: (1 / a + 1 / b) * o.byol_prime(p1, p2, t1, t2, a, b),
         repair=Repair(
             bound="L_BYOL ≤ (1/α + 2/β)·L_BYOL' (symmetrised)",
-            rhs=lambda o, p1, p2, t1, t2, a, b: (1 / a + 2 / b) * o.byol_prime(p1, p2, t1, t2, a, b),
-            certificate=lambda g, a, b: g.norm_squared({"p1": 2 * a, "p2": -(2 * a + b), "t2": b})
-            / (2 * a * b)
-            + (1 + b / (2 * a)) * g.squared_distance("p1", "t1"),
+            rhs=lambda o, p1, p2, t1, t2, a, b: (
+                (1 / a + 2 / b) * o.byol_prime(p1, p2, t1, t2, a, b)
+            ),
+            certificate=lambda g, a, b: (
+                g.norm_squared({"p1": 2 * a, "p2": -(2 * a + b), "t2": b}) / (2 * a * b)
+                + (1 + b / (2 * a)) * g.squared_distance("p1", "t1")
+            ),
             certificate_words="‖2α(p̂1 − p̂2) − β(p̂2 − t̂2)‖²/(2αβ) + (1 + β/(2α))‖p̂1 − t̂1‖²",
             supremum=lambda a, b: (2 * a + b) / (a + b),
             supremum_words="(2α + β)/(α + β)",
@@ -128,9 +133,12 @@ BOUNDS = {
         lhs=lambda o, p1, p2, t1, t2, a, b: o.byol_symmetric(p1, p2, t1, t2),
         rhs=lambda o, p1, p2, t1, t2, a, b: (1 / a + 1 / b) * o.byol_prime(p1, p2, t1, t2, a, b),
         certificate=lambda g, a, b: (
-            _square_of_split(g, a, b, "p1", "p2", "t2") + _square_of_split(g, a, b, "p2", "p1", "t1")
-        )
-        / (2 * a * b),
+            (
+                _square_of_split(g, a, b, "p1", "p2", "t2")
+                + _square_of_split(g, a, b, "p2", "p1", "t1")
+            )
+            / (2 * a * b)
+        ),
         certificate_words="[‖α(p̂1 − p̂2) − β(p̂2 − t̂2)‖² + ‖α(p̂2 − p̂1) − β(p̂1 − t̂1)‖²]/(2αβ) ≥ 0",
     ),
 }
@@ -252,8 +260,15 @@ def symbolic_facts(bound: Bound) -> tuple[bool, list[dict]]:
         if repair:
             lhs, rhs = bound.gram_sides(g, rhs=repair.rhs)
             proven = is_identity(rhs - lhs, repair.certificate(g, ALPHA, BETA))
-            facts.append(fact("repair-proof", proven=proven, bound=repair.bound,
-                              certificate=repair.certificate_words, supremum=repair.supremum_words))
+            facts.append(
+                fact(
+                    "repair-proof",
+                    proven=proven,
+                    bound=repair.bound,
+                    certificate=repair.certificate_words,
+                    supremum=repair.supremum_words,
+                )
+            )
         return False, facts
     lhs, rhs = bound.gram_sides(g)
     proven = is_identity(rhs - lhs, bound.certificate(g, ALPHA, BETA))
@@ -265,9 +280,15 @@ def symbolic_facts(bound: Bound) -> tuple[bool, list[dict]]:
 
 def _repair_fact(bound: Bound, worst: Candidate) -> dict:
     limit = bound.repair.supremum(worst.alpha, worst.beta)
-    return fact("within-repair", worst=worst.score, alpha=worst.alpha, beta=worst.beta,
-                supremum=bound.repair.supremum_words, limit=limit,
-                within=worst.score <= limit * (1 + TOLERANCE))
+    return fact(
+        "within-repair",
+        worst=worst.score,
+        alpha=worst.alpha,
+        beta=worst.beta,
+        supremum=bound.repair.supremum_words,
+        limit=limit,
+        within=worst.score <= limit * (1 + TOLERANCE),
+    )
 
 
 def check(effort: Effort, bound: Bound) -> Finding:
@@ -275,7 +296,9 @@ def check(effort: Effort, bound: Bound) -> Finding:
     worst = report.worst.score
     proven, symbolic_evidence = symbolic_facts(bound)
     evidence = report.facts() + symbolic_evidence
-    common = dict(worst=worst, tolerance=TOLERANCE, sampled=report.sampled, searched=report.searched)
+    common = dict(
+        worst=worst, tolerance=TOLERANCE, sampled=report.sampled, searched=report.searched
+    )
     if worst <= 1 + TOLERANCE:
         return Finding("holds", evidence=evidence, **common)
     counterexample = minimal_counterexample(bound, report.lowest_dim_above(1 + TOLERANCE))
@@ -285,8 +308,16 @@ def check(effort: Effort, bound: Bound) -> Finding:
     if bound.repair:
         evidence.append(_repair_fact(bound, report.worst))
     exact = counterexample["exact"]
-    evidence.append(fact("exact-counterexample", dim=counterexample["dim"], lhs=exact["lhs"],
-                         rhs=exact["rhs"], alpha=exact["alpha"], beta=exact["beta"]))
+    evidence.append(
+        fact(
+            "exact-counterexample",
+            dim=counterexample["dim"],
+            lhs=exact["lhs"],
+            rhs=exact["rhs"],
+            alpha=exact["alpha"],
+            beta=exact["beta"],
+        )
+    )
     return Finding("fails", evidence=evidence, counterexample=counterexample, **common)
 
 
@@ -296,17 +327,20 @@ WORDING = {
     "repair-proof": lambda f: (
         f"sympy proof of the repaired bound {f['bound']}: its slack is {f['certificate']} ≥ 0 "
         f"for every D and α, β > 0, so LHS/RHS of this claim never exceeds {f['supremum']} < 2"
-        if f["proven"] else f"sympy: the certificate of the repaired bound {f['bound']} does NOT hold"
+        if f["proven"]
+        else f"sympy: the certificate of the repaired bound {f['bound']} does NOT hold"
     ),
     "certificate": lambda f: (
         f"sympy proof: RHS − LHS = {f['certificate']}, identically in α, β and the Gram entries "
         "⟨a, b⟩, hence for every D and all vectors (unit or not)"
-        if f["proven"] else "sympy: the proposed sum-of-squares certificate does NOT equal RHS − LHS"
+        if f["proven"]
+        else "sympy: the proposed sum-of-squares certificate does NOT equal RHS − LHS"
     ),
     "eq13-lemma": lambda f: (
         "sympy proof: the slack of eq. 13 is ‖(p̂1 − p̂2) − λ(p̂2 − t̂2)‖²/λ ≥ 0 for every λ > 0; "
         "λ = β/α gives eq. 14"
-        if f["proven"] else "sympy: the slack of eq. 13 did NOT reduce to ‖(p̂1 − p̂2) − λ(p̂2 − t̂2)‖²/λ"
+        if f["proven"]
+        else "sympy: the slack of eq. 13 did NOT reduce to ‖(p̂1 − p̂2) − λ(p̂2 − t̂2)‖²/λ"
     ),
     "unconfirmed": lambda f: (
         "a float64 violation was found but could not be confirmed in exact arithmetic"
@@ -339,12 +373,16 @@ FAMILY = Family(
             source="Theorem 4.1, eq. 8; Appendix F, eqs. 12–14",
             statement="L_BYOL = ‖p̂1 − t̂2‖² (eq. 4) ≤ (1/α + 1/β)·[α‖p̂1 − p̂2‖² + β‖p̂2 − t̂2‖²] "
             "(eq. 8 with the cross-model term on the second view, as eqs. 7 and 13)"
-            + STATEMENT_SUFFIX + WORST,
+            + STATEMENT_SUFFIX
+            + WORST,
             form="byol(p1, t2) ≤ (1/α + 1/β)·byol_prime_one_view(p1, p2, t2, α, β), per sample",
             check=check,
             arguments={"bound": BOUNDS["thm4.1"]},
             reading="as written",
-            paper_text=Quote("Theorem 4.1, eq. 8", r"Concretely speaking, for any given constants  $\alpha, \beta > 0$ , we have $$\mathcal{L}_{\text{BYOL}} \leq \left(\frac{1}{\alpha} + \frac{1}{\beta}\right) \mathcal{L}_{\text{BYOL}'}. \quad (8)$$"),
+            paper_text=Quote(
+                "Theorem 4.1, eq. 8",
+                r"Concretely speaking, for any given constants  $\alpha, \beta > 0$ , we have $$\mathcal{L}_{\text{BYOL}} \leq \left(\frac{1}{\alpha} + \frac{1}{\beta}\right) \mathcal{L}_{\text{BYOL}'}. \quad (8)$$",
+            ),
         ),
         Claim(
             "thm4.1-sym",
@@ -352,14 +390,19 @@ FAMILY = Family(
             source="Theorem 4.1, eq. 8 with Definition 4.2's symmetrised cross-model (Algorithm 1)",
             statement="L_BYOL = ‖p̂1 − t̂2‖² (eq. 4) ≤ (1/α + 1/β)·[α‖p̂1 − p̂2‖² + β·½(‖p̂1 − t̂1‖² + "
             "‖p̂2 − t̂2‖²)], the BYOL' that Definition 4.2 adopts 'for the sake of symmetry' and "
-            "Algorithm 1 and the experiments train" + STATEMENT_SUFFIX + " Per sample, or in expectation "
+            "Algorithm 1 and the experiments train"
+            + STATEMENT_SUFFIX
+            + " Per sample, or in expectation "
             "when the views are not drawn alike (e.g. BYOL's asymmetric augmentations, T1 ≠ T2: a point "
             "mass is such a law); with views drawn alike it is thm4.1-sym-exchangeable." + WORST,
             form="byol(p1, t2) ≤ (1/α + 1/β)·byol_prime(p1, p2, t1, t2, α, β), per sample",
             check=check,
             arguments={"bound": BOUNDS["thm4.1-sym"]},
             reading="as written",
-            paper_text=Quote("Definition 4.2 (with Theorem 4.1, eq. 8)", r"For the sake of symmetry, we use  $\mathcal{L}_{\text{cross-model}}(q_w \circ f_\theta)$  to denote  $(1/2)[\mathcal{L}_{\text{cross-model}}(q_w \circ f_\theta, f_\xi, \mathcal{X}_1) + \mathcal{L}_{\text{cross-model}}(q_w \circ f_\theta, f_\xi, \mathcal{X}_2)]$  to compute the cross-model loss."),
+            paper_text=Quote(
+                "Definition 4.2 (with Theorem 4.1, eq. 8)",
+                r"For the sake of symmetry, we use  $\mathcal{L}_{\text{cross-model}}(q_w \circ f_\theta)$  to denote  $(1/2)[\mathcal{L}_{\text{cross-model}}(q_w \circ f_\theta, f_\xi, \mathcal{X}_1) + \mathcal{L}_{\text{cross-model}}(q_w \circ f_\theta, f_\xi, \mathcal{X}_2)]$  to compute the cross-model loss.",
+            ),
         ),
         Claim(
             "thm4.1-symsym",
@@ -371,7 +414,10 @@ FAMILY = Family(
             check=check,
             arguments={"bound": BOUNDS["thm4.1-symsym"]},
             reading="alternative",
-            paper_text=Quote("Definition 4.2 (with Theorem 4.1, eq. 8)", r"For the sake of symmetry, we use  $\mathcal{L}_{\text{cross-model}}(q_w \circ f_\theta)$  to denote  $(1/2)[\mathcal{L}_{\text{cross-model}}(q_w \circ f_\theta, f_\xi, \mathcal{X}_1) + \mathcal{L}_{\text{cross-model}}(q_w \circ f_\theta, f_\xi, \mathcal{X}_2)]$  to compute the cross-model loss."),
+            paper_text=Quote(
+                "Definition 4.2 (with Theorem 4.1, eq. 8)",
+                r"For the sake of symmetry, we use  $\mathcal{L}_{\text{cross-model}}(q_w \circ f_\theta)$  to denote  $(1/2)[\mathcal{L}_{\text{cross-model}}(q_w \circ f_\theta, f_\xi, \mathcal{X}_1) + \mathcal{L}_{\text{cross-model}}(q_w \circ f_\theta, f_\xi, \mathcal{X}_2)]$  to compute the cross-model loss.",
+            ),
         ),
     ),
 )

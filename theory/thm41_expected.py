@@ -20,8 +20,15 @@ from theory.claims import Claim, Effort, Family, Finding, Quote, fact
 from theory.search import search
 from theory.symbolic import ALPHA, BETA, Gram, is_identity
 from theory.thm41 import (
-    BOUNDS, NAMES, PER_SAMPLE, STATEMENT_SUFFIX, TOLERANCE, WORDING, _on_small_circle_points,
-    exact_sides, symbolic_facts,
+    BOUNDS,
+    NAMES,
+    PER_SAMPLE,
+    STATEMENT_SUFFIX,
+    TOLERANCE,
+    WORDING,
+    _on_small_circle_points,
+    exact_sides,
+    symbolic_facts,
 )
 from theory.wording import search_sentences
 
@@ -47,8 +54,10 @@ def expected_ratio(atoms: int):
         n, _, dim = v.shape
         law = v.reshape(n * atoms, 4, dim).unbind(dim=1)
         a, b = alpha.repeat_interleave(atoms), beta.repeat_interleave(atoms)
-        lhs, rhs = (sum(side(PER_SAMPLE, *x, a, b) for x in (law, swapped(law))).view(n, atoms).mean(dim=1)
-                    for side in (BOUND.lhs, BOUND.rhs))
+        lhs, rhs = (
+            sum(side(PER_SAMPLE, *x, a, b) for x in (law, swapped(law))).view(n, atoms).mean(dim=1)
+            for side in (BOUND.lhs, BOUND.rhs)
+        )
         safe = torch.where(rhs > 0, rhs, torch.ones_like(rhs))
         return torch.where(rhs > 0, lhs / safe, torch.where(lhs > 0, math.inf, 0.0))
 
@@ -61,12 +70,21 @@ def certificate() -> tuple[bool, list[dict]]:
     exchangeable law."""
     g = Gram(list(NAMES), unit=False)
     vectors = g.vectors()
-    sides = [side(symbolic, *x, ALPHA, BETA) for side in (BOUND.lhs, BOUND.rhs) for x in (vectors, swapped(vectors))]
+    sides = [
+        side(symbolic, *x, ALPHA, BETA)
+        for side in (BOUND.lhs, BOUND.rhs)
+        for x in (vectors, swapped(vectors))
+    ]
     lhs, lhs_swapped, rhs, rhs_swapped = sides
-    averaged = is_identity((lhs + lhs_swapped) / 2, BOUNDS["thm4.1-symsym"].lhs(symbolic, *vectors, ALPHA, BETA))
+    averaged = is_identity(
+        (lhs + lhs_swapped) / 2, BOUNDS["thm4.1-symsym"].lhs(symbolic, *vectors, ALPHA, BETA)
+    )
     invariant = is_identity(rhs, rhs_swapped)
     proven, facts = symbolic_facts(BOUNDS["thm4.1-symsym"])
-    return averaged and invariant and proven, [fact("exchangeable-certificate", averaged=averaged, invariant=invariant), *facts]
+    return averaged and invariant and proven, [
+        fact("exchangeable-certificate", averaged=averaged, invariant=invariant),
+        *facts,
+    ]
 
 
 def control() -> dict:
@@ -78,8 +96,11 @@ def control() -> dict:
     swapped_vectors = dict(zip(NAMES, swapped([vectors[n] for n in NAMES])))
     lhs, rhs = exact_sides(BOUND, vectors, 1, 1)
     lhs_s, rhs_s = exact_sides(BOUND, swapped_vectors, 1, 1)
-    return dict(point=str(lhs / rhs), symmetrised=str((lhs + lhs_s) / (rhs + rhs_s)),
-                vectors={n: exact[n] for n in NAMES})
+    return dict(
+        point=str(lhs / rhs),
+        symmetrised=str((lhs + lhs_s) / (rhs + rhs_s)),
+        vectors={n: exact[n] for n in NAMES},
+    )
 
 
 def check(effort: Effort) -> Finding:
@@ -87,12 +108,29 @@ def check(effort: Effort) -> Finding:
     sampled = searched = 0
     worst = -math.inf
     for atoms, dims, n_random, n_starts in ATOMS:
-        report = search(expected_ratio(atoms), k=4 * atoms, dims=dims, effort=effort, n_random=n_random,
-                        n_starts=n_starts, edge_dims=3 if atoms == 1 else 0)
+        report = search(
+            expected_ratio(atoms),
+            k=4 * atoms,
+            dims=dims,
+            effort=effort,
+            n_random=n_random,
+            n_starts=n_starts,
+            edge_dims=3 if atoms == 1 else 0,
+        )
         sampled, searched = sampled + report.sampled, searched + report.searched
         worst = max(worst, report.worst.score)
-        evidence.append(fact("exchangeable-search", atoms=atoms, dims=list(dims), cases=report.sampled + report.searched,
-                             worst=report.worst.score, dim=report.worst.dim, alpha=report.worst.alpha, beta=report.worst.beta))
+        evidence.append(
+            fact(
+                "exchangeable-search",
+                atoms=atoms,
+                dims=list(dims),
+                cases=report.sampled + report.searched,
+                worst=report.worst.score,
+                dim=report.worst.dim,
+                alpha=report.worst.alpha,
+                beta=report.worst.beta,
+            )
+        )
     evidence.append(fact("non-exchangeable-control", **control()))
     common = dict(worst=worst, tolerance=TOLERANCE, sampled=sampled, searched=searched)
     if worst <= 1 + TOLERANCE and proven:
@@ -140,14 +178,20 @@ FAMILY = Family(
             statement="For every law of (p̂1, p̂2, t̂1, t̂2) that is invariant under swapping the two "
             "views ((p̂1, p̂2, t̂1, t̂2) ↦ (p̂2, p̂1, t̂2, t̂1), as when t1 and t2 are drawn independently "
             "from one augmentation law): E‖p̂1 − t̂2‖² ≤ (1/α + 1/β)·E[α‖p̂1 − p̂2‖² + β·½(‖p̂1 − t̂1‖² + "
-            "‖p̂2 − t̂2‖²)]" + STATEMENT_SUFFIX.replace("all unit vectors p̂1, p̂2, t̂1, t̂2", "every such law of unit vectors")
+            "‖p̂2 − t̂2‖²)]"
+            + STATEMENT_SUFFIX.replace(
+                "all unit vectors p̂1, p̂2, t̂1, t̂2", "every such law of unit vectors"
+            )
             + " worst = the largest E[LHS]/E[RHS] found over finite exchangeable laws.",
             form="sympy: ½(byol(p1, t2) + byol(p2, t1)) = byol_symmetric, byol_prime swap-invariant, "
             "thm4.1-symsym's certificate; search: mean over atoms and their swaps of byol(p1, t2) / "
             "mean of (1/α + 1/β)·byol_prime(p1, p2, t1, t2, α, β), 1, 2 and 4 atoms",
             check=check,
             reading="weaker",
-            paper_text=Quote("Definition 4.2 (with Theorem 4.1, eq. 8)", r"For the sake of symmetry, we use  $\mathcal{L}_{\text{cross-model}}(q_w \circ f_\theta)$  to denote  $(1/2)[\mathcal{L}_{\text{cross-model}}(q_w \circ f_\theta, f_\xi, \mathcal{X}_1) + \mathcal{L}_{\text{cross-model}}(q_w \circ f_\theta, f_\xi, \mathcal{X}_2)]$  to compute the cross-model loss."),
+            paper_text=Quote(
+                "Definition 4.2 (with Theorem 4.1, eq. 8)",
+                r"For the sake of symmetry, we use  $\mathcal{L}_{\text{cross-model}}(q_w \circ f_\theta)$  to denote  $(1/2)[\mathcal{L}_{\text{cross-model}}(q_w \circ f_\theta, f_\xi, \mathcal{X}_1) + \mathcal{L}_{\text{cross-model}}(q_w \circ f_\theta, f_\xi, \mathcal{X}_2)]$  to compute the cross-model loss.",
+            ),
         ),
     ),
 )

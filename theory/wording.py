@@ -20,8 +20,10 @@ def search_sentences(what: str) -> dict:
     """The wording of every fact ``theory.search.Report.facts`` gives."""
     return {
         "search": search_phase(what),
-        "worst-by-dim": lambda f: f"largest {what} per D: " + ", ".join(
-            f"D = {d}: {w:.6g}" for d, w in zip(f["dims"], f["worst"])),
+        "worst-by-dim": lambda f: (
+            f"largest {what} per D: "
+            + ", ".join(f"D = {d}: {w:.6g}" for d, w in zip(f["dims"], f["worst"]))
+        ),
         "profile": lambda f: (
             f"random phase, largest {what} per decade of β/α from 1e{f['bins'][0]} to 1e{f['bins'][-1]} "
             f"(the report's figure): at D = {f['dims'][0]} "

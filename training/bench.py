@@ -15,29 +15,50 @@ from training.loop import augment, benchmark, config, training_step, variants
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m training.bench", description=benchmark.__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(
+        prog="python -m training.bench", description=benchmark.__doc__.split("\n\n")[0]
+    )
     p.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto (default)")
     p.add_argument("--image-size", type=int, default=96, help="side of the views (default 96)")
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--steps", type=int, default=50, help="timed steps per path (default 50)")
     p.add_argument("--warmup", type=int, default=10, help="untimed steps first (default 10)")
-    p.add_argument("--workers", type=int, default=None,
-                   help="the reference's DataLoader workers (default: one per CPU core, ≤ 16)")
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="the reference's DataLoader workers (default: one per CPU core, ≤ 16)",
+    )
     p.add_argument("--width", type=int, default=64, help="ResNet18's first-stage width (64)")
-    p.add_argument("--dataset-size", type=int, default=50_000,
-                   help="synthetic uint8 32×32×3 images (default 50,000, CIFAR10's training set)")
+    p.add_argument(
+        "--dataset-size",
+        type=int,
+        default=50_000,
+        help="synthetic uint8 32×32×3 images (default 50,000, CIFAR10's training set)",
+    )
     p.add_argument("--variant", default="byol", help="the objective and predictor (default byol)")
     p.add_argument("--augment", choices=augment.RECIPES, default="byol")
-    p.add_argument("--reference-transforms", choices=("v1", "v2"), default="v1",
-                   help="torchvision.transforms on PIL images (v1, default) or v2 on uint8 tensors")
+    p.add_argument(
+        "--reference-transforms",
+        choices=("v1", "v2"),
+        default="v1",
+        help="torchvision.transforms on PIL images (v1, default) or v2 on uint8 tensors",
+    )
     p.add_argument("--precision", choices=training_step.PRECISIONS, default="auto")
     p.add_argument("--channels-last", choices=training_step.LAYOUTS, default="auto")
     p.add_argument("--compile", action="store_true", help="torch.compile in the fast path")
-    p.add_argument("--paths", default="fast,reference",
-                   help="fast, reference, both (default) or none (with --linear-epochs)")
+    p.add_argument(
+        "--paths",
+        default="fast,reference",
+        help="fast, reference, both (default) or none (with --linear-epochs)",
+    )
     p.add_argument("--threads", type=int, default=None, help="torch threads in this process")
-    p.add_argument("--linear-epochs", type=int, default=0,
-                   help="also time the linear evaluation for this many epochs (default 0: no)")
+    p.add_argument(
+        "--linear-epochs",
+        type=int,
+        default=0,
+        help="also time the linear evaluation for this many epochs (default 0: no)",
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", action="store_true", help="print one JSON document")
     cli.add_markdown_options(p, "bench", "the figures")
@@ -51,13 +72,17 @@ def main(argv=None) -> int:
     problems = [
         f"--{name} must be ≥ {least}"
         for name, value, least in (
-            ("steps", args.steps, 1), ("warmup", args.warmup, 0), ("batch-size", args.batch_size, 2),
-            ("image-size", args.image_size, 8), ("width", args.width, 1),
-            ("linear-epochs", args.linear_epochs, 0), ("workers", args.workers or 0, 0),
+            ("steps", args.steps, 1),
+            ("warmup", args.warmup, 0),
+            ("batch-size", args.batch_size, 2),
+            ("image-size", args.image_size, 8),
+            ("width", args.width, 1),
+            ("linear-epochs", args.linear_epochs, 0),
+            ("workers", args.workers or 0, 0),
             ("threads", 1 if args.threads is None else args.threads, 1),
         )
         if value < least
-    ]  # fmt: skip
+    ]
     if args.dataset_size < args.batch_size:
         problems.append("--dataset-size must be ≥ the batch size")
     if set(paths) - {"fast", "reference"} or not (paths or args.linear_epochs):

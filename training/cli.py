@@ -56,9 +56,13 @@ def count(option: str, most: int):
 def add_markdown_options(p: argparse.ArgumentParser, block: str, what: str = "the table") -> None:
     p.add_argument("--markdown", metavar="FILE.md", help=f"write {what} into a block of FILE")
     p.add_argument("--block", default=block, help=f"the block's name in FILE (default {block})")
-    p.add_argument("--allow-dirty", action="store_true", help="write into a file the repository "
-                   "ships even though its working tree differs from its commit (refused "
-                   "otherwise); the block then says so")  # fmt: skip
+    p.add_argument(
+        "--allow-dirty",
+        action="store_true",
+        help="write into a file the repository "
+        "ships even though its working tree differs from its commit (refused "
+        "otherwise); the block then says so",
+    )
 
 
 def check_markdown(args) -> None:
@@ -81,5 +85,8 @@ def write_markdown(args, text: str, what: str = "table") -> int:
     1 after one line saying that the ``what`` was not written (the printed results stand)."""
     if not args.markdown:
         return 0
-    return files.written(what, args.markdown,
-                         lambda: report.write_block(args.markdown, args.block, text, args.allow_dirty))
+    return files.written(
+        what,
+        args.markdown,
+        lambda: report.write_block(args.markdown, args.block, text, args.allow_dirty),
+    )

@@ -15,7 +15,9 @@ from training.reproduction import monitor_cost, sweep
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m training.knn_cost", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(
+        prog="python -m training.knn_cost", description=__doc__.split("\n\n")[0]
+    )
     p.add_argument("--scale", choices=list(sweep.SCALES), default="cpu")
     p.add_argument("--steps", type=int, default=32, help="training steps timed (default 32)")
     cli.add_markdown_options(p, "knn-cost", "the figures")

@@ -26,16 +26,21 @@ DEPRECATED_TABLE = "--table"
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="python -m training.pair", argument_default=argparse.SUPPRESS,
+        prog="python -m training.pair",
+        argument_default=argparse.SUPPRESS,
         description="Train two variants side by side from corresponding starts (Theorem 5.1) and "
         "judge whether their trajectories stay the same. 'table DIR...' tabulates finished pairs.",
-    )  # fmt: skip
+    )
     p.add_argument("first", metavar="FIRST", help="a variant (see python -m training.run --list)")
     p.add_argument("second", metavar="SECOND", help="the variant started from FIRST's mapped state")
     config.add_options(p, linear=False, out="runs/pair-FIRST-SECOND-DATASET-sSEED")
-    p.add_argument("--check-every", type=int, default=0,
-                   help="also check every N steps (each check reads the device once; default 0: at "
-                   "epoch ends only)")  # fmt: skip
+    p.add_argument(
+        "--check-every",
+        type=int,
+        default=0,
+        help="also check every N steps (each check reads the device once; default 0: at "
+        "epoch ends only)",
+    )
     p.add_argument("--overwrite", action="store_true", help="start again in a used --out")
     cli.add_markdown_options(p, "pair", "the result's table")
     return p
@@ -68,21 +73,33 @@ def main(argv=None) -> int:
     if argv[:1] == ["table"]:
         return table_main(argv[1:])
     if argv[:1] == [DEPRECATED_TABLE]:
-        print("note: 'python -m training.pair --table' is now 'python -m training.pair table'; "
-              "the old spelling will be removed", file=sys.stderr)  # fmt: skip
+        print(
+            "note: 'python -m training.pair --table' is now 'python -m training.pair table'; "
+            "the old spelling will be removed",
+            file=sys.stderr,
+        )
         return table_main(argv[1:], spelled=DEPRECATED_TABLE)
     given = vars(parser().parse_args(argv))
     first, second = given.pop("first"), given.pop("second")
     check_every, overwrite = given.pop("check_every"), given.pop("overwrite", False)
-    target = argparse.Namespace(markdown=given.pop("markdown", None), block=given.pop("block"),
-                                allow_dirty=given.pop("allow_dirty", False))
+    target = argparse.Namespace(
+        markdown=given.pop("markdown", None),
+        block=given.pop("block"),
+        allow_dirty=given.pop("allow_dirty", False),
+    )
     command = shlex.join(["python", "-m", "training.pair", *argv])
 
     def train() -> int:
         cli.check_markdown(target)
-        if target.markdown and given.get("out"):  # the pair's own files are not a page to write into
-            files.check_distinct({"--markdown": target.markdown, **{
-                f"--out's {name}": Path(given["out"]) / name for name in experiment.OUTPUTS}})
+        if target.markdown and given.get(
+            "out"
+        ):  # the pair's own files are not a page to write into
+            files.check_distinct(
+                {
+                    "--markdown": target.markdown,
+                    **{f"--out's {name}": Path(given["out"]) / name for name in experiment.OUTPUTS},
+                }
+            )
         with signals.STOP.installed():
             result = experiment.run_pair(first, second, given, check_every, overwrite, command)
         return cli.write_markdown(target, experiment.markdown([result], command))

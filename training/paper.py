@@ -32,7 +32,9 @@ def main(argv=None) -> int:
         report.silence_stdout()
         return 1
     command = f"python -m training.paper --markdown {args.markdown} --block {args.block}"
-    return cli.write_markdown(args, f"Written by `{command}`.\n\n{published.consistency_markdown()}")
+    return cli.write_markdown(
+        args, f"Written by `{command}`.\n\n{published.consistency_markdown()}"
+    )
 
 
 if __name__ == "__main__":

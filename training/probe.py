@@ -25,8 +25,11 @@ DEPRECATED_HISTORY = "--history"
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m training.probe", description=__doc__.split("\n\n")[0],
-                                epilog="python -m training.probe history RUN_DIR: every epoch's probes")  # fmt: skip
+    p = argparse.ArgumentParser(
+        prog="python -m training.probe",
+        description=__doc__.split("\n\n")[0],
+        epilog="python -m training.probe history RUN_DIR: every epoch's probes",
+    )
     p.add_argument("path", metavar="RUN_DIR_OR_CHECKPOINT")
     p.add_argument("--data-dir", help="where the run's dataset is (default: the run's own)")
     p.add_argument("--device", help="cpu, cuda, cuda:N or auto (default: the run's own)")
@@ -35,8 +38,10 @@ def parser() -> argparse.ArgumentParser:
 
 
 def history_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m training.probe history",
-                                description="The probes of every epoch (metrics.jsonl).")  # fmt: skip
+    p = argparse.ArgumentParser(
+        prog="python -m training.probe history",
+        description="The probes of every epoch (metrics.jsonl).",
+    )
     p.add_argument("path", metavar="RUN_DIR")
     p.add_argument("--json", action="store_true", help="print every epoch's values as JSON")
     cli.add_markdown_options(p, "probes")
@@ -49,10 +54,18 @@ def history_main(argv: list[str], command: list[str]) -> int:
     def tabulate() -> int:
         lines = checkpoint_probes.history(Path(args.path))
         cli.check_markdown(args)
-        print(json.dumps(lines) if args.json else checkpoint_probes.history_table(lines, markdown=False))
-        caption = (f"Written by `{shlex.join(command)}` ({lines[-1].get('step')} steps; epoch 0 is "
-                   "the untrained model):\n\n")  # fmt: skip
-        return cli.write_markdown(args, caption + checkpoint_probes.history_table(lines, markdown=True))
+        print(
+            json.dumps(lines)
+            if args.json
+            else checkpoint_probes.history_table(lines, markdown=False)
+        )
+        caption = (
+            f"Written by `{shlex.join(command)}` ({lines[-1].get('step')} steps; epoch 0 is "
+            "the untrained model):\n\n"
+        )
+        return cli.write_markdown(
+            args, caption + checkpoint_probes.history_table(lines, markdown=True)
+        )
 
     return cli.exit_status(tabulate)
 
@@ -64,8 +77,11 @@ def main(argv=None) -> int:
     if argv[:1] == ["history"]:
         return history_main(argv[1:], command)
     if DEPRECATED_HISTORY in argv:
-        print("note: 'python -m training.probe --history RUN' is now 'python -m training.probe history "
-              "RUN'; the old spelling will be removed", file=sys.stderr)  # fmt: skip
+        print(
+            "note: 'python -m training.probe --history RUN' is now 'python -m training.probe history "
+            "RUN'; the old spelling will be removed",
+            file=sys.stderr,
+        )
         return history_main([a for a in argv if a != DEPRECATED_HISTORY], command)
     args = parser().parse_args(argv)
 

@@ -42,36 +42,69 @@ def parser() -> argparse.ArgumentParser:
         "example: -- --precision bf16).",
     )
     p.add_argument("target", choices=list(sweep.TARGETS))
-    p.add_argument("--scale", choices=list(sweep.SCALES), default="paper",
-                   help="paper: Appendix B (CIFAR10, 96 px, 300 epochs, GPU); cpu: Fashion-"
-                   "MNIST, 32 px, ResNet18 of width 8, 5,120 steps (default paper)")  # fmt: skip
-    p.add_argument("--seeds", type=cli.count("--seeds", MAX_SEEDS), help="seeds 0 … N−1 per run (default: the scale's, "
-                   "paper 3, cpu 1)")  # fmt: skip
+    p.add_argument(
+        "--scale",
+        choices=list(sweep.SCALES),
+        default="paper",
+        help="paper: Appendix B (CIFAR10, 96 px, 300 epochs, GPU); cpu: Fashion-"
+        "MNIST, 32 px, ResNet18 of width 8, 5,120 steps (default paper)",
+    )
+    p.add_argument(
+        "--seeds",
+        type=cli.count("--seeds", MAX_SEEDS),
+        help="seeds 0 … N−1 per run (default: the scale's, paper 3, cpu 1)",
+    )
     p.add_argument("--launcher", choices=("local", "slurm"), default="local")
-    p.add_argument("--jobs", type=cli.count("--jobs", MAX_JOBS), help="runs at once (local: default one per GPU, or the "
-                   "cpu scale's 2; several per GPU when larger); Slurm: the array's parallelism")
+    p.add_argument(
+        "--jobs",
+        type=cli.count("--jobs", MAX_JOBS),
+        help="runs at once (local: default one per GPU, or the "
+        "cpu scale's 2; several per GPU when larger); Slurm: the array's parallelism",
+    )
     p.add_argument("--dry-run", action="store_true", help="print the plan and its cost, and stop")
     p.add_argument("--out", help="the sweep's folder (default runs/reproduce-SCALE)")
-    p.add_argument("--overwrite", action="store_true",
-                   help="run again the runs whose folders hold another configuration; move the "
-                   "damaged files of broken runs aside (NAME.damaged) and resume or restart them")
-    p.add_argument("--units", choices=list(published.ALIGNMENT_UNITS), default=published.DEFAULT_UNITS,
-                   help="the authors' logged units of L_align in which our values are shown "
-                   f"beside the paper's (default {published.DEFAULT_UNITS}; docs/reproduce.md)")
-    p.add_argument("--markdown", metavar="FILE.md",
-                   help="also write the results into the block reproduce-TARGET-SCALE of FILE")
-    p.add_argument("--allow-dirty", action="store_true", help="write into a file the repository "
-                   "ships even though its working tree differs from its commit (refused "
-                   "otherwise); the block then says so")  # fmt: skip
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="run again the runs whose folders hold another configuration; move the "
+        "damaged files of broken runs aside (NAME.damaged) and resume or restart them",
+    )
+    p.add_argument(
+        "--units",
+        choices=list(published.ALIGNMENT_UNITS),
+        default=published.DEFAULT_UNITS,
+        help="the authors' logged units of L_align in which our values are shown "
+        f"beside the paper's (default {published.DEFAULT_UNITS}; docs/reproduce.md)",
+    )
+    p.add_argument(
+        "--markdown",
+        metavar="FILE.md",
+        help="also write the results into the block reproduce-TARGET-SCALE of FILE",
+    )
+    p.add_argument(
+        "--allow-dirty",
+        action="store_true",
+        help="write into a file the repository "
+        "ships even though its working tree differs from its commit (refused "
+        "otherwise); the block then says so",
+    )
     slurm = p.add_argument_group("Slurm (--launcher slurm)")
     slurm.add_argument("--partition", help="Slurm partition")
-    slurm.add_argument("--time", type=int, default=24 * 60,
-                       help="minutes per job (default 1440); a job that times out is requeued "
-                       "and resumes")  # fmt: skip
+    slurm.add_argument(
+        "--time",
+        type=int,
+        default=24 * 60,
+        help="minutes per job (default 1440); a job that times out is requeued and resumes",
+    )
     slurm.add_argument("--gpus-per-job", type=int, default=1)
     slurm.add_argument("--cpus-per-job", type=int, default=8)
-    slurm.add_argument("--slurm-option", action="append", default=[], metavar="KEY=VALUE",
-                       help="any other sbatch option, e.g. account=ABC or qos=high (repeatable)")
+    slurm.add_argument(
+        "--slurm-option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="any other sbatch option, e.g. account=ABC or qos=high (repeatable)",
+    )
     return p
 
 
@@ -85,12 +118,19 @@ def main(argv=None) -> int:
     scale = sweep.SCALES[args.scale]
     out = Path(args.out or f"runs/reproduce-{args.scale}")
     try:
-        planned = sweep.plan(args.target, scale, args.seeds or scale.seeds, out,
-                             sweep.extra_options(tail))  # fmt: skip
+        planned = sweep.plan(
+            args.target, scale, args.seeds or scale.seeds, out, sweep.extra_options(tail)
+        )
         if args.markdown:
             report.check_block(args.markdown, pipeline.block_name(args), args.allow_dirty)
-            files.check_distinct({"--markdown": args.markdown, **{
-                f"--out's {name}": out / name for name in pipeline.output_names(args.target)}})
+            files.check_distinct(
+                {
+                    "--markdown": args.markdown,
+                    **{
+                        f"--out's {name}": out / name for name in pipeline.output_names(args.target)
+                    },
+                }
+            )
         if out.exists() and not out.is_dir():
             raise report.OutputError(f"--out {out} exists and is not a folder")
     except (sweep.PlanError, report.OutputError) as error:
@@ -99,8 +139,11 @@ def main(argv=None) -> int:
     print(sweep.describe(planned, scale, jobs))
     conflicts = [p.name for p in planned if p.state == "conflict"]
     if conflicts and not args.overwrite:
-        return cli.error(f"{out / 'runs'} holds runs of another configuration ({', '.join(conflicts)}): "
-                         "pass --overwrite to run them again, or choose another --out", cli.USAGE)
+        return cli.error(
+            f"{out / 'runs'} holds runs of another configuration ({', '.join(conflicts)}): "
+            "pass --overwrite to run them again, or choose another --out",
+            cli.USAGE,
+        )
     broken = [p for p in planned if p.state == "broken"]
     if broken and not args.overwrite:
         for p in broken:
@@ -112,11 +155,15 @@ def main(argv=None) -> int:
         out.mkdir(parents=True, exist_ok=True)
         files.check(out / pipeline.LAUNCHES)
     except (OSError, report.OutputError) as error:
-        return cli.error(f"--out {out} cannot be written ({getattr(error, 'strerror', None) or error})",
-                         cli.USAGE)
+        return cli.error(
+            f"--out {out} cannot be written ({getattr(error, 'strerror', None) or error})",
+            cli.USAGE,
+        )
     for p in broken:  # --overwrite: nothing damaged is deleted, and a good checkpoint resumes
         kept = () if p.resumable else ("checkpoint.pt",)
-        moved = run_files.move_aside(p.folder, ("result.json", "metrics.jsonl", "curves.png") + kept)
+        moved = run_files.move_aside(
+            p.folder, ("result.json", "metrics.jsonl", "curves.png") + kept
+        )
         print(f"{p.name}: moved {', '.join(m.name for m in moved)} aside", file=sys.stderr)
         p.state = "resume" if p.resumable else "new"
     try:
@@ -128,16 +175,22 @@ def main(argv=None) -> int:
             failures = pipeline.launch_missing(planned, args, scale, jobs, out, executor, run.main)
     except (KeyboardInterrupt, signals.Interrupted) as stop:
         signum = getattr(stop, "signum", signal.SIGINT)
-        return cli.error(f"interrupted by {signal.Signals(signum).name}; the running jobs were stopped "
-                         "and keep their last checkpoint: run the same command again to resume them",
-                         128 + signum)
+        return cli.error(
+            f"interrupted by {signal.Signals(signum).name}; the running jobs were stopped "
+            "and keep their last checkpoint: run the same command again to resume them",
+            128 + signum,
+        )
     try:
         pipeline.record_launch(out, argv, planned, failures, began, load_at_start)
     except cli.FAILED as error:
         return cli.error(error, cli.FAILURE)
-    after = sweep.plan(args.target, scale, args.seeds or scale.seeds, out, sweep.extra_options(tail))
+    after = sweep.plan(
+        args.target, scale, args.seeds or scale.seeds, out, sweep.extra_options(tail)
+    )
     runs = pipeline.load(after)
-    if pipeline.write_outputs(args, scale, after, runs, out, seconds=time.perf_counter() - began, argv=argv):
+    if pipeline.write_outputs(
+        args, scale, after, runs, out, seconds=time.perf_counter() - began, argv=argv
+    ):
         return cli.FAILURE
     missing = [p for p in after if p.group not in runs or p.seed not in runs[p.group]]
     for p in missing:
@@ -145,8 +198,11 @@ def main(argv=None) -> int:
             cli.error(sweep.way_out(p), cli.FAILURE)
     unfinished = [p.name for p in missing if p.state != "broken"]
     if unfinished:
-        cli.error(f"{len(unfinished)} run(s) did not finish: {', '.join(unfinished)}; the outputs use "
-                  "the others; run the same command again to finish them", cli.FAILURE)
+        cli.error(
+            f"{len(unfinished)} run(s) did not finish: {', '.join(unfinished)}; the outputs use "
+            "the others; run the same command again to finish them",
+            cli.FAILURE,
+        )
     return cli.FAILURE if failures or missing else 0
 
 

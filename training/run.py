@@ -62,8 +62,10 @@ def main(argv=None) -> int:
             try:
                 runner.run_in_folder(args, resume=resume, overwrite=overwrite, command=command)
             except (MemoryError, torch.OutOfMemoryError) as error:
-                raise RunFailed(f"out of memory ({type(error).__name__}); the last checkpoint, if "
-                                "any, is kept: try a smaller --image-size, --batch-size or --subset") from None
+                raise RunFailed(
+                    f"out of memory ({type(error).__name__}); the last checkpoint, if "
+                    "any, is kept: try a smaller --image-size, --batch-size or --subset"
+                ) from None
 
     return cli.exit_status(train)
 

@@ -14,7 +14,9 @@ from training.reproduction import run_table
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m training.summary", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(
+        prog="python -m training.summary", description=__doc__.split("\n\n")[0]
+    )
     p.add_argument("runs", nargs="+", metavar="RUN_DIR", help="folders of finished runs")
     cli.add_markdown_options(p, "runs")
     return p

@@ -17,7 +17,9 @@ ALLOWED = {  # what each part may import of training/
 
 
 def _part(module: str) -> str:
-    return ".".join(module.split(".")[:2]) if module.startswith("training.") else module.split(".")[0]
+    return (
+        ".".join(module.split(".")[:2]) if module.startswith("training.") else module.split(".")[0]
+    )
 
 
 def _imports(path: Path) -> set[str]:
@@ -36,22 +38,30 @@ def _sources(part: str) -> list[Path]:
 
 @pytest.mark.parametrize("part", sorted(ALLOWED))
 def test_each_part_imports_only_what_lies_below_it(part):
-    wrong = {f"{path.relative_to(REPO)} imports {name}"
-             for path in _sources(part) for name in _imports(path)
-             if _part(name) not in ALLOWED[part] and name != "training"}  # fmt: skip
+    wrong = {
+        f"{path.relative_to(REPO)} imports {name}"
+        for path in _sources(part)
+        for name in _imports(path)
+        if _part(name) not in ALLOWED[part] and name != "training"
+    }
     assert not wrong, sorted(wrong)
 
 
 def test_a_command_holds_its_parser_and_main_and_no_other_function():
-    extra = {f"{path.name}: {node.name}"
-             for path in (REPO / "training").glob("*.py") if path.name not in ("__init__.py", "cli.py")
-             for node in ast.parse(path.read_text()).body
-             if isinstance(node, ast.FunctionDef) and not node.name.endswith(("main", "parser"))}  # fmt: skip
+    extra = {
+        f"{path.name}: {node.name}"
+        for path in (REPO / "training").glob("*.py")
+        if path.name not in ("__init__.py", "cli.py")
+        for node in ast.parse(path.read_text()).body
+        if isinstance(node, ast.FunctionDef) and not node.name.endswith(("main", "parser"))
+    }
     assert not extra, sorted(extra)
 
 
 def test_the_rule_sees_an_import_that_runs_the_other_way(tmp_path):
     upward = tmp_path / "upward.py"
-    upward.write_text("def f():\n    from training import run\n    from training.pairs import lockstep\n")
+    upward.write_text(
+        "def f():\n    from training import run\n    from training.pairs import lockstep\n"
+    )
     assert _imports(upward) >= {"training.run", "training.pairs.lockstep"}
     assert _part("training.run") not in ALLOWED["training.loop"]

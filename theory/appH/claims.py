@@ -22,7 +22,10 @@ FAMILY = Family(
             "sympy: det K = ±Res(p_W, p_C); float: σ_min(K) ≤ min|λ − μ|",
             check=check_sylvester,
             reading="as written",
-            paper_text=Quote("Appendix H, after eq. 68", r"So it has a non-trivial solution  $\theta$  if and only if  $(I_m \otimes W - (B A^{-1})^\top \otimes I_n)$  has a non-trivial null space."),
+            paper_text=Quote(
+                "Appendix H, after eq. 68",
+                r"So it has a non-trivial solution  $\theta$  if and only if  $(I_m \otimes W - (B A^{-1})^\top \otimes I_n)$  has a non-trivial null space.",
+            ),
         ),
         Claim(
             "appH-dimension",
@@ -37,7 +40,10 @@ FAMILY = Family(
             "construction and from the exact ranks of f(W)^k for the irreducible factors f",
             check=check_dimension,
             reading="extension",
-            paper_text=Quote("Appendix H, after eq. 68", r"So it has a non-trivial solution  $\theta$  if and only if  $(I_m \otimes W - (B A^{-1})^\top \otimes I_n)$  has a non-trivial null space."),
+            paper_text=Quote(
+                "Appendix H, after eq. 68",
+                r"So it has a non-trivial solution  $\theta$  if and only if  $(I_m \otimes W - (B A^{-1})^\top \otimes I_n)$  has a non-trivial null space.",
+            ),
         ),
         Claim(
             "appH-stationary",
@@ -50,7 +56,10 @@ FAMILY = Family(
             "basis vector of solution_space(W, BA⁻¹) and at the worst unit θ of that space",
             check=check_stationary,
             reading="as written",
-            paper_text=Quote("Appendix H, last paragraph", r"Let  $W$  has eigenvalues in common with  $B A^{-1}$ , then we have a non-trivial solution of  $\theta$ , which is exactly the prevention for collapse."),
+            paper_text=Quote(
+                "Appendix H, last paragraph",
+                r"Let  $W$  has eigenvalues in common with  $B A^{-1}$ , then we have a non-trivial solution of  $\theta$ , which is exactly the prevention for collapse.",
+            ),
         ),
         Claim(
             "appH-derivation",
@@ -66,7 +75,10 @@ FAMILY = Family(
             "65–66 hold",
             check=check_derivation,
             reading="as written",
-            paper_text=Quote("Appendix H, eq. 67", r"W^\top (W\theta A) &= W^\top \theta B \\ W\theta A \theta^\top &= \theta B \theta^\top \\ \Rightarrow W\theta - \theta B A^{-1} &= \mathbf{0}"),
+            paper_text=Quote(
+                "Appendix H, eq. 67",
+                r"W^\top (W\theta A) &= W^\top \theta B \\ W\theta A \theta^\top &= \theta B \theta^\top \\ \Rightarrow W\theta - \theta B A^{-1} &= \mathbf{0}",
+            ),
         ),
         Claim(
             "appH-random-W",
@@ -82,7 +94,10 @@ FAMILY = Family(
             "and A, B = moments(sample_views(n, 100n, augmentation))",
             check=check_random_W,
             reading="alternative",
-            paper_text=Quote("Section 3", r"We conduct a theoretical proof that a randomly initialized linear predictor prevents the (more strict form of) representation collapse by creating infinite non-trivial solutions when the convergence is achieved (refer to Appendix H)"),
+            paper_text=Quote(
+                "Section 3",
+                r"We conduct a theoretical proof that a randomly initialized linear predictor prevents the (more strict form of) representation collapse by creating infinite non-trivial solutions when the convergence is achieved (refer to Appendix H)",
+            ),
         ),
         Claim(
             "appH-joint",
@@ -96,7 +111,10 @@ FAMILY = Family(
             "linear_byol_expected at ξ = θ vanish; sympy: WθA − θB = 0 identically",
             check=check_joint,
             reading="as written",
-            paper_text=Quote("Section 3", r"We conduct a theoretical proof that a randomly initialized linear predictor prevents the (more strict form of) representation collapse by creating infinite non-trivial solutions when the convergence is achieved (refer to Appendix H)"),
+            paper_text=Quote(
+                "Section 3",
+                r"We conduct a theoretical proof that a randomly initialized linear predictor prevents the (more strict form of) representation collapse by creating infinite non-trivial solutions when the convergence is achieved (refer to Appendix H)",
+            ),
         ),
     ),
 )

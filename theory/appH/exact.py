@@ -33,7 +33,9 @@ def _dm(rows: list[list[Fraction]]) -> DomainMatrix:
     shape = (len(rows), len(rows[0]))
     if all(x.denominator == 1 for r in rows for x in r):
         return DomainMatrix([[sympy.ZZ(int(x)) for x in r] for r in rows], shape, sympy.ZZ)
-    return DomainMatrix([[sympy.QQ(x.numerator, x.denominator) for x in r] for r in rows], shape, sympy.QQ)
+    return DomainMatrix(
+        [[sympy.QQ(x.numerator, x.denominator) for x in r] for r in rows], shape, sympy.QQ
+    )
 
 
 def _rank(dm: DomainMatrix) -> int:
@@ -92,7 +94,10 @@ def exact_solution_space(W, C) -> list[sympy.Matrix]:
 
 def charpoly(M) -> list[Fraction]:
     """Coefficients of det(tI − M), leading first, exactly."""
-    return [Fraction(int(c.numerator), int(c.denominator)) for c in _dm(rational_matrix("M", M)).charpoly()]
+    return [
+        Fraction(int(c.numerator), int(c.denominator))
+        for c in _dm(rational_matrix("M", M)).charpoly()
+    ]
 
 
 def gcd_degree(p: list[Fraction], q: list[Fraction]) -> int:
@@ -128,7 +133,11 @@ def jordan_structure(M) -> dict[tuple, tuple[int, ...]]:
     n = len(rows)
     dm = _dm(rows)
     K = dm.domain  # ZZ for an integer matrix: then f has integer coefficients too (Gauss)
-    poly = sympy.Poly([sympy.Rational(c.numerator, c.denominator) for c in charpoly(rows)], T_SYMBOL, domain=sympy.QQ)
+    poly = sympy.Poly(
+        [sympy.Rational(c.numerator, c.denominator) for c in charpoly(rows)],
+        T_SYMBOL,
+        domain=sympy.QQ,
+    )
     structure = {}
     for factor, multiplicity in sympy.factor_list(poly)[1]:
         factor = factor.monic()
@@ -172,7 +181,9 @@ def determinant_identity(m: int, n: int) -> bool:
     C = sympy.Matrix(n, n, sympy.symbols(f"c0:{n * n}"))
     K = sympy.kronecker_product(sympy.eye(n), W) - sympy.kronecker_product(C.T, sympy.eye(m))
     det = sympy.expand(K.det(method="berkowitz"))
-    res = sympy.expand(sympy.resultant(W.charpoly(T_SYMBOL).as_expr(), C.charpoly(T_SYMBOL).as_expr(), T_SYMBOL))
+    res = sympy.expand(
+        sympy.resultant(W.charpoly(T_SYMBOL).as_expr(), C.charpoly(T_SYMBOL).as_expr(), T_SYMBOL)
+    )
     return sympy.expand(det - res) == 0 or sympy.expand(det + res) == 0
 
 
@@ -288,7 +299,10 @@ STRUCTURED = {
     "repeated, semisimple": ([(2, 1), (2, 1), (-1, 1)], [(2, 1), (2, 1), (2, 1)]),
     "defective Jordan blocks": ([(1, 3), (1, 1)], [(1, 2), (0, 1)]),
     "defective complex pair": ([(1 + 1j, 2)], [(1 - 1j, 1), (3, 1)]),
-    "two shared eigenvalues and a pair": ([(1, 2), (-1, 1), (2 + 1j, 1)], [(1, 1), (1, 1), (-1, 2), (2 - 1j, 1)]),
+    "two shared eigenvalues and a pair": (
+        [(1, 2), (-1, 1), (2 + 1j, 1)],
+        [(1, 1), (1, 1), (-1, 2), (2 - 1j, 1)],
+    ),
     "singular W, shared 0": ([(0, 2), (1, 1)], [(0, 1), (0, 1), (2, 1)]),
     "nilpotent both": ([(0, 3)], [(0, 3)]),
     "W = I (no predictor)": ([(1, 1)] * 3, [(1, 2), (1, 1), (2, 1)]),

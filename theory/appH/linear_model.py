@@ -49,7 +49,9 @@ def moments(x1, x2):
     x1 = np.asarray(x1.detach().cpu() if isinstance(x1, torch.Tensor) else x1, dtype=np.float64)
     x2 = np.asarray(x2.detach().cpu() if isinstance(x2, torch.Tensor) else x2, dtype=np.float64)
     if x1.ndim != 2 or x1.shape != x2.shape or len(x1) == 0:
-        raise ValueError(f"views must be two non-empty (samples, n) arrays of one shape, got {x1.shape}, {x2.shape}")
+        raise ValueError(
+            f"views must be two non-empty (samples, n) arrays of one shape, got {x1.shape}, {x2.shape}"
+        )
     N = len(x1)
     return x1.T @ x1 / N, x2.T @ x1 / N, x2.T @ x2 / N
 
@@ -103,7 +105,9 @@ def derivation_identities(n: int) -> dict[str, bool]:
     are eqs. 65–66. Also ∂/∂ξ = 2(ξA2 − WθBᵀ) (the gradient the stop-gradient removes)."""
     M = lambda name: sympy.Matrix(n, n, sympy.symbols(f"{name}0:{n * n}"))  # noqa: E731
     theta, xi, W, B = M("th"), M("xi"), M("w"), M("b")
-    sym = lambda name: sympy.Matrix(n, n, lambda i, j: sympy.Symbol(f"{name}{min(i, j)}{max(i, j)}"))  # noqa: E731
+    sym = lambda name: sympy.Matrix(
+        n, n, lambda i, j: sympy.Symbol(f"{name}{min(i, j)}{max(i, j)}")
+    )  # noqa: E731
     A, A2 = sym("a"), sym("aa")
     x1 = sympy.Matrix(sympy.symbols(f"u0:{n}"))
     x2 = sympy.Matrix(sympy.symbols(f"v0:{n}"))
@@ -118,7 +122,11 @@ def derivation_identities(n: int) -> dict[str, bool]:
             expected += coeff * A2[i - n, j - n]
         else:  # x1_i x2_b -> E[x2 x1ᵀ]_bi = B[b, i]
             expected += coeff * B[j - n, i]
-    closed = (W * theta * A * theta.T * W.T).trace() - 2 * (W * theta * B.T * xi.T).trace() + (xi * A2 * xi.T).trace()
+    closed = (
+        (W * theta * A * theta.T * W.T).trace()
+        - 2 * (W * theta * B.T * xi.T).trace()
+        + (xi * A2 * xi.T).trace()
+    )
     grad = lambda P: sympy.Matrix(n, n, lambda i, j: sympy.diff(closed, P[i, j]))  # noqa: E731
     zero = lambda E: sympy.expand(E) == sympy.zeros(n, n)  # noqa: E731
     R = W * theta * A - xi * B
@@ -173,10 +181,12 @@ def relative_gradients(theta, W, A, B) -> float:
     s = np.linalg.norm(W, 2) * np.linalg.norm(A, 2) + np.linalg.norm(B, 2)
     t = np.linalg.norm(theta)
     tiny = np.finfo(float).tiny
-    return float(max(
-        np.linalg.norm(g_theta) / max(2 * np.linalg.norm(W, 2) * s * t, tiny),
-        np.linalg.norm(g_W) / max(2 * s * t * t, tiny),
-    ))
+    return float(
+        max(
+            np.linalg.norm(g_theta) / max(2 * np.linalg.norm(W, 2) * s * t, tiny),
+            np.linalg.norm(g_W) / max(2 * s * t * t, tiny),
+        )
+    )
 
 
 def expected_gradients(theta, xi, W, A, B):

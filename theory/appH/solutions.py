@@ -190,9 +190,7 @@ def cluster_unknowns(W, C) -> int:
     clusters of many eigenvalues each, where that cost is prohibitive."""
     W, C = real_square("W", W), real_square("C", C)
     (_, _, t_blocks), (_, _, r_blocks), clusters, _ = _schur_clusters(W, C)
-    sizes = [
-        sum(t_blocks[i][1] for i in w) * sum(r_blocks[j][1] for j in c) for w, c in clusters
-    ]
+    sizes = [sum(t_blocks[i][1] for i in w) * sum(r_blocks[j][1] for j in c) for w, c in clusters]
     return max(sizes, default=0)
 
 
@@ -261,7 +259,7 @@ def solution_space(W, C, tol=None, method: str = "auto") -> np.ndarray:
                 f"the Kronecker form finds {len(kron)} solutions, the Schur method {len(schur)}"
                 f" (largest principal sine {principal_sine(kron, schur) if len(kron) == len(schur) else 1:.2g}); "
                 f"threshold {_threshold(W, C, tol):.3g}, smallest singular values of K: "
-                f"{np.array2string(s[-min(len(s), len(kron) + 3):], precision=3)}. W and C are "
+                f"{np.array2string(s[-min(len(s), len(kron) + 3) :], precision=3)}. W and C are "
                 "within the tolerance of sharing an eigenvalue: pass another tol"
             )
     return schur
@@ -274,7 +272,9 @@ def residual(W, C, basis: np.ndarray) -> float:
         return 0.0
     scale = np.linalg.norm(W, 2) + np.linalg.norm(C, 2)
     r = np.linalg.norm(W @ basis - basis @ C, axis=(1, 2))
-    return float(np.max(r / (np.linalg.norm(basis, axis=(1, 2)) * max(scale, np.finfo(float).tiny))))
+    return float(
+        np.max(r / (np.linalg.norm(basis, axis=(1, 2)) * max(scale, np.finfo(float).tiny)))
+    )
 
 
 def separation(W, C) -> float:

@@ -11,15 +11,39 @@ import scipy.optimize
 import sympy
 
 from theory.appH.exact import (
-    STRUCTURED, as_float, charpoly, complexity, exact_nullity, exact_product, exact_strings,
-    float_rows, gcd_degree, jordan_dimension, jordan_rows, partitions, predicted_dimension,
-    rational_matrix, similar_rows, unimodular, determinant_identity,
+    STRUCTURED,
+    as_float,
+    charpoly,
+    complexity,
+    determinant_identity,
+    exact_nullity,
+    exact_product,
+    exact_strings,
+    float_rows,
+    gcd_degree,
+    jordan_dimension,
+    jordan_rows,
+    partitions,
+    predicted_dimension,
+    rational_matrix,
+    similar_rows,
+    unimodular,
 )
 from theory.appH.linear_model import (
-    AUGMENTATIONS, INITS, moments, random_predictor, sample_views, target_matrix,
+    AUGMENTATIONS,
+    INITS,
+    moments,
+    random_predictor,
+    sample_views,
+    target_matrix,
 )
 from theory.appH.solutions import (
-    RTOL, AmbiguousRank, distance_to_sharing, separation, solution_space, sylvester_operator,
+    RTOL,
+    AmbiguousRank,
+    distance_to_sharing,
+    separation,
+    solution_space,
+    sylvester_operator,
 )
 from theory.claims import Effort, Finding, fact
 from theory.symbolic import rational
@@ -81,12 +105,18 @@ def search_ratio(rng: np.random.Generator, shapes, starts: int):
                 return -sylvester_ratio(p[: m * m].reshape(m, m), p[m * m :].reshape(n, n))
 
             result = scipy.optimize.minimize(
-                negative, np.concatenate([W.ravel(), C.ravel()]), method="L-BFGS-B",
+                negative,
+                np.concatenate([W.ravel(), C.ravel()]),
+                method="L-BFGS-B",
                 options={"maxiter": 60},
             )
             evaluations += result.nfev
             if -result.fun > best[0]:
-                best = (-result.fun, result.x[: m * m].reshape(m, m), result.x[m * m :].reshape(n, n))
+                best = (
+                    -result.fun,
+                    result.x[: m * m].reshape(m, m),
+                    result.x[m * m :].reshape(n, n),
+                )
     return best[0], best[1], best[2], evaluations
 
 
@@ -156,32 +186,55 @@ def _gaussian_pairs(rng, scale: int) -> dict:
 
 def _sylvester_verdict(evidence, mismatches, worst, W_worst, C_worst, common) -> Finding:
     if mismatches:
-        W, C, nullity, shared = min(mismatches, key=lambda x: (len(x[0]) + len(x[1]), complexity(x[0], x[1])))
-        return Finding("fails", evidence=evidence, counterexample={
-            "W": float_rows(W), "C": float_rows(C), "nullity": nullity, "share_eigenvalue": shared,
-            "exact": {"W": exact_strings(W), "C": exact_strings(C)},
-        }, **common)
+        W, C, nullity, shared = min(
+            mismatches, key=lambda x: (len(x[0]) + len(x[1]), complexity(x[0], x[1]))
+        )
+        return Finding(
+            "fails",
+            evidence=evidence,
+            counterexample={
+                "W": float_rows(W),
+                "C": float_rows(C),
+                "nullity": nullity,
+                "share_eigenvalue": shared,
+                "exact": {"W": exact_strings(W), "C": exact_strings(C)},
+            },
+            **common,
+        )
     if worst > 1 + RATIO_TOL:
         precise = ratio_at_50_digits(W_worst, C_worst)
         evidence.append(fact("ratio-50-digits", ratio=precise))
         if precise > 1 + RATIO_TOL:
-            return Finding("fails", evidence=evidence, counterexample={
-                "W": W_worst.tolist(), "C": C_worst.tolist(), "ratio_50_digits": precise,
-            }, **common)
+            return Finding(
+                "fails",
+                evidence=evidence,
+                counterexample={
+                    "W": W_worst.tolist(),
+                    "C": C_worst.tolist(),
+                    "ratio_50_digits": precise,
+                },
+                **common,
+            )
         return Finding("inconclusive", evidence=evidence, **common)
     return Finding("holds", evidence=evidence, **common)
 
 
 def check_sylvester(effort: Effort) -> Finding:
     rng = effort.rng()
-    sizes = [(m, n) for m, n in ((1, 1), (1, 2), (2, 1), (2, 2), (1, 3), (3, 1)) if determinant_identity(m, n)]
+    sizes = [
+        (m, n)
+        for m, n in ((1, 1), (1, 2), (2, 1), (2, 2), (1, 3), (3, 1))
+        if determinant_identity(m, n)
+    ]
     twos = integer_matrices(2)
     cases, nontrivial, mismatches = exact_iff_mismatches([(W, C) for W in twos for C in twos])
     pairs = _random_integer_pairs(rng, 150 * effort.scale)
     c3, n3, m3 = exact_iff_mismatches(pairs)
     constructed_mismatches, float_disagree = _constructed_spectra(rng)
     gaussian = _gaussian_pairs(rng, effort.scale)
-    worst, W_worst, C_worst, evaluations = search_ratio(rng, [(1, 1), (2, 2), (3, 3), (2, 3)], 6 * effort.scale)
+    worst, W_worst, C_worst, evaluations = search_ratio(
+        rng, [(1, 1), (2, 2), (3, 3), (2, 3)], 6 * effort.scale
+    )
     evidence = [
         fact("determinant-identity", sizes=sizes),
         fact("exhaustive-iff", cases=cases, nontrivial=nontrivial, mismatches=len(mismatches)),
@@ -190,10 +243,15 @@ def check_sylvester(effort: Effort) -> Finding:
         fact("gaussian-pairs", **gaussian),
         fact("ratio-search", evaluations=evaluations, worst=worst),
     ]
-    common = dict(worst=worst, tolerance=RATIO_TOL, sampled=gaussian["draws"] + len(pairs),
-                  searched=cases + len(STRUCTURED) + evaluations)
-    return _sylvester_verdict(evidence, mismatches + m3 + constructed_mismatches, worst, W_worst,
-                              C_worst, common)
+    common = dict(
+        worst=worst,
+        tolerance=RATIO_TOL,
+        sampled=gaussian["draws"] + len(pairs),
+        searched=cases + len(STRUCTURED) + evaluations,
+    )
+    return _sylvester_verdict(
+        evidence, mismatches + m3 + constructed_mismatches, worst, W_worst, C_worst, common
+    )
 
 
 # ---- appH-dimension
@@ -207,16 +265,33 @@ def dimension_cases(rng: np.random.Generator, scale: int):
     exhaustive = []
     for a, b in product(range(1, 5), repeat=2):
         for P, Q in product(partitions(a), partitions(b)):
-            exhaustive.append((f"λ = 1: W blocks {P}, C blocks {Q}", [(1, p) for p in P] + [(-1, 1)], [(1, q) for q in Q] + [(2, 1)]))
+            exhaustive.append(
+                (
+                    f"λ = 1: W blocks {P}, C blocks {Q}",
+                    [(1, p) for p in P] + [(-1, 1)],
+                    [(1, q) for q in Q] + [(2, 1)],
+                )
+            )
     for a, b in product(range(1, 3), repeat=2):
         for P, Q in product(partitions(a), partitions(b)):
-            exhaustive.append((f"1 ± i: W blocks {P}, C blocks {Q}", [(1 + 1j, p) for p in P], [(1 - 1j, q) for q in Q] + [(0, 1)]))
+            exhaustive.append(
+                (
+                    f"1 ± i: W blocks {P}, C blocks {Q}",
+                    [(1 + 1j, p) for p in P],
+                    [(1 - 1j, q) for q in Q] + [(0, 1)],
+                )
+            )
     exhaustive += [(name, wb, cb) for name, (wb, cb) in STRUCTURED.items()]
     sampled = []
     spectrum = [0, 1, -1, 2, 1 + 1j, 2j]
     for k in range(30 * scale):
+
         def blocks():
-            return [(spectrum[int(rng.integers(len(spectrum)))], int(rng.integers(1, 4))) for _ in range(int(rng.integers(1, 4)))]
+            return [
+                (spectrum[int(rng.integers(len(spectrum)))], int(rng.integers(1, 4)))
+                for _ in range(int(rng.integers(1, 4)))
+            ]
+
         sampled.append((f"random Jordan data #{k}", blocks(), blocks()))
     return exhaustive, sampled
 
@@ -254,8 +329,12 @@ class _Worst:
         if gap > self.gap or (gap and self.counterexample is None):
             self.gap = max(self.gap, gap)
             self.counterexample = {
-                "case": case, "W": float_rows(W), "C": float_rows(C), "dimension": dimension,
-                "formula": formula, "exact": {"W": exact_strings(W), "C": exact_strings(C)},
+                "case": case,
+                "W": float_rows(W),
+                "C": float_rows(C),
+                "dimension": dimension,
+                "formula": formula,
+                "exact": {"W": exact_strings(W), "C": exact_strings(C)},
             }
 
 
@@ -293,8 +372,12 @@ def _large_float_cases(rng, scale: int) -> tuple[int, int, list]:
     large, largest, bad = 0, 0, []
     for n_blocks, log_cond in ((4, 1.0), (8, 2.0), (16, 3.0)):
         for _ in range(2 * scale):
-            wb = [(v, int(rng.integers(1, 4))) for v in rng.choice([0, 1, -1, 2], n_blocks).tolist()]
-            cb = [(v, int(rng.integers(1, 4))) for v in rng.choice([0, 1, -1, 3], n_blocks).tolist()]
+            wb = [
+                (v, int(rng.integers(1, 4))) for v in rng.choice([0, 1, -1, 2], n_blocks).tolist()
+            ]
+            cb = [
+                (v, int(rng.integers(1, 4))) for v in rng.choice([0, 1, -1, 3], n_blocks).tolist()
+            ]
             W, C = float_jordan(rng, wb, log_cond), float_jordan(rng, cb, log_cond)
             found = len(solution_space(W, C, method="schur"))
             large, largest = large + 1, max(largest, len(W), len(C))
@@ -309,19 +392,37 @@ def check_dimension(effort: Effort) -> Finding:
     worst = _Worst()
     float_bad, ambiguous = _jordan_cases(rng, (exhaustive, sampled), worst)
     evidence = [
-        fact("exhaustive-dimension", structures=len(exhaustive), constructed=len(STRUCTURED), worst=worst.gap),
+        fact(
+            "exhaustive-dimension",
+            structures=len(exhaustive),
+            constructed=len(STRUCTURED),
+            worst=worst.gap,
+        ),
         fact("random-jordan", cases=len(sampled)),
         fact("jordan-agrees"),
-        fact("float-dimension", disagree=len(float_bad), examples=float_bad[:3], ambiguous=ambiguous),
+        fact(
+            "float-dimension", disagree=len(float_bad), examples=float_bad[:3], ambiguous=ambiguous
+        ),
     ]
     integer = _integer_cases(rng, 60 * effort.scale, worst)
     evidence.append(fact("integer-dimension", cases=integer))
     large, largest, large_bad = _large_float_cases(rng, effort.scale)
-    evidence.append(fact("large-schur", cases=large, largest=largest, disagree=len(large_bad),
-                         examples=large_bad[:2]))
+    evidence.append(
+        fact(
+            "large-schur",
+            cases=large,
+            largest=largest,
+            disagree=len(large_bad),
+            examples=large_bad[:2],
+        )
+    )
     evidence.append(fact("dimension-pairs", pairs=worst.pairs))
-    common = dict(worst=float(worst.gap), tolerance=0.0, sampled=len(sampled) + integer + large,
-                  searched=len(exhaustive))
+    common = dict(
+        worst=float(worst.gap),
+        tolerance=0.0,
+        sampled=len(sampled) + integer + large,
+        searched=len(exhaustive),
+    )
     if worst.counterexample is not None:
         return Finding("fails", evidence=evidence, counterexample=worst.counterexample, **common)
     return Finding("holds", evidence=evidence, **common)
@@ -353,10 +454,22 @@ def simplest_trivial(init: str, W: np.ndarray, A: np.ndarray, B: np.ndarray) -> 
         Wm, Am, Bm = (sympy.Matrix(e).applyfunc(sympy.Rational) for e in exact)
         C = Bm * Am.inv()
         if exact_nullity(Wm.tolist(), C.tolist()) == 0:
-            K = sympy.kronecker_product(sympy.eye(n), Wm) - sympy.kronecker_product(C.T, sympy.eye(n))
-            return {"decimals": digits, "W": Wr.tolist(), "A": Ar.tolist(), "B": Br.tolist(),
-                    "exact": {"W": exact[0], "A": exact[1], "B": exact[2], "C = BA⁻¹": str(C.tolist()),
-                              "det(I ⊗ W − Cᵀ ⊗ I)": str(K.det())}}
+            K = sympy.kronecker_product(sympy.eye(n), Wm) - sympy.kronecker_product(
+                C.T, sympy.eye(n)
+            )
+            return {
+                "decimals": digits,
+                "W": Wr.tolist(),
+                "A": Ar.tolist(),
+                "B": Br.tolist(),
+                "exact": {
+                    "W": exact[0],
+                    "A": exact[1],
+                    "B": exact[2],
+                    "C = BA⁻¹": str(C.tolist()),
+                    "det(I ⊗ W − Cᵀ ⊗ I)": str(K.det()),
+                },
+            }
     return None
 
 
@@ -382,9 +495,25 @@ def random_draws(rng, dims, scale: int) -> dict:
                     low, count = per_dim.get(n, (math.inf, 0))
                     per_dim[n] = (min(low, distance), count + 1)
                     if k == 0 and n <= 3:
-                        trivial.append((n, init != "pytorch", augmentation != "noise", init, augmentation, W, A, B))
-    return dict(draws=draws, nontrivial=nontrivial, worst=worst, trivial=trivial,
-                per_dim=[[n, low, count] for n, (low, count) in per_dim.items()])
+                        trivial.append(
+                            (
+                                n,
+                                init != "pytorch",
+                                augmentation != "noise",
+                                init,
+                                augmentation,
+                                W,
+                                A,
+                                B,
+                            )
+                        )
+    return dict(
+        draws=draws,
+        nontrivial=nontrivial,
+        worst=worst,
+        trivial=trivial,
+        per_dim=[[n, low, count] for n, (low, count) in per_dim.items()],
+    )
 
 
 def _closest_draws(rng, scale: int) -> tuple[int, list]:
@@ -398,7 +527,9 @@ def _closest_draws(rng, scale: int) -> tuple[int, list]:
         gaps = [np.min(np.abs(np.linalg.eigvals(W)[:, None] - mu[None, :])) for W in candidates]
         searched += len(candidates)
         for i in np.argsort(gaps)[:3]:
-            closest.append((len(solution_space(candidates[i], C)), distance_to_sharing(candidates[i], C)))
+            closest.append(
+                (len(solution_space(candidates[i], C)), distance_to_sharing(candidates[i], C))
+            )
     return searched, closest
 
 
@@ -430,8 +561,14 @@ def _random_W_counterexample(trivial: list, seed: int) -> dict | None:
         return None
     simplest = simplest_trivial(init, W, A, B)
     return {
-        "n": n, "init": init, "augmentation": augmentation, "samples": 100 * n, "seed": seed,
-        "W": W.tolist(), "A": A.tolist(), "B": B.tolist(),
+        "n": n,
+        "init": init,
+        "augmentation": augmentation,
+        "samples": 100 * n,
+        "seed": seed,
+        "W": W.tolist(),
+        "A": A.tolist(),
+        "B": B.tolist(),
         "distance_to_sharing": distance_to_sharing(W, C=target_matrix(A, B)),
         "simplest": simplest,
         "exact": simplest["exact"] if simplest else None,
@@ -445,15 +582,28 @@ def check_random_W(effort: Effort) -> Finding:
     searched, closest = _closest_draws(rng, effort.scale)
     edges = _edge_predictors(rng)
     evidence = [
-        fact("random-draws", dims=dims, inits=list(INITS), augmentations=list(AUGMENTATIONS),
-             draws=drawn["draws"], nontrivial=drawn["nontrivial"], tolerance=RTOL),
+        fact(
+            "random-draws",
+            dims=dims,
+            inits=list(INITS),
+            augmentations=list(AUGMENTATIONS),
+            draws=drawn["draws"],
+            nontrivial=drawn["nontrivial"],
+            tolerance=RTOL,
+        ),
         fact("distance-per-dim", per_dim=drawn["per_dim"]),
         fact("measure-zero"),
-        fact("closest-draws", draws=searched, dimensions=[k for k, _ in closest],
-             distance=min(d for _, d in closest)),
+        fact(
+            "closest-draws",
+            draws=searched,
+            dimensions=[k for k, _ in closest],
+            distance=min(d for _, d in closest),
+        ),
         fact("edge-predictors", edges=edges),
     ]
-    common = dict(worst=drawn["worst"], tolerance=RTOL, sampled=drawn["draws"], searched=searched + len(edges))
+    common = dict(
+        worst=drawn["worst"], tolerance=RTOL, sampled=drawn["draws"], searched=searched + len(edges)
+    )
     if not drawn["trivial"]:
         if drawn["nontrivial"] == drawn["draws"]:
             return Finding("holds", evidence=evidence, **common)
@@ -463,6 +613,13 @@ def check_random_W(effort: Effort) -> Finding:
     if counterexample is None:
         evidence.append(fact("unconfirmed-smallest"))
         return Finding("inconclusive", evidence=evidence, **common)
-    evidence.append(fact("random-W-counterexample", n=counterexample["n"], init=counterexample["init"],
-                         augmentation=counterexample["augmentation"], simplest=counterexample["simplest"]))
+    evidence.append(
+        fact(
+            "random-W-counterexample",
+            n=counterexample["n"],
+            init=counterexample["init"],
+            augmentation=counterexample["augmentation"],
+            simplest=counterexample["simplest"],
+        )
+    )
     return Finding("fails", evidence=evidence, counterexample=counterexample, **common)

@@ -12,9 +12,21 @@ import torch
 
 from theory.appH.exact import complexity, exact_solution_space, similar_rows
 from theory.appH.linear_model import (
-    AUGMENTATIONS, COND_LIMIT, STATIONARY_TOL, derivation_identities, family_identity, moments,
-    random_invertible, random_predictor, relative_gradients, residual_matrix, sample_views,
-    stationarity_gradients, target_gradient, target_matrix, train_jointly,
+    AUGMENTATIONS,
+    COND_LIMIT,
+    STATIONARY_TOL,
+    derivation_identities,
+    family_identity,
+    moments,
+    random_invertible,
+    random_predictor,
+    relative_gradients,
+    residual_matrix,
+    sample_views,
+    stationarity_gradients,
+    target_gradient,
+    target_matrix,
+    train_jointly,
 )
 from theory.appH.solutions import schur_blocks, solution_space
 from theory.claims import Effort, Finding, fact
@@ -46,8 +58,12 @@ def sharing_predictor(rng, C: np.ndarray, blocks: int = 1, jordan: bool = False)
         R11 = R[:size, :size]
     k = len(R11)
     U, _ = np.linalg.qr(rng.standard_normal((n, n)))
-    core = np.block([[R11, rng.standard_normal((k, n - k)) / np.sqrt(n)],
-                     [np.zeros((n - k, k)), rng.standard_normal((n - k, n - k)) / np.sqrt(n)]])
+    core = np.block(
+        [
+            [R11, rng.standard_normal((k, n - k)) / np.sqrt(n)],
+            [np.zeros((n - k, k)), rng.standard_normal((n - k, n - k)) / np.sqrt(n)],
+        ]
+    )
     return U @ core @ U.T
 
 
@@ -60,7 +76,14 @@ def stationary_instances(rng, scale: int):
             for n in (2, 3, 4, 6, 8):
                 A, B, A2 = moments(*sample_views(rng, n, 100 * n, augmentation))
                 C = target_matrix(A, B)
-                yield "random", f"{augmentation}, n = {n}", sharing_predictor(rng, C, 1 + k % 2), A, B, A2
+                yield (
+                    "random",
+                    f"{augmentation}, n = {n}",
+                    sharing_predictor(rng, C, 1 + k % 2),
+                    A,
+                    B,
+                    A2,
+                )
     for n in (2, 4, 6):
         A, B, A2 = moments(*sample_views(rng, n, 100 * n, "asymmetric"))
         C = target_matrix(A, B)
@@ -71,13 +94,27 @@ def stationary_instances(rng, scale: int):
             A, B, A2 = moments(*sample_views(rng, n, 100 * n, "noise"))
             if np.any(np.linalg.eigvals(target_matrix(A, B)).imag == 0):
                 break
-        yield "edge", f"W defective at a shared eigenvalue, n = {n}", sharing_predictor(rng, target_matrix(A, B), jordan=True), A, B, A2
+        yield (
+            "edge",
+            f"W defective at a shared eigenvalue, n = {n}",
+            sharing_predictor(rng, target_matrix(A, B), jordan=True),
+            A,
+            B,
+            A2,
+        )
         A, B, A2 = moments(*sample_views(rng, n, 100 * n, "none"))
         yield "edge", f"W = I, no augmentation (B = A, C = I), n = {n}", np.eye(n), A, B, A2
         x1, x2 = sample_views(rng, n, 100 * n, "noise")
         x2[:, 0] = 0  # the second view loses a coordinate: B singular, C has eigenvalue 0
         A, B, A2 = moments(x1, x2)
-        yield "edge", f"B singular, W singular sharing 0, n = {n}", sharing_predictor(rng, target_matrix(A, B)), A, B, A2
+        yield (
+            "edge",
+            f"B singular, W singular sharing 0, n = {n}",
+            sharing_predictor(rng, target_matrix(A, B)),
+            A,
+            B,
+            A2,
+        )
 
 
 def exact_stationary(rng) -> tuple[int, int, dict | None]:
@@ -86,8 +123,12 @@ def exact_stationary(rng) -> tuple[int, int, dict | None]:
     WθA − θB, hence eqs. 62–63 at ξ = θ, must be exactly zero. Returns (instances, basis
     vectors, the first exact violation or None)."""
     count, vectors, violation = 0, 0, None
-    for wb, cb in (([(1, 1), (2, 1)], [(1, 1), (3, 1)]), ([(2, 2), (0, 1)], [(2, 1), (2, 1), (0, 1)]),
-                   ([(1 + 1j, 1), (3, 1)], [(1 - 1j, 1), (0, 1)]), ([(1, 1)] * 3, [(1, 1)] * 3)):
+    for wb, cb in (
+        ([(1, 1), (2, 1)], [(1, 1), (3, 1)]),
+        ([(2, 2), (0, 1)], [(2, 1), (2, 1), (0, 1)]),
+        ([(1 + 1j, 1), (3, 1)], [(1 - 1j, 1), (0, 1)]),
+        ([(1, 1)] * 3, [(1, 1)] * 3),
+    ):
         W, C = similar_rows(rng, wb), similar_rows(rng, cb)
         n = len(C)
         L = sympy.Matrix(rng.integers(-2, 3, (n, n)).tolist())
@@ -98,8 +139,13 @@ def exact_stationary(rng) -> tuple[int, int, dict | None]:
             R = Wm * theta * A - theta * B
             gradients = (2 * Wm.T * R, 2 * R * theta.T)
             if violation is None and any(g != sympy.zeros(*g.shape) for g in gradients):
-                violation = {"W": str(Wm.tolist()), "A": str(A.tolist()), "B": str(B.tolist()),
-                             "theta": str(theta.tolist()), "gradients": [str(g.tolist()) for g in gradients]}
+                violation = {
+                    "W": str(Wm.tolist()),
+                    "A": str(A.tolist()),
+                    "B": str(B.tolist()),
+                    "theta": str(theta.tolist()),
+                    "gradients": [str(g.tolist()) for g in gradients],
+                }
             vectors += 1
         count += 1
     return count, vectors, violation
@@ -128,7 +174,8 @@ class _Stationarity:
             g_xi = target_gradient(theta, theta, W, B, A2)
             self.target_total += 1
             self.target_nonzero += np.linalg.norm(g_xi) > 1e-6 * 2 * np.linalg.norm(theta) * (
-                np.linalg.norm(A2, 2) + np.linalg.norm(W, 2) * np.linalg.norm(B, 2))
+                np.linalg.norm(A2, 2) + np.linalg.norm(W, 2) * np.linalg.norm(B, 2)
+            )
         self.counts["worst-in-span"] += 1
 
 
@@ -140,8 +187,18 @@ def _stationary_verdict(evidence, identities, violation, seen: _Stationarity, co
     if seen.worst > STATIONARY_TOL:
         name, W, A, B, theta = seen.where
         evidence.append(fact("float-only-violation"))
-        return Finding("inconclusive", evidence=evidence, counterexample={
-            "case": name, "W": W.tolist(), "A": A.tolist(), "B": B.tolist(), "theta": theta.tolist()}, **common)
+        return Finding(
+            "inconclusive",
+            evidence=evidence,
+            counterexample={
+                "case": name,
+                "W": W.tolist(),
+                "A": A.tolist(),
+                "B": B.tolist(),
+                "theta": theta.tolist(),
+            },
+            **common,
+        )
     return Finding("inconclusive", evidence=evidence, **common)
 
 
@@ -154,17 +211,28 @@ def check_stationary(effort: Effort) -> Finding:
         seen.see(*instance)
     evidence = [
         fact("derivation-identities", identities=identities),
-        fact("exact-stationary", instances=instances, vectors=vectors, violated=violation is not None),
+        fact(
+            "exact-stationary", instances=instances, vectors=vectors, violated=violation is not None
+        ),
         fact("random-solutions", points=seen.counts["random"]),
         fact("edge-solutions", points=seen.counts["edge"]),
-        fact("worst-in-span", spaces=seen.counts["worst-in-span"], worst=seen.worst,
-             where=seen.where[0] if seen.where else None, max_cond=seen.max_cond),
+        fact(
+            "worst-in-span",
+            spaces=seen.counts["worst-in-span"],
+            worst=seen.worst,
+            where=seen.where[0] if seen.where else None,
+            max_cond=seen.max_cond,
+        ),
         fact("target-gradient", nonzero=seen.target_nonzero, points=seen.target_total),
     ]
     if seen.max_cond > COND_LIMIT:
         evidence.append(fact("condition-beyond", limit=COND_LIMIT))
-    common = dict(worst=seen.worst, tolerance=STATIONARY_TOL, sampled=seen.counts["random"],
-                  searched=seen.counts["edge"] + seen.counts["worst-in-span"] + vectors)
+    common = dict(
+        worst=seen.worst,
+        tolerance=STATIONARY_TOL,
+        sampled=seen.counts["random"],
+        searched=seen.counts["edge"] + seen.counts["worst-in-span"] + vectors,
+    )
     return _stationary_verdict(evidence, identities, violation, seen, common)
 
 
@@ -206,34 +274,48 @@ def enumerate_derivation(n: int, values, As):
 def categories(W, theta, B) -> tuple[bool, bool, bool]:
     """(W invertible, θ of full rank, B + Bᵀ positive definite)."""
     sym = B + B.T
-    return (abs(np.linalg.det(W)) > 1e-9, np.linalg.matrix_rank(theta) == len(theta),
-            bool(np.all(np.linalg.eigvalsh(sym) > 1e-12)))
+    return (
+        abs(np.linalg.det(W)) > 1e-9,
+        np.linalg.matrix_rank(theta) == len(theta),
+        bool(np.all(np.linalg.eigvalsh(sym) > 1e-12)),
+    )
 
 
 def sample_stationary(rng, n: int, rank_W: int, rank_theta: int):
     """W of rank rank_W, θ of rank rank_θ, A from sampled views, and B a random point of the
     affine set where eqs. 65–66 hold (None when that set is empty)."""
+
     def of_rank(r):
         return rng.standard_normal((n, r)) @ rng.standard_normal((r, n))
+
     W, theta = of_rank(rank_W), of_rank(rank_theta)
     A, _, _ = moments(*sample_views(rng, n, 100 * n, "noise"))
     # vec(WᵀθB) = (I ⊗ Wᵀθ) vec B, vec(θBθᵀ) = (θ ⊗ θ) vec B (columns stacked).
     L = np.vstack([np.kron(np.eye(n), W.T @ theta), np.kron(theta, theta)])
-    rhs = np.concatenate([(W.T @ W @ theta @ A).ravel(order="F"), (W @ theta @ A @ theta.T).ravel(order="F")])
+    rhs = np.concatenate(
+        [(W.T @ W @ theta @ A).ravel(order="F"), (W @ theta @ A @ theta.T).ravel(order="F")]
+    )
     particular, *_ = np.linalg.lstsq(L, rhs, rcond=None)
     _, s, vh = np.linalg.svd(L)
-    null = vh[int(np.sum(s > 1e-10 * s[0])):]
+    null = vh[int(np.sum(s > 1e-10 * s[0])) :]
     b = particular + null.T @ rng.standard_normal(len(null))
     B = b.reshape(n, n, order="F")
     R = residual_matrix(theta, W, A, B)
-    ok = max(relative_residual(W.T @ R, theta, W, A, B) / max(np.linalg.norm(W, 2), 1e-300),
-             relative_residual(R @ theta.T, theta, W, A, B) / np.linalg.norm(theta, 2)) <= SATISFIED_TOL
+    ok = (
+        max(
+            relative_residual(W.T @ R, theta, W, A, B) / max(np.linalg.norm(W, 2), 1e-300),
+            relative_residual(R @ theta.T, theta, W, A, B) / np.linalg.norm(theta, 2),
+        )
+        <= SATISFIED_TOL
+    )
     return (W, theta, A, B) if ok else None
 
 
 def exact_derivation_counterexample(W, theta, A, B) -> dict | None:
     """Confirm in sympy that eqs. 65–66 hold and eq. 67 fails; the replayable record."""
-    Wm, Tm, Am, Bm = (sympy.Matrix(np.asarray(M).tolist()).applyfunc(sympy.nsimplify) for M in (W, theta, A, B))
+    Wm, Tm, Am, Bm = (
+        sympy.Matrix(np.asarray(M).tolist()).applyfunc(sympy.nsimplify) for M in (W, theta, A, B)
+    )
     R = Wm * Tm * Am - Tm * Bm
     zero = sympy.zeros(*Wm.shape)
     if Wm.T * R != zero or R * Tm.T != zero or Am.det() == 0:
@@ -242,13 +324,26 @@ def exact_derivation_counterexample(W, theta, A, B) -> dict | None:
     if eq67 == zero:
         return None
     g_theta, g_W = stationarity_gradients(*(np.array(M, dtype=float) for M in (theta, W, A, B)))
-    as_lists = lambda M: [[int(x) if float(x).is_integer() else float(x) for x in r] for r in np.asarray(M).tolist()]  # noqa: E731
+    as_lists = lambda M: [
+        [int(x) if float(x).is_integer() else float(x) for x in r] for r in np.asarray(M).tolist()
+    ]  # noqa: E731
     return {
-        "n": len(W), "W": as_lists(W), "theta": as_lists(theta), "A": as_lists(A), "B": as_lists(B),
-        "eq65": str(Wm.T * R), "eq66": str(R * Tm.T), "eq67_residual": str(eq67),
+        "n": len(W),
+        "W": as_lists(W),
+        "theta": as_lists(theta),
+        "A": as_lists(A),
+        "B": as_lists(B),
+        "eq65": str(Wm.T * R),
+        "eq66": str(R * Tm.T),
+        "eq67_residual": str(eq67),
         "autograd_gradients_at_xi_eq_theta": [g_theta.tolist(), g_W.tolist()],
-        "exact": {"W": str(Wm.tolist()), "theta": str(Tm.tolist()), "A": str(Am.tolist()), "B": str(Bm.tolist()),
-                  "W·theta − theta·B·A⁻¹": str(eq67.tolist())},
+        "exact": {
+            "W": str(Wm.tolist()),
+            "theta": str(Tm.tolist()),
+            "A": str(Am.tolist()),
+            "B": str(Bm.tolist()),
+            "W·theta − theta·B·A⁻¹": str(eq67.tolist()),
+        },
     }
 
 
@@ -266,10 +361,16 @@ class _Derivation:
 
     def category_facts(self) -> list[dict]:
         facts = []
-        for label, index in (("W invertible", 0), ("θ of full rank", 1), ("B + Bᵀ positive definite", 2)):
+        for label, index in (
+            ("W invertible", 0),
+            ("θ of full rank", 1),
+            ("B + Bᵀ positive definite", 2),
+        ):
             total = sum(t for k, (t, _) in self.by_category.items() if k[index])
             bad = sum(b for k, (_, b) in self.by_category.items() if k[index])
-            facts.append(fact("derivation-category", category=label, configurations=total, violating=bad))
+            facts.append(
+                fact("derivation-category", category=label, configurations=total, violating=bad)
+            )
         return facts
 
 
@@ -277,22 +378,55 @@ def _exhaustive_derivation(seen: _Derivation, scale: int) -> tuple[list[dict], i
     """n = 1 (entries −2…2) and n = 2 (entries −1…1), exactly, against the simplest integer
     positive definite A (2 of them; 20 when thorough)."""
     spd = sorted(
-        (np.array([[a, b], [b, c]]) for a, b, c in product(range(1, 4), range(-2, 3), range(1, 4)) if a * c > b * b),
-        key=lambda M: (M.tolist() != [[1, 0], [0, 1]], M[0, 1] == 0, int(np.abs(M).sum()), M.tolist()),
+        (
+            np.array([[a, b], [b, c]])
+            for a, b, c in product(range(1, 4), range(-2, 3), range(1, 4))
+            if a * c > b * b
+        ),
+        key=lambda M: (
+            M.tolist() != [[1, 0], [0, 1]],
+            M[0, 1] == 0,
+            int(np.abs(M).sum()),
+            M.tolist(),
+        ),
     )
     facts, stationary = [], 0
-    for n, values, As in ((1, range(-2, 3), [np.array([[a]]) for a in range(1, 1 + 2 * scale)]),
-                          (2, (-1, 0, 1), spd[: 2 * scale])):
+    for n, values, As in (
+        (1, range(-2, 3), [np.array([[a]]) for a in range(1, 1 + 2 * scale)]),
+        (2, (-1, 0, 1), spd[: 2 * scale]),
+    ):
         rows = enumerate_derivation(n, values, As)
         stationary += len(rows)
         for a_index, W, theta, B, violating in rows:
             seen.count(W, theta, B, violating)
             if violating:
                 A = As[a_index]
-                seen.violations.append((n, complexity(W.tolist(), theta.tolist(), B.tolist(), A.tolist()), W, theta, A, B))
-                seen.worst = max(seen.worst, relative_residual(residual_matrix(theta, W, A, B).astype(float), theta, W, A, B))
-        facts.append(fact("exhaustive-derivation", n=n, configurations=len(rows), values=list(values),
-                          As=[a.tolist() for a in As], violating=sum(v for *_, v in rows)))
+                seen.violations.append(
+                    (
+                        n,
+                        complexity(W.tolist(), theta.tolist(), B.tolist(), A.tolist()),
+                        W,
+                        theta,
+                        A,
+                        B,
+                    )
+                )
+                seen.worst = max(
+                    seen.worst,
+                    relative_residual(
+                        residual_matrix(theta, W, A, B).astype(float), theta, W, A, B
+                    ),
+                )
+        facts.append(
+            fact(
+                "exhaustive-derivation",
+                n=n,
+                configurations=len(rows),
+                values=list(values),
+                As=[a.tolist() for a in As],
+                violating=sum(v for *_, v in rows),
+            )
+        )
     return facts, stationary
 
 
@@ -311,7 +445,9 @@ def _random_derivation(rng, seen: _Derivation, scale: int) -> dict:
                 seen.worst = max(seen.worst, r)
                 seen.count(W, theta, B, r > DERIVATION_TOL)
                 bad += r > DERIVATION_TOL
-    return fact("random-derivation", configurations=sampled, violating=bad, tolerance=DERIVATION_TOL)
+    return fact(
+        "random-derivation", configurations=sampled, violating=bad, tolerance=DERIVATION_TOL
+    )
 
 
 def _derivation_counterexample(violations) -> dict:
@@ -332,20 +468,39 @@ def check_derivation(effort: Effort) -> Finding:
     rng = effort.rng()
     identities = derivation_identities(2)
     seen = _Derivation()
-    evidence = [fact("derivation-steps", proven=identities["eq62"] and identities["eq63"] and identities["eq65-66"])]
+    evidence = [
+        fact(
+            "derivation-steps",
+            proven=identities["eq62"] and identities["eq63"] and identities["eq65-66"],
+        )
+    ]
     exhaustive, stationary = _exhaustive_derivation(seen, effort.scale)
     random = _random_derivation(rng, seen, effort.scale)
     evidence += exhaustive + [random] + seen.category_facts() + [fact("why-derivation")]
-    common = dict(worst=seen.worst, tolerance=DERIVATION_TOL, sampled=random["configurations"],
-                  searched=stationary)
+    common = dict(
+        worst=seen.worst,
+        tolerance=DERIVATION_TOL,
+        sampled=random["configurations"],
+        searched=stationary,
+    )
     if not seen.violations:
         if random["violating"]:
-            return Finding("inconclusive", evidence=evidence + [fact("float-violations-only")], **common)
+            return Finding(
+                "inconclusive", evidence=evidence + [fact("float-violations-only")], **common
+            )
         return Finding("holds", evidence=evidence, **common)
     counterexample = _derivation_counterexample(seen.violations)
-    evidence.append(fact("derivation-counterexample", n=counterexample["n"], W=counterexample["W"],
-                         theta=counterexample["theta"], A=counterexample["A"], B=counterexample["B"],
-                         residual=counterexample["exact"]["W·theta − theta·B·A⁻¹"]))
+    evidence.append(
+        fact(
+            "derivation-counterexample",
+            n=counterexample["n"],
+            W=counterexample["W"],
+            theta=counterexample["theta"],
+            A=counterexample["A"],
+            B=counterexample["B"],
+            residual=counterexample["exact"]["W·theta − theta·B·A⁻¹"],
+        )
+    )
     return Finding("fails", evidence=evidence, counterexample=counterexample, **common)
 
 
@@ -387,7 +542,9 @@ def _family_members(rng, scale: int) -> dict:
                 worst, where = score, name
             points += 1
         counts[kind] += 1
-    return dict(points=points, random=counts["random"], edge=counts["edge"], worst=worst, where=where)
+    return dict(
+        points=points, random=counts["random"], edge=counts["edge"], worst=worst, where=where
+    )
 
 
 def _tangent_nullities(rng) -> list[list[int]]:
@@ -419,7 +576,9 @@ def _joint_training(rng, runs: int, n: int = 4, steps: int = 20000) -> dict:
     B = np.stack([m[1] for m in moments_])
     theta0 = np.stack([random_predictor("gaussian", n, rng) for _ in range(runs)])
     W0 = np.stack([random_predictor("pytorch", n, rng) for _ in range(runs)])
-    shared0 = [len(solution_space(W0[r], target_matrix(A[r], B[r]), method="schur")) for r in range(runs)]
+    shared0 = [
+        len(solution_space(W0[r], target_matrix(A[r], B[r]), method="schur")) for r in range(runs)
+    ]
     theta, W, _ = train_jointly(theta0, W0, A, B, steps=steps)
     moving, ranks, dims, norms = [], {}, {}, []
     for r in range(runs):
@@ -427,15 +586,27 @@ def _joint_training(rng, runs: int, n: int = 4, steps: int = 20000) -> dict:
         if g > STATIONARY_TOL:
             moving.append(g)
             continue
-        rank = int(np.sum(np.linalg.svd(theta[r], compute_uv=False) > 1e-6 * np.linalg.norm(theta[r], 2)))
+        rank = int(
+            np.sum(np.linalg.svd(theta[r], compute_uv=False) > 1e-6 * np.linalg.norm(theta[r], 2))
+        )
         k = len(solution_space(W[r], target_matrix(A[r], B[r]), tol=1e-6, method="schur"))
         ranks[rank] = ranks.get(rank, 0) + 1
         dims[k] = dims.get(k, 0) + 1
         norms.append(float(np.linalg.norm(theta[r])))
-    return dict(runs=runs, n=n, steps=steps, shared_at_init=sorted(set(shared0)), converged=len(norms),
-                nonzero=sum(x > 1e-6 for x in norms), norms=[min(norms), max(norms)] if norms else None,
-                ranks=sorted(ranks.items()), dimensions=sorted(dims.items()),
-                moving=len(moving), moving_gradient=max(moving) if moving else None, tolerance=STATIONARY_TOL)
+    return dict(
+        runs=runs,
+        n=n,
+        steps=steps,
+        shared_at_init=sorted(set(shared0)),
+        converged=len(norms),
+        nonzero=sum(x > 1e-6 for x in norms),
+        norms=[min(norms), max(norms)] if norms else None,
+        ranks=sorted(ranks.items()),
+        dimensions=sorted(dims.items()),
+        moving=len(moving),
+        moving_gradient=max(moving) if moving else None,
+        tolerance=STATIONARY_TOL,
+    )
 
 
 def check_joint(effort: Effort) -> Finding:
@@ -449,8 +620,12 @@ def check_joint(effort: Effort) -> Finding:
         fact("tangent-nullity", nullities=tangent),
         fact("joint-training", **_joint_training(rng, runs=6 * effort.scale)),
     ]
-    common = dict(worst=members["worst"], tolerance=STATIONARY_TOL, sampled=members["random"] * 6,
-                  searched=members["edge"] * 6 + len(tangent))
+    common = dict(
+        worst=members["worst"],
+        tolerance=STATIONARY_TOL,
+        sampled=members["random"] * 6,
+        searched=members["edge"] * 6 + len(tangent),
+    )
     if proven and members["worst"] <= STATIONARY_TOL and all(k >= n * n for n, k in tangent):
         return Finding("holds", evidence=evidence, **common)
     return Finding("inconclusive", evidence=evidence, **common)

@@ -143,7 +143,9 @@ WORDING = {
     "unconfirmed-large": lambda f: (
         "draws without a solution only at n > 3, where no exact confirmation is attempted"
     ),
-    "unconfirmed-smallest": lambda f: "the float64 verdict of the smallest draw was not confirmed exactly",
+    "unconfirmed-smallest": lambda f: (
+        "the float64 verdict of the smallest draw was not confirmed exactly"
+    ),
     "random-W-counterexample": random_W_counterexample,
     # appH-stationary
     "derivation-identities": derivation_identities,

@@ -20,9 +20,9 @@ def _model(n: int):
     names = [f"{m}{i}{j}" for m in "wtx" for i in range(n) for j in range(n)]
     names += [f"{v}{k}" for v in "uv" for k in range(n)]
     _, *gens = sympy.ring(names, sympy.QQ)
-    square = lambda at: [gens[at + i * n: at + (i + 1) * n] for i in range(n)]  # noqa: E731
+    square = lambda at: [gens[at + i * n : at + (i + 1) * n] for i in range(n)]  # noqa: E731
     W, theta, xi = square(0), square(n * n), square(2 * n * n)
-    x1, x2 = gens[3 * n * n: 3 * n * n + n], gens[3 * n * n + n:]
+    x1, x2 = gens[3 * n * n : 3 * n * n + n], gens[3 * n * n + n :]
     return W, theta, xi, x1, x2
 
 
@@ -37,8 +37,23 @@ def _lines_n(n: int) -> dict[str, bool]:
     T = [a - b for a, b in zip(_matvec(W, theta_x1), _matvec(xi, x2))]
     L = sum(t * t for t in T)
     WT = [sum(W[k][i] * T[k] for k in range(n)) for i in range(n)]
-    ok = dict.fromkeys(("58.1", "58.2", "58.3*", "58.4", "58.3 entry i", "58.3", "59.1", "59.2", "59.3",
-                        "59.4", "59.5", "60"), True)
+    ok = dict.fromkeys(
+        (
+            "58.1",
+            "58.2",
+            "58.3*",
+            "58.4",
+            "58.3 entry i",
+            "58.3",
+            "59.1",
+            "59.2",
+            "59.3",
+            "59.4",
+            "59.5",
+            "60",
+        ),
+        True,
+    )
     for i in range(n):
         for j in range(n):
             t, w = theta[i][j], W[i][j]
@@ -69,8 +84,10 @@ def line_proofs() -> dict[str, dict]:
     "58.3*" the corrected W_{k,i}; "58.3 entry i" says that the written row's i-th entry is
     the derivative (the typo is the index)."""
     results = [_lines_n(n) for n in DIMS]
-    return {k: {"identity": all(r[k] for r in results), "method": "componentwise", "dims": list(DIMS)}
-            for k in results[0]}
+    return {
+        k: {"identity": all(r[k] for r in results), "method": "componentwise", "dims": list(DIMS)}
+        for k in results[0]
+    }
 
 
 @cache
@@ -79,8 +96,11 @@ def ema_fixed_point_proof() -> dict:
     when τ ≠ 1 (at τ = 1 for every θ)."""
     theta, xi, tau = sympy.symbols("theta xi tau", real=True)
     increment = tau * xi + (1 - tau) * theta - xi
-    return {"identity": sympy.expand(increment - (1 - tau) * (theta - xi)) == 0, "method": "symbols",
-            "solution": "θ = ξ"}
+    return {
+        "identity": sympy.expand(increment - (1 - tau) * (theta - xi)) == 0,
+        "method": "symbols",
+        "solution": "θ = ξ",
+    }
 
 
 @cache
@@ -96,8 +116,14 @@ def ema_limit_proof() -> dict:
     limit_gap = 1.0
     for j in range(1, 200):
         limit_gap *= 1 - 2.0**-j
-    return {"identity": False, "method": "fractions", "steps": K, "increment": float(xi - previous),
-            "gap": float(1 - xi), "limit_gap": limit_gap}
+    return {
+        "identity": False,
+        "method": "fractions",
+        "steps": K,
+        "increment": float(xi - previous),
+        "gap": float(1 - xi),
+        "limit_gap": limit_gap,
+    }
 
 
 @cache
@@ -112,17 +138,27 @@ def kronecker_proof() -> dict:
         C = sympy.Matrix(n, n, sympy.symbols(f"c0:{n * n}"))
         theta = sympy.Matrix(m, n, sympy.symbols(f"t0:{m * n}"))
         vec = lambda M: M.T.reshape(M.rows * M.cols, 1)  # noqa: E731
-        left, right = (kron(sympy.eye(m), W), kron(C.T, sympy.eye(n))) if paper else \
-            (kron(sympy.eye(n), W), kron(C.T, sympy.eye(m)))
+        left, right = (
+            (kron(sympy.eye(m), W), kron(C.T, sympy.eye(n)))
+            if paper
+            else (kron(sympy.eye(n), W), kron(C.T, sympy.eye(m)))
+        )
         if left.shape != right.shape:
             return None, [list(left.shape), list(right.shape)]
-        return sympy.expand((left - right) * vec(theta) - vec(W * theta - theta * C)) == sympy.zeros(m * n, 1), None
+        return sympy.expand(
+            (left - right) * vec(theta) - vec(W * theta - theta * C)
+        ) == sympy.zeros(m * n, 1), None
 
     square = all(holds(n, n, paper=True)[0] for n in DIMS)
     _, shapes = holds(2, 3, paper=True)
     corrected, _ = holds(2, 3, paper=False)
-    return {"identity": square, "method": "componentwise", "dims": list(DIMS), "rectangular_shapes": shapes,
-            "rectangular_corrected": corrected}
+    return {
+        "identity": square,
+        "method": "componentwise",
+        "dims": list(DIMS),
+        "rectangular_shapes": shapes,
+        "rectangular_corrected": corrected,
+    }
 
 
 def simplest_line3() -> dict | None:
@@ -146,11 +182,30 @@ def simplest_line3() -> dict | None:
 
 def _line3_record(n, axis, i, j, d, row) -> dict:
     eye = [[float(a == b) for b in range(n)] for a in range(n)]
-    return {"equation": "58, line 3", "n": n, "W": eye, "theta": eye, "xi": [[0.0] * n for _ in range(n)],
-            "x1": [float(k == axis) for k in range(n)], "x2": [0.0] * n, "i": i + 1, "j": j + 1,
-            "exact": {"n": str(n), "W": "I", "theta": "I", "xi": "0", "x1": f"e{axis + 1}", "x2": "0",
-                      "i": str(i + 1), "j": str(j + 1), "as_written": "[" + ", ".join(map(str, row)) + "]",
-                      "derivative": str(d), "corrected": str(row[i])}}
+    return {
+        "equation": "58, line 3",
+        "n": n,
+        "W": eye,
+        "theta": eye,
+        "xi": [[0.0] * n for _ in range(n)],
+        "x1": [float(k == axis) for k in range(n)],
+        "x2": [0.0] * n,
+        "i": i + 1,
+        "j": j + 1,
+        "exact": {
+            "n": str(n),
+            "W": "I",
+            "theta": "I",
+            "xi": "0",
+            "x1": f"e{axis + 1}",
+            "x2": "0",
+            "i": str(i + 1),
+            "j": str(j + 1),
+            "as_written": "[" + ", ".join(map(str, row)) + "]",
+            "derivative": str(d),
+            "corrected": str(row[i]),
+        },
+    }
 
 
 def replay_line3(example: dict) -> dict:

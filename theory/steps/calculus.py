@@ -52,8 +52,13 @@ def unit_jacobian_proof() -> dict:
         formula = (sympy.eye(dim) - z * z.T) / sympy.sqrt(u.dot(u))
         formula_ok &= _zero(J - formula)
         even_ok &= _zero(J.subs({c: -c for c in u}, simultaneous=True) - J)
-    return {"identity": formula_ok and even_ok, "method": "componentwise", "dims": list(DIMS),
-            "formula": formula_ok, "even": even_ok}
+    return {
+        "identity": formula_ok and even_ok,
+        "method": "componentwise",
+        "dims": list(DIMS),
+        "formula": formula_ok,
+        "even": even_ok,
+    }
 
 
 @cache
@@ -94,7 +99,9 @@ def raw_jacobian_factor_proof() -> dict:
         a = sympy.Matrix(sympy.symbols(f"a0:{dim}", real=True))
         z = _unit(u)
         projected = a - a.dot(z) * z
-        ok &= _zero(sympy.Matrix([projected.dot(u.diff(P)) - sympy.sqrt(u.dot(u)) * a.dot(z.diff(P))]))
+        ok &= _zero(
+            sympy.Matrix([projected.dot(u.diff(P)) - sympy.sqrt(u.dot(u)) * a.dot(z.diff(P))])
+        )
     return {"identity": False, "method": "componentwise", "dims": list(DIMS), "factor": ok}
 
 
@@ -108,5 +115,9 @@ def sgd_odd_proof() -> dict:
     byol = (theta - eta * g, W - eta * h)
     raft = (theta - eta * g, -W - eta * (-h))
     ema = tau * xi + (1 - tau) * byol[0], tau * xi + (1 - tau) * raft[0]
-    ok = raft[0] == byol[0] and sympy.expand(raft[1] + byol[1]) == 0 and sympy.expand(ema[0] - ema[1]) == 0
+    ok = (
+        raft[0] == byol[0]
+        and sympy.expand(raft[1] + byol[1]) == 0
+        and sympy.expand(ema[0] - ema[1]) == 0
+    )
     return {"identity": ok, "method": "symbols"}

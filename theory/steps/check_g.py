@@ -45,8 +45,13 @@ def whole_network(effort: Effort, rng: np.random.Generator) -> tuple[Residuals, 
     seen, judgements = Residuals(), {}
     for encoder in ("linear", "mlp"):
         setup = Setup(encoder=encoder, inputs=3, width=6, dim=3, seed=int(rng.integers(2**31)))
-        sampled = [dict(teacher_noise=float(10 ** rng.uniform(-3, 0.5)),
-                        predictor_scale=float(10 ** rng.uniform(-1, 1))) for _ in range(2 * effort.scale)]
+        sampled = [
+            dict(
+                teacher_noise=float(10 ** rng.uniform(-3, 0.5)),
+                predictor_scale=float(10 ** rng.uniform(-1, 1)),
+            )
+            for _ in range(2 * effort.scale)
+        ]
         edges = whole_edge_points(setup) if encoder == "mlp" else []
         for phase, where in (("random", sampled), ("edge", edges)):
             for point in where:
@@ -61,17 +66,35 @@ def trajectories(effort: Effort, rng: np.random.Generator) -> tuple[Residuals, d
     [0, 1), learning rate log-uniform in [1e-2, 0.5]) and edge ones (τ = 0: the teacher is the
     last θ; τ = 0.999 with learning rate 1; D = 1). A run counts as a violation (∞) if the rule
     finds a separation, or if float64 stops deciding it before its last step."""
-    runs = [("random", "mlp" if i % 2 else "linear", 3, float(rng.uniform(0, 1)), float(10 ** rng.uniform(-2, -0.3)))
-            for i in range(2 * effort.scale)]
-    runs += [("edge", "mlp", 3, 0.0, 0.1), ("edge", "linear", 3, 0.999, 1.0), ("edge", "mlp", 1, 0.5, 0.1)]
+    runs = [
+        (
+            "random",
+            "mlp" if i % 2 else "linear",
+            3,
+            float(rng.uniform(0, 1)),
+            float(10 ** rng.uniform(-2, -0.3)),
+        )
+        for i in range(2 * effort.scale)
+    ]
+    runs += [
+        ("edge", "mlp", 3, 0.0, 0.1),
+        ("edge", "linear", 3, 0.999, 1.0),
+        ("edge", "mlp", 1, 0.5, 0.1),
+    ]
     seen, ratio, decisive = Residuals(), 0.0, 0
     for phase, encoder, dim, tau, lr in runs:
         a = updates.trajectory(int(rng.integers(2**31)), encoder, dim, tau, lr, TRAJECTORY_STEPS)
         broken = a.separation is not None or not a.fully_decisive
         seen.add(phase, {"56": math.inf if broken else 0.0})
         ratio, decisive = max(ratio, a.worst_ratio), decisive + a.decisive
-    return seen, fact("trajectories", runs=len(runs), steps=TRAJECTORY_STEPS, decisive=decisive, ratio=ratio,
-                      factor=rule.FACTOR)
+    return seen, fact(
+        "trajectories",
+        runs=len(runs),
+        steps=TRAJECTORY_STEPS,
+        decisive=decisive,
+        ratio=ratio,
+        factor=rule.FACTOR,
+    )
 
 
 def record(plan: Plan, reports, network: Residuals, whole: Residuals, paths: Residuals) -> Record:
@@ -98,6 +121,9 @@ def check(effort: Effort) -> Finding:
     whole, judgements = whole_network(effort, rng)
     paths, trajectory_fact = trajectories(effort, rng)
     records = [record(p, reports, network, whole, paths) for p in PLANS]
-    evidence = [fact("whole-network", judgements=judgements), trajectory_fact,
-                fact("teacher-needed", gap=teacher, tolerance=TOLERANCE)]
+    evidence = [
+        fact("whole-network", judgements=judgements),
+        trajectory_fact,
+        fact("teacher-needed", gap=teacher, tolerance=TOLERANCE),
+    ]
     return finding(records, evidence, TOLERANCE)

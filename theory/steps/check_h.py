@@ -39,9 +39,14 @@ def _evaluate(seen: Residuals, phase: str, theta, W, xi, x1, x2) -> None:
     against autograd of ``linear_byol_expected``), eq. 68 with C = ξ."""
     lines = linear.line_residuals(theta, W, xi, x1, x2)
     seen.add(phase, {k: v.max() for k, v in lines.items()}, cases=len(x1))
-    seen.add(phase, {k: v.max() for k, v in linear.sample_residuals(theta, W, xi, x1[None], x2[None]).items()})
+    seen.add(
+        phase,
+        {k: v.max() for k, v in linear.sample_residuals(theta, W, xi, x1[None], x2[None]).items()},
+    )
     closed_form = linear.expected_autograd(theta, W, xi, x1, x2)
-    seen.add(phase, {"62": closed_form, "63": closed_form, "68": linear.kronecker_residual(W, xi, theta)})
+    seen.add(
+        phase, {"62": closed_form, "63": closed_form, "68": linear.kronecker_residual(W, xi, theta)}
+    )
 
 
 def _edge_cases(rng):
@@ -104,10 +109,19 @@ def searched(effort: Effort, rng) -> Residuals:
     samples, k = 4): the largest residual of each group, which bounds each of its members."""
     seen = Residuals()
     for keys, samples in ((LINES, 1), (SAMPLES, 2)):
-        report = search(_score(rng, keys, samples), k=2 * samples, dims=SEARCH_DIMS if samples == 1 else SAMPLE_DIMS,
-                        effort=effort, **SEARCH_BUDGET)
-        seen.add("random", dict.fromkeys(keys, phase_worst(report, random=True)), cases=report.sampled)
-        seen.add("edge", dict.fromkeys(keys, phase_worst(report, random=False)), cases=report.searched)
+        report = search(
+            _score(rng, keys, samples),
+            k=2 * samples,
+            dims=SEARCH_DIMS if samples == 1 else SAMPLE_DIMS,
+            effort=effort,
+            **SEARCH_BUDGET,
+        )
+        seen.add(
+            "random", dict.fromkeys(keys, phase_worst(report, random=True)), cases=report.sampled
+        )
+        seen.add(
+            "edge", dict.fromkeys(keys, phase_worst(report, random=False)), cases=report.searched
+        )
     return seen
 
 
@@ -149,14 +163,21 @@ def ema_checks(effort: Effort, rng) -> Residuals:
     for _ in range(64 * effort.scale):
         seen.add("random", {"64": ema_residual(vector(), vector(), float(rng.uniform(0, 1)))})
     xi = vector()
-    pairs = [(xi.clone(), xi), (-xi, xi), (xi, torch.zeros_like(xi)), (1e150 * xi, -1e150 * xi), (1e-150 * xi, xi)]
+    pairs = [
+        (xi.clone(), xi),
+        (-xi, xi),
+        (xi, torch.zeros_like(xi)),
+        (1e150 * xi, -1e150 * xi),
+        (1e-150 * xi, xi),
+    ]
     for theta, base in pairs:
         for tau in (0.0, 1e-16, 0.5, 0.996, 1 - 1e-8, 1 - 2**-52):
             seen.add("edge", {"64": ema_residual(theta, base, tau)})
     for _ in range(4 * effort.scale):
         theta, base = vector(), vector()
-        result = scipy.optimize.minimize_scalar(lambda tau: -ema_residual(theta, base, tau), bounds=(0, 1),
-                                                method="bounded")
+        result = scipy.optimize.minimize_scalar(
+            lambda tau: -ema_residual(theta, base, tau), bounds=(0, 1), method="bounded"
+        )
         seen.add("edge", {"64": -result.fun}, cases=result.nfev)
     return seen
 
@@ -167,14 +188,28 @@ def derivation_reference(effort: Effort) -> dict:
     invertible, θ has full rank or B + Bᵀ ≻ 0 makes this step hold after that correction."""
     (c,) = claims.get(["appH-derivation"])
     f = claims.finding(c, effort)
-    categories = [{k: e[k] for k in ("category", "configurations", "violating")}
-                  for e in f.evidence if e["kind"] == "derivation-category"]
-    repaired = bool(categories) and all(e["configurations"] > 0 and e["violating"] == 0 for e in categories)
-    status = {"holds": HOLDS, "inconclusive": UNDECIDED}.get(f.verdict, CORRECTED if repaired else FAILS)
-    example = f.counterexample and {k: f.counterexample[k] for k in ("n", "W", "theta", "A", "B")} | {
-        "residual": f.counterexample["exact"]["W·theta − theta·B·A⁻¹"]}
-    return {"status": status, "claim": "appH-derivation", "verdict": f.verdict, "worst": f.worst,
-            "categories": categories, "counterexample": example}
+    categories = [
+        {k: e[k] for k in ("category", "configurations", "violating")}
+        for e in f.evidence
+        if e["kind"] == "derivation-category"
+    ]
+    repaired = bool(categories) and all(
+        e["configurations"] > 0 and e["violating"] == 0 for e in categories
+    )
+    status = {"holds": HOLDS, "inconclusive": UNDECIDED}.get(
+        f.verdict, CORRECTED if repaired else FAILS
+    )
+    example = f.counterexample and {
+        k: f.counterexample[k] for k in ("n", "W", "theta", "A", "B")
+    } | {"residual": f.counterexample["exact"]["W·theta − theta·B·A⁻¹"]}
+    return {
+        "status": status,
+        "claim": "appH-derivation",
+        "verdict": f.verdict,
+        "worst": f.worst,
+        "categories": categories,
+        "counterexample": example,
+    }
 
 
 def record(plan: dict, seen: Residuals, reference: dict) -> Record:

@@ -30,7 +30,10 @@ FAMILY = Family(
             "edge network points; thm51.judged_point; thm51.engine.lockstep trajectories",
             check=check_g.check,
             reading="as written",
-            paper_text=Quote("Appendix G, eq. 28", r"We claim that under the third condition, the following equations hold:"),
+            paper_text=Quote(
+                "Appendix G, eq. 28",
+                r"We claim that under the third condition, the following equations hold:",
+            ),
         ),
         Claim(
             "appH-steps",
@@ -46,7 +49,10 @@ FAMILY = Family(
             "points; theory.teacher.ema_update; appH-derivation's checker",
             check=check_h.check,
             reading="as written",
-            paper_text=Quote("Appendix H, eqs. 58–59", r"Differentiate  $\|W\theta x_1 - \xi x_2\|_2^2$  with respect to  $\theta_{ij}$  and  $W_{ij}$ , we have"),
+            paper_text=Quote(
+                "Appendix H, eqs. 58–59",
+                r"Differentiate  $\|W\theta x_1 - \xi x_2\|_2^2$  with respect to  $\theta_{ij}$  and  $W_{ij}$ , we have",
+            ),
         ),
     ),
 )

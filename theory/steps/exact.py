@@ -22,9 +22,17 @@ from theory.thm51.setups import build_encoder
 DIM = 2
 AXES = ((1, 0), (0, 1), (-1, 0), (0, -1))
 # equation -> (side: +1 BYOL', −1 RAFT; "align" or "cross"; 0: ∂/∂θ, 1: ∂/∂W)
-WRONG = {"31": (1, "align", 0), "32": (-1, "align", 0), "39": (1, "cross", 0),
-         "40": (-1, "cross", 0), "44": (1, "align", 1), "45": (-1, "align", 1)}
-PARAMETERS = [("weight", i, j) for i in range(DIM) for j in range(DIM)] + [("bias", i, None) for i in range(DIM)]
+WRONG = {
+    "31": (1, "align", 0),
+    "32": (-1, "align", 0),
+    "39": (1, "cross", 0),
+    "40": (-1, "cross", 0),
+    "44": (1, "align", 1),
+    "45": (-1, "align", 1),
+}
+PARAMETERS = [("weight", i, j) for i in range(DIM) for j in range(DIM)] + [
+    ("bias", i, None) for i in range(DIM)
+]
 PREDICTOR = [("W", i, j) for i in range(DIM) for j in range(DIM)]
 
 
@@ -109,12 +117,23 @@ def _record(equation, W, x1, x2, t2, parameter, values) -> dict:
     floats = lambda v: [float(c) for c in v]  # noqa: E731
     return {
         "equation": equation,
-        "encoder": "linear", "inputs": DIM, "dim": DIM,
-        "weight": [[1.0, 0.0], [0.0, 1.0]], "bias": [0.0, 0.0],
-        "W": [floats(row) for row in W], "x1": floats(x1), "x2": floats(x2), "t2": floats(t2),
+        "encoder": "linear",
+        "inputs": DIM,
+        "dim": DIM,
+        "weight": [[1.0, 0.0], [0.0, 1.0]],
+        "bias": [0.0, 0.0],
+        "W": [floats(row) for row in W],
+        "x1": floats(x1),
+        "x2": floats(x2),
+        "t2": floats(t2),
         "parameter": f"{kind}[{i}]" + (f"[{j}]" if j is not None else ""),
-        "exact": {"W": _text(W), "x1": _text(x1), "x2": _text(x2), "t2": _text(t2),
-                  **{k: str(v) for k, v in values.items()}},
+        "exact": {
+            "W": _text(W),
+            "x1": _text(x1),
+            "x2": _text(x2),
+            "t2": _text(t2),
+            **{k: str(v) for k, v in values.items()},
+        },
     }
 
 
@@ -133,8 +152,14 @@ def point(example: dict) -> network.Point:
         encoder.weight.copy_(torch.tensor(example["weight"]))
         encoder.bias.copy_(torch.tensor(example["bias"]))
     tensor = lambda v: torch.tensor([v], dtype=torch.float64)  # noqa: E731
-    return network.Point(encoder, torch.tensor(example["W"], dtype=torch.float64), tensor(example["x1"]),
-                         tensor(example["x2"]), tensor(example["t2"]), name="counterexample")
+    return network.Point(
+        encoder,
+        torch.tensor(example["W"], dtype=torch.float64),
+        tensor(example["x1"]),
+        tensor(example["x2"]),
+        tensor(example["t2"]),
+        name="counterexample",
+    )
 
 
 def replay(example: dict) -> dict[str, float]:
@@ -145,5 +170,8 @@ def replay(example: dict) -> dict[str, float]:
     forms = (network.align_forms if kind == "align" else network.cross_forms)(s, wrt)
     _, index = _index(example)
     (written, reference, _), (corrected, _, _) = forms["written"], forms["corrected"]
-    return {"as_written": float(written[index]), "autograd": float(reference[index]),
-            "corrected": float(corrected[index])}
+    return {
+        "as_written": float(written[index]),
+        "autograd": float(reference[index]),
+        "corrected": float(corrected[index]),
+    }

@@ -81,17 +81,25 @@ def line_residuals(theta, W, xi, x1, x2) -> dict:
     theta_x1, outer_product = _mv(theta, x1), lambda a, b: a[..., :, None] * b[..., None, :]  # noqa: E731
     g60 = expected_gradients(theta, xi, W, outer_product(x1, x1), outer_product(x2, x1))
     lines = {
-        "58.1": (squares[0], d_theta, s_theta), "58.2": (chains[0], d_theta, s_theta),
+        "58.1": (squares[0], d_theta, s_theta),
+        "58.2": (chains[0], d_theta, s_theta),
         "58.3*": (torch.einsum("...k,ki,...j->...ij", 2 * T, W, x1), d_theta, s_theta),
         "58.4": (2 * outer_product(_mv(W.T, T), x1), d_theta, s_theta),
-        "59.1": (squares[1], d_W, s_W), "59.2": (chains[1], d_W, s_W),
-        "59.3": (torch.einsum("...k,...j,ki->...ij", 2 * T, theta_x1, torch.eye(len(W), dtype=W.dtype)), d_W, s_W),
+        "59.1": (squares[1], d_W, s_W),
+        "59.2": (chains[1], d_W, s_W),
+        "59.3": (
+            torch.einsum("...k,...j,ki->...ij", 2 * T, theta_x1, torch.eye(len(W), dtype=W.dtype)),
+            d_W,
+            s_W,
+        ),
         "59.4": (2 * T[..., :, None] * (theta * x1[..., None, :]).sum(-1)[..., None, :], d_W, s_W),
         "59.5": (2 * outer_product(T, theta_x1), d_W, s_W),
     }
     out = {k: _gap(*v) for k, v in lines.items()}
     out["60"] = torch.maximum(_gap(g60[0], d_theta, s_theta), _gap(g60[1], d_W, s_W))
-    written = written_line3(theta, W, xi, x1, x2)[..., None, :, :]  # [..., i, j, l], the same for every i
+    written = written_line3(theta, W, xi, x1, x2)[
+        ..., None, :, :
+    ]  # [..., i, j, l], the same for every i
     out["58.3"] = _gap(written, d_theta[..., None], s_theta, dims=(-3, -2, -1))
     return out
 
@@ -164,7 +172,9 @@ def kron(a, b):
     """The Kronecker product of square matrices, batched over leading dimensions (torch.kron
     multiplies the batch dimensions too)."""
     n, m = a.shape[-1], b.shape[-1]
-    return (a[..., :, None, :, None] * b[..., None, :, None, :]).reshape(*a.shape[:-2], n * m, n * m)
+    return (a[..., :, None, :, None] * b[..., None, :, None, :]).reshape(
+        *a.shape[:-2], n * m, n * m
+    )
 
 
 def kronecker_residual(W, C, theta):

@@ -85,9 +85,14 @@ def side(point: Point, sign: int) -> Side:
         u1, u2, _, _ = outputs(theta_p, w_p)
         p1, p2 = u1[None], u2[None]
         losses = {"align": obj.alignment(p1, p2), "cross": obj.cross_model(p2, point.t2)}
-        losses["total"] = (obj.byol_prime_one_view(p1, p2, point.t2) if sign > 0
-                           else losses["align"] - losses["cross"])
-        gradients = {k: torch.autograd.grad(v, (theta_p, w_p), retain_graph=True) for k, v in losses.items()}
+        losses["total"] = (
+            obj.byol_prime_one_view(p1, p2, point.t2)
+            if sign > 0
+            else losses["align"] - losses["cross"]
+        )
+        gradients = {
+            k: torch.autograd.grad(v, (theta_p, w_p), retain_graph=True) for k, v in losses.items()
+        }
     u1, u2, z1, z2 = outputs(theta, w)
     jacobians = dict(zip(("u1", "u2", "z1", "z2"), J)) | {"norm1": u1.norm(), "norm2": u2.norm()}
     return Side(sign, z1, z2, obj.unit(point.t2, validate=False)[0], jacobians, gradients)
@@ -133,20 +138,26 @@ def cross_forms(s: Side, wrt: int) -> dict:
     raw, normalised = s.jacobians["u2"][wrt], s.jacobians["z2"][wrt]
     reference = s.sign * s.gradients["cross"][wrt]
     scale = 2 * (s.z2 - s.z_bar).norm() * size(s, "2", wrt)
-    return {"written": (coefficient @ (raw if wrt == 0 else normalised), reference, scale),
-            "corrected": (coefficient @ normalised, reference, scale)}
+    return {
+        "written": (coefficient @ (raw if wrt == 0 else normalised), reference, scale),
+        "corrected": (coefficient @ normalised, reference, scale),
+    }
 
 
 def _gradient_steps(prime: Side, plain: Side) -> dict[str, float]:
     """Eqs. 38, 42–43, 49, 52–53: autograd's gradients of the two sides, mapped; each gap
     relative to the larger side's sum of term magnitudes."""
+
     def scale(forms, wrt):
         return max(float(forms(s, wrt)["corrected"][2]) for s in (prime, plain))
 
     def grad(s, kind, wrt):
         return s.gradients[kind][wrt]
 
-    align, cross = (scale(align_forms, 0), scale(align_forms, 1)), (scale(cross_forms, 0), scale(cross_forms, 1))
+    align, cross = (
+        (scale(align_forms, 0), scale(align_forms, 1)),
+        (scale(cross_forms, 0), scale(cross_forms, 1)),
+    )
     return {
         "38": gap(grad(prime, "align", 0), grad(plain, "align", 0), align[0]),
         "42": gap(grad(prime, "cross", 0), -grad(plain, "cross", 0), cross[0]),
@@ -161,12 +172,20 @@ def _forms(s: Side, labels: tuple[str, ...]) -> dict[str, float]:
     """One side's eqs. 29/30, 31/32, 39/40, 44/45, 50/51 (``labels`` in that order), written
     and, where the written form is wrong, corrected ("*")."""
     chain, align, cross, align_W, cross_W = labels
-    a_theta, a_W, c_theta, c_W = align_forms(s, 0), align_forms(s, 1), cross_forms(s, 0), cross_forms(s, 1)
+    a_theta, a_W, c_theta, c_W = (
+        align_forms(s, 0),
+        align_forms(s, 1),
+        cross_forms(s, 0),
+        cross_forms(s, 1),
+    )
     return {
         chain: gap(*a_theta["chain"]),
-        align: gap(*a_theta["written"]), align + "*": gap(*a_theta["corrected"]),
-        cross: gap(*c_theta["written"]), cross + "*": gap(*c_theta["corrected"]),
-        align_W: gap(*a_W["written"]), align_W + "*": gap(*a_W["corrected"]),
+        align: gap(*a_theta["written"]),
+        align + "*": gap(*a_theta["corrected"]),
+        cross: gap(*c_theta["written"]),
+        cross + "*": gap(*c_theta["corrected"]),
+        align_W: gap(*a_W["written"]),
+        align_W + "*": gap(*a_W["corrected"]),
         cross_W: gap(*c_W["written"]),
     }
 
@@ -179,8 +198,11 @@ def _vector_steps(prime: Side) -> dict[str, float]:
     """Eqs. 33–35 at the point's own z'1, z'2 (``theory.steps.sphere``'s scores)."""
     w = prime.z1 - prime.z2
     pair = torch.stack([prime.z1, prime.z2])[None]
-    return {"33": float(decomposition(pair)[0]), "34": float(orthogonal(torch.stack([w, prime.z2])[None])[0]),
-            "35": float(eq35(pair)[0])}
+    return {
+        "33": float(decomposition(pair)[0]),
+        "34": float(orthogonal(torch.stack([w, prime.z2])[None])[0]),
+        "35": float(eq35(pair)[0]),
+    }
 
 
 def _mirror_steps(prime: Side, plain: Side) -> dict[str, float]:
@@ -196,7 +218,11 @@ def _mirror_steps(prime: Side, plain: Side) -> dict[str, float]:
     out = {
         "36": max(mirrored, gap(projected, torch.zeros_like(projected), terms)),
         "37": gap(_project(prime.z2, J_prime), -_project(plain.z2, J), scale_37),
-        "41": gap(teacher[0], teacher[1], 2 * (plain.z_bar - plain.z2).norm() + 2 * (plain.z_bar + plain.z2).norm()),
+        "41": gap(
+            teacher[0],
+            teacher[1],
+            2 * (plain.z_bar - plain.z2).norm() + 2 * (plain.z_bar + plain.z2).norm(),
+        ),
     }
     for label, view in (("47", "1"), ("48", "2")):
         for kind, suffix in (("z", ""), ("u", " raw")):

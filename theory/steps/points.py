@@ -42,7 +42,9 @@ def random_points(rng: np.random.Generator, count: int) -> list[Point]:
     for i in range(count):
         encoder, dim = ENCODERS[i % len(ENCODERS)], DIMS[(i // len(ENCODERS)) % len(DIMS)]
         f, W, x1 = _parts(gen, encoder, dim)
-        x2 = x1 + float(10 ** rng.uniform(-2, 0.5)) * torch.randn(x1.shape, generator=gen, dtype=x1.dtype)
+        x2 = x1 + float(10 ** rng.uniform(-2, 0.5)) * torch.randn(
+            x1.shape, generator=gen, dtype=x1.dtype
+        )
         t2 = _teacher_output(gen, f, x2, float(10 ** rng.uniform(-3, 0)))
         points.append(Point(f, W, x1, x2, t2, name=f"random ({encoder}, D = {dim})"))
     return points
@@ -73,8 +75,12 @@ def _predictors(gen, W) -> list[tuple[str, torch.Tensor]]:
     a, b = (torch.randn(dim, 1, generator=gen, dtype=W.dtype) for _ in range(2))
     U, s, Vh = torch.linalg.svd(W)
     s[-1] = 0.0
-    return [("tiny W (1e-100)", 1e-100 * W), ("huge W (1e100)", 1e100 * W), ("rank-1 W", a @ b.T),
-            ("singular W (rank D − 1)", U @ torch.diag(s) @ Vh)]
+    return [
+        ("tiny W (1e-100)", 1e-100 * W),
+        ("huge W (1e100)", 1e100 * W),
+        ("rank-1 W", a @ b.T),
+        ("singular W (rank D − 1)", U @ torch.diag(s) @ Vh),
+    ]
 
 
 def edge_points(rng: np.random.Generator) -> list[Point]:
@@ -93,7 +99,9 @@ def edge_points(rng: np.random.Generator) -> list[Point]:
     f, W, x1 = _parts(gen, "linear", 3)
     with torch.no_grad():
         f.bias.zero_()
-    points.append(Point(f, W, x1, -x1, _teacher_output(gen, f, -x1, 0.3), name="antipodal views (z2 = −z1)"))
+    points.append(
+        Point(f, W, x1, -x1, _teacher_output(gen, f, -x1, 0.3), name="antipodal views (z2 = −z1)")
+    )
     f, W, x1 = _parts(gen, "mlp", 1)
     x2 = x1 + 0.5 * torch.randn(x1.shape, generator=gen, dtype=x1.dtype)
     points.append(Point(f, W, x1, x2, _teacher_output(gen, f, x2, 0.3), name="D = 1"))

@@ -44,8 +44,14 @@ def lemma_searches(names, effort) -> dict:
     reports = {}
     for name in sorted(set(names)):
         lemma = sphere.LEMMAS[name]
-        reports[name] = search(lemma.score, k=lemma.vectors, dims=VECTOR_DIMS, effort=effort,
-                               weights=lemma.weights, **SEARCH_BUDGET)
+        reports[name] = search(
+            lemma.score,
+            k=lemma.vectors,
+            dims=VECTOR_DIMS,
+            effort=effort,
+            weights=lemma.weights,
+            **SEARCH_BUDGET,
+        )
     return reports
 
 
@@ -77,10 +83,21 @@ def add_searches(tally, reports, names) -> None:
 
 def step_fact(r: Record) -> dict:
     s = r.step
-    return fact("step", eq=s.eq, status=r.status, statement=s.statement, correction=s.correction,
-                note=s.note, tolerance=r.tolerance, written=r.written.as_dict(),
-                corrected=r.corrected.as_dict() if r.corrected else None, proof=r.proof,
-                corrected_proof=r.corrected_proof, counterexample=r.counterexample, reference=r.reference)
+    return fact(
+        "step",
+        eq=s.eq,
+        status=r.status,
+        statement=s.statement,
+        correction=s.correction,
+        note=s.note,
+        tolerance=r.tolerance,
+        written=r.written.as_dict(),
+        corrected=r.corrected.as_dict() if r.corrected else None,
+        proof=r.proof,
+        corrected_proof=r.corrected_proof,
+        counterexample=r.counterexample,
+        reference=r.reference,
+    )
 
 
 def finding(records: list[Record], evidence: list[dict], tolerance: float) -> Finding:
@@ -90,16 +107,26 @@ def finding(records: list[Record], evidence: list[dict], tolerance: float) -> Fi
     the largest over all steps)."""
     statuses = [r.status for r in records]
     evidence = [step_fact(r) for r in records] + evidence
-    evidence.append(fact("tally", **{s: statuses.count(s) for s in (HOLDS, CORRECTED, FAILS, UNDECIDED)}))
+    evidence.append(
+        fact("tally", **{s: statuses.count(s) for s in (HOLDS, CORRECTED, FAILS, UNDECIDED)})
+    )
     tallies = [t for r in records for t in (r.written, r.corrected) if t is not None]
-    common = dict(tolerance=tolerance, sampled=sum(t.sampled for t in tallies),
-                  searched=sum(t.searched for t in tallies), evidence=evidence)
+    common = dict(
+        tolerance=tolerance,
+        sampled=sum(t.sampled for t in tallies),
+        searched=sum(t.searched for t in tallies),
+        evidence=evidence,
+    )
     if UNDECIDED in statuses:
         return Finding("inconclusive", worst=max(r.written.worst for r in records), **common)
     wrong = [r for r in records if r.status != HOLDS]
     if not wrong:
         return Finding("holds", worst=max(r.written.worst for r in records), **common)
     first = wrong[0]
-    counterexample = {"equation": first.step.eq, "status": first.status, "correction": first.step.correction,
-                      **(first.counterexample or {})}
+    counterexample = {
+        "equation": first.step.eq,
+        "status": first.status,
+        "correction": first.step.correction,
+        **(first.counterexample or {}),
+    }
     return Finding("fails", worst=first.written.worst, counterexample=counterexample, **common)

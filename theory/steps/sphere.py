@@ -110,8 +110,10 @@ def unit_jacobian(u: torch.Tensor) -> torch.Tensor:
     with torch.enable_grad():
         leaf = u if u.requires_grad else u.detach().requires_grad_(True)
         z = objectives.unit(leaf, validate=False)
-        rows = [torch.autograd.grad(z[:, k].sum(), leaf, create_graph=outer, retain_graph=True)[0]
-                for k in range(z.shape[1])]
+        rows = [
+            torch.autograd.grad(z[:, k].sum(), leaf, create_graph=outer, retain_graph=True)[0]
+            for k in range(z.shape[1])
+        ]
     return torch.stack(rows, dim=1)
 
 
@@ -161,9 +163,14 @@ def words(g: Gram, expr: sympy.Expr) -> str:
 def vector_identity(g: Gram, difference: Vector, *, needs_unit: bool) -> dict:
     """Whether ``difference`` vanishes identically (on the unit sphere when ``needs_unit``),
     and, if it needs the sphere, what it is off it."""
-    on = {n: sympy.cancel(_on_sphere(g, c) if needs_unit else c) for n, c in difference.coefficients.items()}
+    on = {
+        n: sympy.cancel(_on_sphere(g, c) if needs_unit else c)
+        for n, c in difference.coefficients.items()
+    }
     identity = all(c == 0 for c in on.values())
-    off = [f"({words(g, c)})·{n}" for n, c in difference.coefficients.items() if sympy.cancel(c) != 0]
+    off = [
+        f"({words(g, c)})·{n}" for n, c in difference.coefficients.items() if sympy.cancel(c) != 0
+    ]
     return {"identity": identity, "method": "gram", "off_sphere": " + ".join(off) or None}
 
 
@@ -176,8 +183,11 @@ def _decomposition_proof() -> dict:
 def _orthogonal_proof() -> dict:
     g, (v, z) = _vectors("v z", unit=False)
     value = tangential(v, z) @ z
-    return {"identity": sympy.cancel(_on_sphere(g, value)) == 0, "method": "gram",
-            "off_sphere": words(g, value)}
+    return {
+        "identity": sympy.cancel(_on_sphere(g, value)) == 0,
+        "method": "gram",
+        "off_sphere": words(g, value),
+    }
 
 
 def _eq35_proof() -> dict:
@@ -193,7 +203,9 @@ def _mirror_proof() -> dict:
 
 def _eq41_proof() -> dict:
     g, (z2, z_bar) = _vectors("z2 zbar", unit=False)
-    return vector_identity(g, tangential(z_bar + z2, -z2) - tangential(z_bar - z2, z2), needs_unit=True)
+    return vector_identity(
+        g, tangential(z_bar + z2, -z2) - tangential(z_bar - z2, z2), needs_unit=True
+    )
 
 
 def _own_point_proof() -> dict:
@@ -211,8 +223,14 @@ def _wrong_point_proof() -> dict:
     ratio = sympy.factor(sympy.cancel((seen @ seen) / (w @ w)))
     critical = [r for r in sympy.solve(sympy.diff(ratio, c), c) if -1 <= r < 1]
     top = max(critical, key=lambda r: ratio.subs(c, r))
-    return {"identity": False, "method": "gram", "squared": words(g, ratio), "at": str(top),
-            "supremum": str(sympy.sqrt(ratio.subs(c, top))), "supremum_value": float(sympy.sqrt(ratio.subs(c, top)))}
+    return {
+        "identity": False,
+        "method": "gram",
+        "squared": words(g, ratio),
+        "at": str(top),
+        "supremum": str(sympy.sqrt(ratio.subs(c, top))),
+        "supremum_value": float(sympy.sqrt(ratio.subs(c, top))),
+    }
 
 
 LEMMAS = {

@@ -28,7 +28,7 @@ def sgd_step(point: Point, s: Side, lr: float):
 
 
 def step_residuals(point: Point, prime: Side, plain: Side, lr: float) -> dict[str, float]:
-    """"54", "55": torch's SGD step against the formula, for BYOL' (``prime``) and RAFT
+    """ "54", "55": torch's SGD step against the formula, for BYOL' (``prime``) and RAFT
     (``plain``); "56": RAFT's θ^(1), W^(1) against BYOL''s θ'^(1), −W'^(1)."""
     out, after = {}, {}
     for label, s in (("54", prime), ("55", plain)):
@@ -53,12 +53,16 @@ def _one_view(sign: int):
     """Eqs. 26–27 in the engine's (p1, p2, t1, t2) signature: L_BYOL' (sign +1), L_RAFT (−1)."""
 
     def objective(p1, p2, t1, t2):
-        return obj.alignment(p1, p2, validate=False) + sign * obj.cross_model(p2, t2, validate=False)
+        return obj.alignment(p1, p2, validate=False) + sign * obj.cross_model(
+            p2, t2, validate=False
+        )
 
     return objective
 
 
-def trajectory(seed: int, encoder: str, dim: int, tau: float, lr: float, steps: int) -> rule.Assessment:
+def trajectory(
+    seed: int, encoder: str, dim: int, tau: float, lr: float, steps: int
+) -> rule.Assessment:
     """BYOL' from (θ0, W0) and RAFT from (θ0, −W0), plain SGD, batch size 1, each with its own
     EMA teacher started at θ0, judged by the decision rule of Theorem 5.1's checks."""
     gen = torch.Generator().manual_seed(seed)
@@ -72,6 +76,16 @@ def trajectory(seed: int, encoder: str, dim: int, tau: float, lr: float, steps: 
             x = torch.randn(1, INPUTS, generator=gen, dtype=torch.float64)
             yield x + 0.5 * torch.randn(x.shape, generator=gen, dtype=torch.float64), x
 
-    trace = lockstep(f, q, _one_view(1), _one_view(-1), make_optimizer=optimizer("sgd", lr=lr), tau=tau,
-                     steps=steps, views=views(), predictor_map=negate_output_layer, seed=seed)
+    trace = lockstep(
+        f,
+        q,
+        _one_view(1),
+        _one_view(-1),
+        make_optimizer=optimizer("sgd", lr=lr),
+        tau=tau,
+        steps=steps,
+        views=views(),
+        predictor_map=negate_output_layer,
+        seed=seed,
+    )
     return rule.assess(trace, steps)

@@ -43,19 +43,27 @@ def _part(p: dict) -> str:
     if name.startswith("lines:") and name not in PROOF_WORDS:
         return f"{LINES}: the line equals the derivative in every entry {_mark(p['identity'])}"
     if name == "wrong-point":
-        return (f"{PROOF_WORDS[name]} = {p['squared']} (not identically 0; its largest value is "
-                f"{p['supremum']} ≈ {p['supremum_value']:.6f}, at ⟨z1, z2⟩ = {p['at']})")
+        return (
+            f"{PROOF_WORDS[name]} = {p['squared']} (not identically 0; its largest value is "
+            f"{p['supremum']} ≈ {p['supremum_value']:.6f}, at ⟨z1, z2⟩ = {p['at']})"
+        )
     if name == "raw-jacobian-factor":
         return f"{PROOF_WORDS[name]} {_mark(p['factor'])}"
     if name == "ema-limit":
-        return (f"exact, in fractions: τ_k = 1 − 2^−(k+1), θ(k) = 1, ξ(0) = 0: after {p['steps']} steps ξ moves by "
-                f"{p['increment']:.3g} per step (it converges) while θ − ξ = {p['gap']:.10f} → "
-                f"{p['limit_gap']:.10f} ≠ 0")
+        return (
+            f"exact, in fractions: τ_k = 1 − 2^−(k+1), θ(k) = 1, ξ(0) = 0: after {p['steps']} steps ξ moves by "
+            f"{p['increment']:.3g} per step (it converges) while θ − ξ = {p['gap']:.10f} → "
+            f"{p['limit_gap']:.10f} ≠ 0"
+        )
     if name == "kronecker":
-        return (f"{PROOF_WORDS[name]} {_mark(p['identity'])}; for θ of 2×3, I_m ⊗ W and Cᵀ ⊗ I_n have sizes "
-                f"{p['rectangular_shapes']}, while I_n ⊗ W − Cᵀ ⊗ I_m satisfies it {_mark(p['rectangular_corrected'])}")
+        return (
+            f"{PROOF_WORDS[name]} {_mark(p['identity'])}; for θ of 2×3, I_m ⊗ W and Cᵀ ⊗ I_n have sizes "
+            f"{p['rectangular_shapes']}, while I_n ⊗ W − Cᵀ ⊗ I_m satisfies it {_mark(p['rectangular_corrected'])}"
+        )
     words = PROOF_WORDS.get(name, name)
-    off = f" (off the unit sphere the difference is {p['off_sphere']})" if p.get("off_sphere") else ""
+    off = (
+        f" (off the unit sphere the difference is {p['off_sphere']})" if p.get("off_sphere") else ""
+    )
     return f"{words} {_mark(p['identity'])}{off}"
 
 
@@ -75,34 +83,47 @@ def _proof(proof: dict | None) -> str:
 def _numbers(t: dict | None, tolerance: float) -> str:
     if not t or not (t["sampled"] or t["searched"]):
         return "no numbers"
-    return (f"{t['sampled']} random and {t['searched']} adversarial/edge cases, largest relative violation "
-            f"{t['worst']:.3g} (tolerance {tolerance:g})")
+    return (
+        f"{t['sampled']} random and {t['searched']} adversarial/edge cases, largest relative violation "
+        f"{t['worst']:.3g} (tolerance {tolerance:g})"
+    )
 
 
 def _counterexample(c: dict) -> str:
     if "parameter" in c:
         e, f = c["exact"], c["float64"]
-        return (f"exact counterexample: linear encoder θ = I, b = 0 (D = 2), W' = {c['W']}, x1 = {c['x1']}, "
-                f"x2 = {c['x2']}, f_ξ(x2) = {c['t2']}; ∂/∂{c['parameter']}: as written {e['as_written']}, "
-                f"tangential gradient {e['tangential_gradient']}, corrected {e['corrected']} (float64 autograd "
-                f"{f['autograd']:g})")
+        return (
+            f"exact counterexample: linear encoder θ = I, b = 0 (D = 2), W' = {c['W']}, x1 = {c['x1']}, "
+            f"x2 = {c['x2']}, f_ξ(x2) = {c['t2']}; ∂/∂{c['parameter']}: as written {e['as_written']}, "
+            f"tangential gradient {e['tangential_gradient']}, corrected {e['corrected']} (float64 autograd "
+            f"{f['autograd']:g})"
+        )
     if "i" in c:
         e = c["exact"]
-        return (f"exact counterexample: n = {c['n']}, W = {c['W']}, θ = {c['theta']}, ξ = 0, x1 = {c['x1']}, "
-                f"x2 = 0, (i, j) = ({c['i']}, {c['j']}): the written line is the row {e['as_written']}, "
-                f"∂/∂θ_ij = {e['derivative']} (float64 autograd {c['float64']['autograd']:g})")
+        return (
+            f"exact counterexample: n = {c['n']}, W = {c['W']}, θ = {c['theta']}, ξ = 0, x1 = {c['x1']}, "
+            f"x2 = 0, (i, j) = ({c['i']}, {c['j']}): the written line is the row {e['as_written']}, "
+            f"∂/∂θ_ij = {e['derivative']} (float64 autograd {c['float64']['autograd']:g})"
+        )
     return "counterexample: the schedule above"
 
 
 def _reference(r: dict) -> str:
     if r.get("definition"):
         return "A definition: nothing to check"
-    cats = ", ".join(f"{c['category']}: {c['violating']} of {c['configurations']} violate" for c in r["categories"])
-    line = f"By reference to the claim {r['claim']} (its checker at this seed): verdict {r['verdict']}"
+    cats = ", ".join(
+        f"{c['category']}: {c['violating']} of {c['configurations']} violate"
+        for c in r["categories"]
+    )
+    line = (
+        f"By reference to the claim {r['claim']} (its checker at this seed): verdict {r['verdict']}"
+    )
     if r["counterexample"]:
         c = r["counterexample"]
-        line += (f"; its minimal counterexample W = {c['W']}, θ = {c['theta']}, A = {c['A']}, B = {c['B']} "
-                 f"satisfies eqs. 65–66 exactly, yet Wθ − θBA⁻¹ = {c['residual']}")
+        line += (
+            f"; its minimal counterexample W = {c['W']}, θ = {c['theta']}, A = {c['A']}, B = {c['B']} "
+            f"satisfies eqs. 65–66 exactly, yet Wθ − θBA⁻¹ = {c['residual']}"
+        )
     return line + f"; by category: {cats}"
 
 
@@ -126,19 +147,25 @@ def step(f: dict) -> str:
 
 WORDING = {
     "step": step,
-    "tally": lambda f: (f"{f['holds']} steps hold as written, {f['holds after correction']} hold after a "
-                        f"correction, {f['fails']} fail, {f['undecided']} undecided"),
+    "tally": lambda f: (
+        f"{f['holds']} steps hold as written, {f['holds after correction']} hold after a "
+        f"correction, {f['fails']} fail, {f['undecided']} undecided"
+    ),
     "whole-network": lambda f: (
         "eqs. 28, 43, 53 on whole networks (theory.thm51.judged_point: symmetrised BYOL'/RAFT, tangential form, "
-        f"linear and MLP encoders, random and edge points): judgements {f['judgements']}"),
+        f"linear and MLP encoders, random and edge points): judgements {f['judgements']}"
+    ),
     "trajectories": lambda f: (
         f"eq. 56 at every k: {f['runs']} lockstep runs of {f['steps']} plain SGD steps, batch size 1, each side "
         f"with its own EMA teacher (τ from 0 to 0.999): {f['decisive']} decisive steps, largest deviation "
-        f"{f['ratio']:.3g}× its one-ulp control (a separation needs > {f['factor']:g}×)"),
+        f"{f['ratio']:.3g}× its one-ulp control (a separation needs > {f['factor']:g}×)"
+    ),
     "teacher-needed": lambda f: (
         f"the unstated hypothesis ξ = ξ' matters: with RAFT's teacher output moved, eq. 43's relative gap is "
-        f"{f['gap']:.3g} (≫ {f['tolerance']:g})"),
+        f"{f['gap']:.3g} (≫ {f['tolerance']:g})"
+    ),
     "stop-gradient": lambda f: (
         f"substituting ξ = θ before differentiating would change ∂L/∂θ by {f['change']:.3g} (relative): eqs. "
-        "65–66 are right to substitute after (the stop-gradient)"),
+        "65–66 are right to substitute after (the stop-gradient)"
+    ),
 }

@@ -12,7 +12,14 @@ parameter trajectory?
 
 from theory.thm51.claims import CONDITIONS
 from theory.thm51.engine import (
-    CONTROLS, Learner, Trace, identity_map, lockstep, mirrored, negate_output_layer, optimizer,
+    CONTROLS,
+    Learner,
+    Trace,
+    identity_map,
+    lockstep,
+    mirrored,
+    negate_output_layer,
+    optimizer,
 )
 from theory.thm51.gradients import edge_points, gradient_gaps, judge_gap, judged_point
 from theory.thm51.relations import symbolic_relation, symbolic_tangent_noop
@@ -21,9 +28,34 @@ from theory.thm51.search import lr_range, minimal_counterexample
 from theory.thm51.setups import PAIRS, Setup, build, evaluate, replay, run, view_pairs
 
 __all__ = [
-    "CONDITIONS", "CONFIRM", "CONTROLS", "FACTOR", "FLOOR", "Learner", "PAIRS", "Setup", "Trace",
-    "assess", "build", "edge_points", "evaluate", "gradient_gaps", "identity_map", "judge_gap", "judged_point",
-    "lockstep", "lr_range", "minimal_counterexample", "mirrored", "negate_output_layer",
-    "optimizer", "replay", "run", "scales_like_drift", "symbolic_relation", "symbolic_tangent_noop",
-    "threshold", "view_pairs",
+    "CONDITIONS",
+    "CONFIRM",
+    "CONTROLS",
+    "FACTOR",
+    "FLOOR",
+    "Learner",
+    "PAIRS",
+    "Setup",
+    "Trace",
+    "assess",
+    "build",
+    "edge_points",
+    "evaluate",
+    "gradient_gaps",
+    "identity_map",
+    "judge_gap",
+    "judged_point",
+    "lockstep",
+    "lr_range",
+    "minimal_counterexample",
+    "mirrored",
+    "negate_output_layer",
+    "optimizer",
+    "replay",
+    "run",
+    "scales_like_drift",
+    "symbolic_relation",
+    "symbolic_tangent_noop",
+    "threshold",
+    "view_pairs",
 ]

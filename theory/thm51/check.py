@@ -11,10 +11,20 @@ import torch
 from theory.claims import Effort, Finding, fact
 from theory.thm51 import rule
 from theory.thm51.gradients import (
-    JUDGEMENTS, edge_points, gaps_at, judge_gap, judged_point, mirrored_output_gap, trajectory_point,
+    JUDGEMENTS,
+    edge_points,
+    gaps_at,
+    judge_gap,
+    judged_point,
+    mirrored_output_gap,
+    trajectory_point,
 )
 from theory.thm51.relations import (
-    at_teacher_equals_online, at_the_point, online_gradients, symbolic_relation, symbolic_tangent_noop,
+    at_teacher_equals_online,
+    at_the_point,
+    online_gradients,
+    symbolic_relation,
+    symbolic_tangent_noop,
 )
 from theory.thm51.search import Conditions, minimal_counterexample, random_run_count, sample, search
 from theory.thm51.setups import Outcome, Setup, evaluate, parameter_count, run
@@ -25,14 +35,24 @@ def relation_fact(setup: Setup) -> dict:
     first, second = setup.pair.split("/")
     if second.startswith("tan"):
         difference = symbolic_tangent_noop()
-        return fact("tangent-noop-gradient", difference=[str(x) for x in difference],
-                    zero=difference == sympy.zeros(3, 1))
+        return fact(
+            "tangent-noop-gradient",
+            difference=[str(x) for x in difference],
+            zero=difference == sympy.zeros(3, 1),
+        )
     relation, online = symbolic_relation(setup)
     held = any(s.name.startswith("Lambda_") for s in relation.free_symbols)
-    return fact("loss-relation", first=first, second=second, mirrored=setup.mirrored,
-                sphere=setup.sphere, tangential=setup.tangential, relation=sympy.sstr(relation),
-                online=[str(s) for s in online],
-                at_the_point=sympy.sstr(at_the_point(setup, relation)) if online and held else None)
+    return fact(
+        "loss-relation",
+        first=first,
+        second=second,
+        mirrored=setup.mirrored,
+        sphere=setup.sphere,
+        tangential=setup.tangential,
+        relation=sympy.sstr(relation),
+        online=[str(s) for s in online],
+        at_the_point=sympy.sstr(at_the_point(setup, relation)) if online and held else None,
+    )
 
 
 def judged_points(conditions: Conditions, effort: Effort, rng):
@@ -41,13 +61,17 @@ def judged_points(conditions: Conditions, effort: Effort, rng):
     sampled = []
     for i in range(8 * effort.scale):
         noise = float(10 ** rng.uniform(-3, 0.5))
-        point = dict(teacher_noise=0.0 if conditions.at_fixed_point else noise,
-                     predictor_scale=float(10 ** rng.uniform(-1, 1)))
+        point = dict(
+            teacher_noise=0.0 if conditions.at_fixed_point else noise,
+            predictor_scale=float(10 ** rng.uniform(-1, 1)),
+        )
         sampled.append(judged_point(sample(conditions, i, rng, thorough=False), point))
     searched = []
     for i, predictor in enumerate(conditions.predictors * 2 * effort.scale):
         setup = replace(sample(conditions, 100 + i, rng, thorough=False), predictor=predictor)
-        searched += [judged_point(setup, point) for point in edge_points(setup, conditions.at_fixed_point)]
+        searched += [
+            judged_point(setup, point) for point in edge_points(setup, conditions.at_fixed_point)
+        ]
     return sampled, searched
 
 
@@ -69,8 +93,12 @@ def gradient_fact(where: str, judged, at_fixed_point: bool = False) -> dict:
     counted = [gap for gap, judgement in judged if judgement != "round-off"]
     finite = [gap for gap, _ in judged if math.isfinite(gap.ratio)]
     return fact(
-        "gradient-identities", where=where, at_fixed_point=at_fixed_point, points=len(judged),
-        theta=max((g.theta for g in finite), default=0), predictor=max((g.predictor for g in finite), default=0),
+        "gradient-identities",
+        where=where,
+        at_fixed_point=at_fixed_point,
+        points=len(judged),
+        theta=max((g.theta for g in finite), default=0),
+        predictor=max((g.predictor for g in finite), default=0),
         ratio=max((g.ratio for g in counted), default=0),
         judgements={k: sum(j == k for _, j in judged) for k in JUDGEMENTS},
     )
@@ -79,8 +107,10 @@ def gradient_fact(where: str, judged, at_fixed_point: bool = False) -> dict:
 def trajectory_fact(which: str, outcomes: list[Outcome]) -> dict:
     roundoff = [r for o in outcomes for r in o.assessment.roundoff.values()]
     values = dict(
-        which=which, runs=len(outcomes),
-        encoders=sorted({o.setup.encoder for o in outcomes}), dims=sorted({o.setup.dim for o in outcomes}),
+        which=which,
+        runs=len(outcomes),
+        encoders=sorted({o.setup.encoder for o in outcomes}),
+        dims=sorted({o.setup.dim for o in outcomes}),
         taus=sorted({o.setup.tau for o in outcomes}),
         equal_weights=sum(o.setup.alpha == o.setup.beta for o in outcomes),
         fully_decisive=sum(o.assessment.fully_decisive for o in outcomes),
@@ -89,12 +119,17 @@ def trajectory_fact(which: str, outcomes: list[Outcome]) -> dict:
         envelope=max(o.assessment.worst_envelope for o in outcomes),
         ratio=max(o.assessment.worst_ratio for o in outcomes),
         identical=sum(o.trace.bitwise_identical and o.assessment.fully_decisive for o in outcomes),
-        roundoff_steps=len(roundoff), roundoff_growth=min(roundoff) if roundoff else None, factor=rule.FACTOR,
+        roundoff_steps=len(roundoff),
+        roundoff_growth=min(roundoff) if roundoff else None,
+        factor=rule.FACTOR,
     )
     if which == "adversarial":
         hardest = max(outcomes, key=lambda o: o.pressure)
-        values.update(hardest=asdict(hardest.setup), hardest_deviation=hardest.assessment.worst_deviation,
-                      hardest_envelope=hardest.assessment.worst_envelope)
+        values.update(
+            hardest=asdict(hardest.setup),
+            hardest_deviation=hardest.assessment.worst_deviation,
+            hardest_envelope=hardest.assessment.worst_envelope,
+        )
     return fact("trajectories", **values)
 
 
@@ -116,35 +151,61 @@ def loss_facts(outcomes: list[Outcome]) -> list[dict]:
             if math.isfinite(difference):
                 values.append(difference)
     return [
-        fact("loss-measured", pair=pair, tangential=tangential, per_beta=pair in WEIGHTED_PAIRS,
-             steps=len(values), low=min(values), high=max(values))
-        for (pair, tangential), values in groups.items() if values
+        fact(
+            "loss-measured",
+            pair=pair,
+            tangential=tangential,
+            per_beta=pair in WEIGHTED_PAIRS,
+            steps=len(values),
+            low=min(values),
+            high=max(values),
+        )
+        for (pair, tangential), values in groups.items()
+        if values
     ]
 
 
 def most_amplified(outcomes: list[Outcome]) -> Outcome | None:
     """The fully decisive, unseparated run whose trajectory amplifies round-off most."""
-    decided = [o for o in outcomes if o.assessment.fully_decisive and o.assessment.separation is None]
+    decided = [
+        o for o in outcomes if o.assessment.fully_decisive and o.assessment.separation is None
+    ]
     return max(decided, key=lambda o: o.pressure) if decided else None
 
 
 def precision_fact(hardest: Outcome) -> dict:
     """Precision scaling of a run: its largest deviation in float64 and in float32."""
     float32 = run(hardest.setup, dtype=torch.float32, controls=()).deviation
-    return fact("precision-scaling", setup=asdict(hardest.setup), float64=hardest.assessment.worst_deviation,
-                float32=max((d for d in float32 if math.isfinite(d)), default=math.nan),
-                expected=rule.PRECISION_RATIO)
+    return fact(
+        "precision-scaling",
+        setup=asdict(hardest.setup),
+        float64=hardest.assessment.worst_deviation,
+        float32=max((d for d in float32 if math.isfinite(d)), default=math.nan),
+        expected=rule.PRECISION_RATIO,
+    )
 
 
 def trace_fact(which: str, outcome: Outcome) -> dict:
     """A run's deviation and control per step (the HTML report plots them)."""
-    return fact("trace", which=which, setup=asdict(outcome.setup), deviation=outcome.trace.deviation,
-                envelope=outcome.trace.envelope, decisive=outcome.assessment.decisive)
+    return fact(
+        "trace",
+        which=which,
+        setup=asdict(outcome.setup),
+        deviation=outcome.trace.deviation,
+        envelope=outcome.trace.envelope,
+        decisive=outcome.assessment.decisive,
+    )
 
 
 def separation_fact(separated: list[Outcome], total: int, found: Outcome, example: dict) -> dict:
-    return fact("separation", separated=len(separated), runs=total, step=found.assessment.separation,
-                found=asdict(found.setup), example=example)
+    return fact(
+        "separation",
+        separated=len(separated),
+        runs=total,
+        step=found.assessment.separation,
+        found=asdict(found.setup),
+        example=example,
+    )
 
 
 def fixed_point_fact(setup: Setup) -> dict:
@@ -156,9 +217,17 @@ def fixed_point_fact(setup: Setup) -> dict:
         return " + ".join(terms) or "0"
 
     gradients = online_gradients(setup)
-    return fact("fixed-point-gradient", sphere=setup.sphere, predictor=setup.predictor,
-                gradients={p: words(c) for p, c in gradients.items()},
-                vanishes=all(c == 0 for p in gradients for c in at_teacher_equals_online(setup, gradients[p]).values()))
+    return fact(
+        "fixed-point-gradient",
+        sphere=setup.sphere,
+        predictor=setup.predictor,
+        gradients={p: words(c) for p, c in gradients.items()},
+        vanishes=all(
+            c == 0
+            for p in gradients
+            for c in at_teacher_equals_online(setup, gradients[p]).values()
+        ),
+    )
 
 
 def _symbolic_facts(conditions: Conditions, first_setup: Setup) -> list[dict]:
@@ -175,11 +244,19 @@ def _symbolic_facts(conditions: Conditions, first_setup: Setup) -> list[dict]:
 def _inconclusive(gaps, outcomes: list[Outcome], random_runs: list[Outcome]) -> dict | None:
     breaks = sum(j == "breaks" for _, j in gaps)
     unresolved = sum(j == "unresolved" for _, j in gaps) + sum(
-        o.assessment.unresolved is not None for o in outcomes)
-    undecided = sum(o.assessment.decisive >= rule.MIN_STEPS for o in random_runs) < len(random_runs) / 2
+        o.assessment.unresolved is not None for o in outcomes
+    )
+    undecided = (
+        sum(o.assessment.decisive >= rule.MIN_STEPS for o in random_runs) < len(random_runs) / 2
+    )
     if breaks or unresolved or undecided:
-        return fact("inconclusive", breaks=breaks, unresolved=unresolved, undecided=undecided,
-                    min_steps=rule.MIN_STEPS)
+        return fact(
+            "inconclusive",
+            breaks=breaks,
+            unresolved=unresolved,
+            undecided=undecided,
+            min_steps=rule.MIN_STEPS,
+        )
     return None
 
 
@@ -193,18 +270,34 @@ def check(effort: Effort, conditions: Conditions) -> Finding:
     ]
     probed = judged_probe(random_runs[0])
     fixed = conditions.at_fixed_point
-    evidence += [gradient_fact("random", sampled_gaps, fixed), gradient_fact("edge", searched_gaps, fixed),
-                 gradient_fact("trajectory", probed, fixed), trajectory_fact("random", random_runs)]
-    searched_runs = [] if any(o.assessment.separation for o in random_runs) else search(random_runs, effort)
+    evidence += [
+        gradient_fact("random", sampled_gaps, fixed),
+        gradient_fact("edge", searched_gaps, fixed),
+        gradient_fact("trajectory", probed, fixed),
+        trajectory_fact("random", random_runs),
+    ]
+    searched_runs = (
+        [] if any(o.assessment.separation for o in random_runs) else search(random_runs, effort)
+    )
     if searched_runs:
         evidence.append(trajectory_fact("adversarial", searched_runs))
     everything = random_runs + searched_runs
     evidence += loss_facts(everything)
-    evidence.append(fact("rule", decisive=rule.DECISIVE, factor=rule.FACTOR, floor=rule.FLOOR,
-                         confirm=rule.CONFIRM))
+    evidence.append(
+        fact(
+            "rule",
+            decisive=rule.DECISIVE,
+            factor=rule.FACTOR,
+            floor=rule.FLOOR,
+            confirm=rule.CONFIRM,
+        )
+    )
     gaps = sampled_gaps + searched_gaps + probed
     common = dict(
-        worst=max([o.assessment.worst_ratio for o in everything] + [g.ratio for g, j in gaps if j != "round-off"]),
+        worst=max(
+            [o.assessment.worst_ratio for o in everything]
+            + [g.ratio for g, j in gaps if j != "round-off"]
+        ),
         tolerance=rule.FACTOR,
         sampled=len(random_runs) + len(sampled_gaps),
         searched=len(searched_runs) + len(searched_gaps),
@@ -213,7 +306,10 @@ def check(effort: Effort, conditions: Conditions) -> Finding:
     if separated:
         found = min(separated, key=lambda o: (o.assessment.separation, parameter_count(o.setup)))
         example = minimal_counterexample(found)
-        evidence += [separation_fact(separated, len(everything), found, example), trace_fact("first separating", found)]
+        evidence += [
+            separation_fact(separated, len(everything), found, example),
+            trace_fact("first separating", found),
+        ]
         return Finding("fails", evidence=evidence, counterexample=example, **common)
     hardest = most_amplified(everything)
     if hardest is not None:

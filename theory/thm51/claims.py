@@ -13,15 +13,22 @@ CONDITIONS = {
     "thm5.1-no-sphere": Conditions(sphere=False),
     "thm5.1-linear-only": Conditions(sphere=False, tangential=(False,)),
     "thm5.1-mlp": Conditions(predictors=("mlp",), tangential=(True, False)),
-    "thm5.1-adam-mlp": Conditions(predictors=("mlp",), tangential=(False,),
-                                  optimizers=(ADAM_WEIGHT_DECAY, ADAMW, ADAM)),
+    "thm5.1-adam-mlp": Conditions(
+        predictors=("mlp",), tangential=(False,), optimizers=(ADAM_WEIGHT_DECAY, ADAMW, ADAM)
+    ),
     "thm5.1-np": Conditions(predictors=("none",)),
-    "byol-dual": Conditions(pairs=("byol/run-away-byol", "byol-sym/run-away-byol-sym"),
-                            tangential=(False,), predictors=("linear", "mlp")),
-    "tangent-noop": Conditions(pairs=("byol/tanbyol", "byol'/tanbyol'", "raft/tanraft"),
-                               predictors=("linear", "mlp")),
+    "byol-dual": Conditions(
+        pairs=("byol/run-away-byol", "byol-sym/run-away-byol-sym"),
+        tangential=(False,),
+        predictors=("linear", "mlp"),
+    ),
+    "tangent-noop": Conditions(
+        pairs=("byol/tanbyol", "byol'/tanbyol'", "raft/tanraft"), predictors=("linear", "mlp")
+    ),
     "byol-raft": Conditions(pairs=("byol-sym/raft",)),
-    "byolp-np-frozen": Conditions(pairs=("byol'/raft-frozen",), predictors=("none",), tangential=(True, False)),
+    "byolp-np-frozen": Conditions(
+        pairs=("byol'/raft-frozen",), predictors=("none",), tangential=(True, False)
+    ),
 }
 
 SOURCE = "Theorem 5.1, Appendix G (eqs. 28, 43, 53–56)"
@@ -48,11 +55,20 @@ FORM = (
 )
 
 
-def _claim(id: str, title: str, source: str, statement: str, checked: str, reading: str,
-           paper_text: Quote) -> Claim:
-    return Claim(id, title=title, source=source, statement=statement, form=f"{FORM}; {checked}",
-                 check=check, arguments={"conditions": CONDITIONS[id]}, reading=reading,
-                 paper_text=paper_text)
+def _claim(
+    id: str, title: str, source: str, statement: str, checked: str, reading: str, paper_text: Quote
+) -> Claim:
+    return Claim(
+        id,
+        title=title,
+        source=source,
+        statement=statement,
+        form=f"{FORM}; {checked}",
+        check=check,
+        arguments={"conditions": CONDITIONS[id]},
+        reading=reading,
+        paper_text=paper_text,
+    )
 
 
 CLAIMS = (
@@ -65,7 +81,10 @@ CLAIMS = (
         "BYOL' from (θ0, W0) and RAFT from (θ0, −W0)" + NEGATED,
         "byol_prime / raft with sphere=True, tangential=True, predictor −W0, SGD",
         "as written",
-        Quote("Section 5, after Theorem 5.1", r"In Theorem 1, we show that optimizing  $\mathcal{L}_{\text{BYOL}'}$  with initial parameters  $(\theta^{(0)}, W^{(0)})$  is equivalent to optimizing  $\mathcal{L}_{\text{RAFT}}$  with initial parameters  $(\theta^{(0)}, -W^{(0)})$  when the aforementioned three conditions are satisfied."),
+        Quote(
+            "Section 5, after Theorem 5.1",
+            r"In Theorem 1, we show that optimizing  $\mathcal{L}_{\text{BYOL}'}$  with initial parameters  $(\theta^{(0)}, W^{(0)})$  is equivalent to optimizing  $\mathcal{L}_{\text{RAFT}}$  with initial parameters  $(\theta^{(0)}, -W^{(0)})$  when the aforementioned three conditions are satisfied.",
+        ),
     ),
     _claim(
         "thm5.1-adam",
@@ -76,7 +95,10 @@ CLAIMS = (
         "byol_prime / raft with sphere=True, tangential=True, predictor −W0, Adam, AdamW, "
         "SGD(momentum=0.9), SGD(weight_decay=0.01)",
         "stronger",
-        Quote("Appendix B (Training), with Theorem 5.1", r"the model is trained on the Adam optimizer with learning rate  $3 \times 10^{-4}$  (Kingma & Ba, 2014)."),
+        Quote(
+            "Appendix B (Training), with Theorem 5.1",
+            r"the model is trained on the Adam optimizer with learning rate  $3 \times 10^{-4}$  (Kingma & Ba, 2014).",
+        ),
     ),
     _claim(
         "thm5.1-no-tangent",
@@ -86,7 +108,10 @@ CLAIMS = (
         "plain SGD: BYOL' from (θ0, W0) and RAFT from (θ0, −W0)" + NEGATED,
         "byol_prime / raft with sphere=True, tangential=False, predictor −W0, SGD",
         "stronger",
-        Quote("Theorem 5.1, condition iii", r"iii. only the tangential component of the gradient on the hypersphere is preserved."),
+        Quote(
+            "Theorem 5.1, condition iii",
+            r"iii. only the tangential component of the gradient on the hypersphere is preserved.",
+        ),
     ),
     _claim(
         "thm5.1-no-sphere",
@@ -107,7 +132,9 @@ CLAIMS = (
         "raw vectors; plain SGD: BYOL' from (θ0, W0) and RAFT from (θ0, −W0)" + NEGATED,
         "byol_prime / raft with sphere=False, tangential=False, predictor −W0, SGD",
         "stronger",
-        Quote("Theorem 5.1, conditions i and iii", r"i. the representation space is a hypersphere;"),
+        Quote(
+            "Theorem 5.1, conditions i and iii", r"i. the representation space is a hypersphere;"
+        ),
     ),
     _claim(
         "thm5.1-mlp",
@@ -120,7 +147,10 @@ CLAIMS = (
         "byol_prime / raft with sphere=True, tangential=True and False, MLP predictor with "
         "negated output layer, SGD",
         "stronger",
-        Quote("Theorem 5.1, condition ii", r"ii. the predictor is a linear transformation, i.e.  $q_w(\cdot) = W(\cdot)$ ;"),
+        Quote(
+            "Theorem 5.1, condition ii",
+            r"ii. the predictor is a linear transformation, i.e.  $q_w(\cdot) = W(\cdot)$ ;",
+        ),
     ),
     _claim(
         "thm5.1-adam-mlp",
@@ -130,11 +160,15 @@ CLAIMS = (
         "Linear→ReLU→Linear with biases, the plain cross-model term "
         "(ordinary gradients through the l2-normalisation), Adam with weight decay 0.01 (L2, as "
         "torch.optim.Adam's weight_decay), AdamW (decoupled) and plain Adam: BYOL' from (θ0, w0) and "
-        "RAFT from θ0 and w0 with the output layer's weight and bias negated" + correspond(", the predictor's first layer equal and its output layer negated"),
+        "RAFT from θ0 and w0 with the output layer's weight and bias negated"
+        + correspond(", the predictor's first layer equal and its output layer negated"),
         "byol_prime / raft with sphere=True, tangential=False, MLP predictor with negated output "
         "layer, Adam(weight_decay=0.01), AdamW(weight_decay=0.01), Adam",
         "stronger",
-        Quote("Section 5, after Theorem 5.1", r"Therefore we conclude that, as representation learning framework, BYOL' is equivalent to our newly proposed RAFT."),
+        Quote(
+            "Section 5, after Theorem 5.1",
+            r"Therefore we conclude that, as representation learning framework, BYOL' is equivalent to our newly proposed RAFT.",
+        ),
     ),
     _claim(
         "thm5.1-np",
@@ -144,7 +178,10 @@ CLAIMS = (
         "RAFT started from the same θ0 (there is no W to negate)" + correspond(""),
         "byol_prime / raft with sphere=True, tangential=True, no predictor, SGD",
         "extension",
-        Quote("Section 5", r"removing the predictor means fixing  $W = I$ , which breaks the RAFT's designing principle of running away from the MT."),
+        Quote(
+            "Section 5",
+            r"removing the predictor means fixing  $W = I$ , which breaks the RAFT's designing principle of running away from the MT.",
+        ),
     ),
     _claim(
         "byol-dual",
@@ -157,7 +194,10 @@ CLAIMS = (
         "byol / −byol and byol_symmetric / −byol_symmetric with sphere=True, tangential=False, "
         "predictor mapped, SGD",
         "extension",
-        Quote("Section 5", r"By the central symmetry of the hypersphere, clockwise and counterclockwise moving directions are equivalent to some extent, for example, pushing a point by  $\pi/2$  and pulling it by  $\pi/2$  on the 2-dimensional sphere causes the same effect."),
+        Quote(
+            "Section 5",
+            r"By the central symmetry of the hypersphere, clockwise and counterclockwise moving directions are equivalent to some extent, for example, pushing a point by  $\pi/2$  and pulling it by  $\pi/2$  on the 2-dimensional sphere causes the same effect.",
+        ),
     ),
     _claim(
         "tangent-noop",
@@ -170,7 +210,10 @@ CLAIMS = (
         "byol, byol_prime, raft with tangential=False / True with sphere=True, the same "
         "(θ0, W0), SGD",
         "extension",
-        Quote("Remark after Theorem 5.1", r"One can preserve only the tangential gradient by slightly modifying the loss."),
+        Quote(
+            "Remark after Theorem 5.1",
+            r"One can preserve only the tangential gradient by slightly modifying the loss.",
+        ),
     ),
     _claim(
         "byol-raft",
@@ -182,7 +225,10 @@ CLAIMS = (
         "(θ0, W0) and RAFT from (θ0, −W0)" + NEGATED,
         "byol_symmetric / raft with sphere=True, tangential=True, predictor −W0, SGD",
         "as written",
-        Quote("Abstract", r"Furthermore, we prove that BYOL is equivalent to RAFT under certain conditions, providing solid reasoning for BYOL’s counter-intuitive success."),
+        Quote(
+            "Abstract",
+            r"Furthermore, we prove that BYOL is equivalent to RAFT under certain conditions, providing solid reasoning for BYOL’s counter-intuitive success.",
+        ),
     ),
     _claim(
         "byolp-np-frozen",
@@ -194,7 +240,10 @@ CLAIMS = (
         "byol_prime / raft(−p1, −p2, t1, t2) with sphere=True, tangential=True and False, no "
         "trained predictor, SGD",
         "alternative",
-        Quote("Section 5", r"removing the predictor means fixing  $W = I$ , which breaks the RAFT's designing principle of running away from the MT."),
+        Quote(
+            "Section 5",
+            r"removing the predictor means fixing  $W = I$ , which breaks the RAFT's designing principle of running away from the MT.",
+        ),
     ),
 )
 

@@ -135,7 +135,9 @@ class Learner:
             self.encoder.load_state_dict(source.encoder.state_dict())
             self.teacher.load_state_dict(source.teacher.state_dict())
             if self.predictor is not None:
-                for (name, p), q in zip(self.predictor.named_parameters(), source.predictor.parameters()):
+                for (name, p), q in zip(
+                    self.predictor.named_parameters(), source.predictor.parameters()
+                ):
                     p.copy_(q if signs is None else signs[name] * q)
             if nudge:
                 nudge_up(self.parameters())
@@ -148,7 +150,9 @@ def nudge_up(params: Iterable[torch.Tensor]) -> None:
             p.copy_(torch.nextafter(p, torch.full_like(p, math.inf)))
 
 
-def relative_deviation(a: list[torch.Tensor], b: list[torch.Tensor], signs: list[float] | None = None) -> torch.Tensor:
+def relative_deviation(
+    a: list[torch.Tensor], b: list[torch.Tensor], signs: list[float] | None = None
+) -> torch.Tensor:
     """max over tensors of ‖b − s·a‖∞ / max(‖a‖∞, ‖b‖∞) (a tensor of zeros counts 0): the
     largest deviation of b from its mapped counterpart, relative to each tensor's own scale."""
     signs = signs or [1.0] * len(a)
@@ -157,7 +161,9 @@ def relative_deviation(a: list[torch.Tensor], b: list[torch.Tensor], signs: list
     return torch.where(scales > 0, gaps / scales, gaps).max().double()
 
 
-def relative_gap(a: list[torch.Tensor], b: list[torch.Tensor], signs: list[float] | None = None) -> torch.Tensor:
+def relative_gap(
+    a: list[torch.Tensor], b: list[torch.Tensor], signs: list[float] | None = None
+) -> torch.Tensor:
     """‖b − s·a‖₂ / max(‖a‖₂, ‖b‖₂) over the concatenated tensors (0 when both are zero): the
     norm-wise relative mismatch of two gradients."""
     signs = signs or [1.0] * len(a)
@@ -168,8 +174,9 @@ def relative_gap(a: list[torch.Tensor], b: list[torch.Tensor], signs: list[float
     return torch.where(scale > 0, gap / scale, gap).double()
 
 
-def compare_gradients(first: Learner, second: Learner, first_control: Learner,
-                      second_control: Learner, signs, x1, x2) -> list[torch.Tensor]:
+def compare_gradients(
+    first: Learner, second: Learner, first_control: Learner, second_control: Learner, signs, x1, x2
+) -> list[torch.Tensor]:
     """At the state ``first`` holds (its gradients already computed): the gaps between its
     gradients and ``second``'s at the mapped state (θ, predictor), and the larger of each
     objective's own gradient gap when the point moves by one ulp (the control; θ, predictor)."""
@@ -257,16 +264,32 @@ class _Sides:
     """The runs of one lockstep comparison: the two sides, their controls, the gradient probes,
     and what is recorded of them at every step (device tensors, read at the end)."""
 
-    def __init__(self, encoder, predictor, first, second, make_optimizer, tau, predictor_map,
-                 controls, probe_gradients):
+    def __init__(
+        self,
+        encoder,
+        predictor,
+        first,
+        second,
+        make_optimizer,
+        tau,
+        predictor_map,
+        controls,
+        probe_gradients,
+    ):
         self.signs = predictor_map(predictor) if predictor is not None else {}
-        self.sign_list = [self.signs[n] for n, _ in predictor.named_parameters()] if predictor is not None else []
+        self.sign_list = (
+            [self.signs[n] for n, _ in predictor.named_parameters()]
+            if predictor is not None
+            else []
+        )
 
         def learner(objective, mirror=False, nudge=False):
             enc = copy.deepcopy(encoder)
             pred = mirrored(predictor, self.signs) if mirror else copy.deepcopy(predictor)
             if nudge:
-                nudge_up(list(enc.parameters()) + (list(pred.parameters()) if pred is not None else []))
+                nudge_up(
+                    list(enc.parameters()) + (list(pred.parameters()) if pred is not None else [])
+                )
             return Learner(enc, pred, objective, make_optimizer, tau)
 
         self.a, self.b = learner(first), learner(second, mirror=True)
@@ -277,9 +300,16 @@ class _Sides:
         }
         self.probes = (
             (learner(second, mirror=True), learner(first), learner(second, mirror=True))
-            if probe_gradients else None
+            if probe_gradients
+            else None
         )
-        self.theta, self.predictor, self.first_loss, self.second_loss, self.gaps = [], [], [], [], []
+        self.theta, self.predictor, self.first_loss, self.second_loss, self.gaps = (
+            [],
+            [],
+            [],
+            [],
+            [],
+        )
         self.control_deviation = {key: [] for key in self.control_runs}
 
     def step(self, x1, x2, order) -> None:
@@ -287,7 +317,9 @@ class _Sides:
         self.first_loss.append(self.a.backward(x1, x2))
         self.second_loss.append(self.b.backward(x1, x2))
         if self.probes is not None:
-            self.gaps.append(torch.stack(compare_gradients(self.a, *self.probes, self.signs, x1, x2)).detach())
+            self.gaps.append(
+                torch.stack(compare_gradients(self.a, *self.probes, self.signs, x1, x2)).detach()
+            )
         for (_, kind), (_, run) in self.control_runs.items():
             if kind == "reorder":
                 run.backward(x1[order], x2[order])
@@ -302,7 +334,9 @@ class _Sides:
         with torch.no_grad():
             self.theta.append(relative_deviation(theta_a, theta_b))
             self.predictor.append(
-                relative_deviation(pred_a, pred_b, self.sign_list) if pred_a else torch.zeros_like(self.theta[-1])
+                relative_deviation(pred_a, pred_b, self.sign_list)
+                if pred_a
+                else torch.zeros_like(self.theta[-1])
             )
             for key, (reference, run) in self.control_runs.items():
                 self.control_deviation[key].append(
@@ -324,7 +358,9 @@ class _Sides:
             predictor=floats(self.predictor),
             first_loss=floats(self.first_loss),
             second_loss=floats(self.second_loss),
-            controls={f"{side}-{kind}": floats(v) for (side, kind), v in self.control_deviation.items()},
+            controls={
+                f"{side}-{kind}": floats(v) for (side, kind), v in self.control_deviation.items()
+            },
             gradients=[GradientGap(*row) for row in floats(self.gaps)],
         )
 
@@ -362,8 +398,17 @@ def lockstep(
     def place(module):
         return copy.deepcopy(module).to(device=device, dtype=dtype) if module is not None else None
 
-    sides = _Sides(place(encoder), place(predictor), first, second, make_optimizer, tau,
-                   predictor_map, controls, probe_gradients)
+    sides = _Sides(
+        place(encoder),
+        place(predictor),
+        first,
+        second,
+        make_optimizer,
+        tau,
+        predictor_map,
+        controls,
+        probe_gradients,
+    )
     permutations = torch.Generator().manual_seed(seed)
     pairs = iter(views)
     for k in range(1, steps + 1):

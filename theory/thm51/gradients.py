@@ -16,7 +16,9 @@ from theory.thm51.rule import GradientGap
 from theory.thm51.setups import PAIRS, Setup, build, view_pairs
 
 
-def gaps_at(source: Learner, setup: Setup, x1, x2, dtype: torch.dtype = torch.float64) -> GradientGap:
+def gaps_at(
+    source: Learner, setup: Setup, x1, x2, dtype: torch.dtype = torch.float64
+) -> GradientGap:
     """Eq. 28 by autograd at the state ``source`` holds (a run of the first objective), in
     ``dtype``."""
     first, second, predictor_map = PAIRS[setup.pair](setup)
@@ -25,7 +27,9 @@ def gaps_at(source: Learner, setup: Setup, x1, x2, dtype: torch.dtype = torch.fl
 
     def fresh(objective):
         pred = copy.deepcopy(predictor).to(dtype) if predictor is not None else None
-        return Learner(copy.deepcopy(encoder).to(dtype), pred, objective, setup.make_optimizer(), setup.tau)
+        return Learner(
+            copy.deepcopy(encoder).to(dtype), pred, objective, setup.make_optimizer(), setup.tau
+        )
 
     here = fresh(first)
     here.load(source)
@@ -119,7 +123,9 @@ def mirrored_output_gap(setup: Setup) -> float:
     if predictor is None:
         return 0.0
     negated = mirrored(predictor, negate_output_layer(predictor))
-    z = torch.randn(64, setup.dim, generator=torch.Generator().manual_seed(setup.seed), dtype=torch.float64)
+    z = torch.randn(
+        64, setup.dim, generator=torch.Generator().manual_seed(setup.seed), dtype=torch.float64
+    )
     with torch.no_grad():
         q, q_negated = predictor(z), negated(z)
     return float((q_negated + q).abs().max() / q.abs().max())
@@ -143,8 +149,10 @@ def judge_gap(gap: GradientGap, in_float32: Callable[[], GradientGap]) -> str:
     g32 = in_float32()
     drifts = [
         rule.scales_like_drift(g64, g)
-        for g64, control, g in ((gap.theta, gap.control_theta, g32.theta),
-                                (gap.predictor, gap.control_predictor, g32.predictor))
+        for g64, control, g in (
+            (gap.theta, gap.control_theta, g32.theta),
+            (gap.predictor, gap.control_predictor, g32.predictor),
+        )
         if rule.excess(g64, control)
     ]
     if any(d is True for d in drifts):

@@ -35,11 +35,15 @@ def symbolic_losses(setup: Setup) -> tuple[sympy.Expr, sympy.Expr]:
     """Per sample, the first objective at (p1, p2) and the second at the mapped point."""
     name_first, name_second = setup.pair.split("/")
     if name_second.startswith("tan"):
-        raise ValueError("a plain objective and its Tan* form differ in value: see symbolic_tangent_noop")
+        raise ValueError(
+            "a plain objective and its Tan* form differ in value: see symbolic_tangent_noop"
+        )
     p1, p2, t1, t2 = gram(setup).vectors()
     s = -1 if setup.mirrored else 1
-    return (_objective(name_first, p1, p2, t1, t2, setup.tangential),
-            _objective(name_second, s * p1, s * p2, t1, t2, setup.tangential))
+    return (
+        _objective(name_first, p1, p2, t1, t2, setup.tangential),
+        _objective(name_second, s * p1, s * p2, t1, t2, setup.tangential),
+    )
 
 
 def symbolic_relation(setup: Setup) -> tuple[sympy.Expr, list[sympy.Symbol]]:
@@ -74,7 +78,9 @@ def online_gradients(setup: Setup) -> dict[str, dict[str, sympy.Expr]]:
     return gradients
 
 
-def at_teacher_equals_online(setup: Setup, combination: dict[str, sympy.Expr]) -> dict[str, sympy.Expr]:
+def at_teacher_equals_online(
+    setup: Setup, combination: dict[str, sympy.Expr]
+) -> dict[str, sympy.Expr]:
     """A combination evaluated where each teacher output equals its online output (t_i = p_i:
     the EMA fixed point ξ = θ of a run without a predictor)."""
     g, rename = gram(setup), {"t1": "p1", "t2": "p2"}

@@ -85,7 +85,10 @@ class GradientGap:
     def ratio(self) -> float:
         """The larger gap over its control (never taken below FLOOR); ∞ when not finite."""
         worst = 0.0
-        for gap, control in ((self.theta, self.control_theta), (self.predictor, self.control_predictor)):
+        for gap, control in (
+            (self.theta, self.control_theta),
+            (self.predictor, self.control_predictor),
+        ):
             worst = max(worst, gap / max(control, FLOOR) if math.isfinite(gap) else math.inf)
         return worst
 
@@ -110,8 +113,12 @@ class Assessment:
         return self.decisive == self.steps
 
 
-def assess(trace, steps: int | None = None, roundoff: dict[int, float] | None = None,
-           unresolved: int | None = None) -> Assessment:
+def assess(
+    trace,
+    steps: int | None = None,
+    roundoff: dict[int, float] | None = None,
+    unresolved: int | None = None,
+) -> Assessment:
     """Judge a trace (``engine.Trace``) of a run meant to last ``steps`` steps (default: as long
     as it ran): the first decisive excess not in ``roundoff`` is the separation; the worst ratio
     leaves the round-off steps out."""
@@ -125,12 +132,22 @@ def assess(trace, steps: int | None = None, roundoff: dict[int, float] | None = 
         envelope_max = max(envelope_max, envelope)
         if k in roundoff:
             continue
-        ratio = max(ratio, deviation / max(envelope, FLOOR) if math.isfinite(deviation) else math.inf)
+        ratio = max(
+            ratio, deviation / max(envelope, FLOOR) if math.isfinite(deviation) else math.inf
+        )
         if excess(deviation, envelope):
             separation = k
             break
-    return Assessment(steps or trace.steps, count, separation, ratio, worst, envelope_max,
-                      dict(roundoff), unresolved)
+    return Assessment(
+        steps or trace.steps,
+        count,
+        separation,
+        ratio,
+        worst,
+        envelope_max,
+        dict(roundoff),
+        unresolved,
+    )
 
 
 def settle(trace, steps: int, precision_scaling) -> Assessment:

@@ -70,7 +70,9 @@ def sample(conditions: Conditions, i: int, rng, thorough: bool) -> Setup:
         inputs=4 if encoder == "cnn-bn" else int(rng.choice([3, 6])),
         width=int(rng.choice([4, 8, 16])),
         dim=(2, 8, 3, 16)[i % 4],
-        predictor=conditions.predictors[(i + i // len(conditions.pairs)) % len(conditions.predictors)],
+        predictor=conditions.predictors[
+            (i + i // len(conditions.pairs)) % len(conditions.predictors)
+        ],
         **preset,
         lr=float(math.exp(rng.uniform(math.log(low), math.log(high)))),
         tau=conditions.taus[i % len(conditions.taus)],
@@ -141,7 +143,9 @@ def search(random_runs: list[Outcome], effort: Effort) -> list[Outcome]:
     """From the most amplified fully decisive random run (the 2 most amplified under
     --thorough): greedy moves, then the learning rate pushed to the edge of decidability from
     the best setup found."""
-    starts = sorted((o for o in random_runs if o.assessment.fully_decisive), key=lambda o: -o.pressure)
+    starts = sorted(
+        (o for o in random_runs if o.assessment.fully_decisive), key=lambda o: -o.pressure
+    )
     searched = []
     for start in starts[: THOROUGH_STARTS if effort.thorough else 1]:
         climbed = climb(start, rounds=1 + effort.thorough)
@@ -182,8 +186,17 @@ def minimal_counterexample(found: Outcome) -> dict:
     those separates."""
     k = found.assessment.separation
     ladder = [
-        replace(found.setup, encoder="linear", inputs=inputs, width=1, dim=dim, batch=batch,
-                alpha=alpha, beta=beta, steps=k + 2)
+        replace(
+            found.setup,
+            encoder="linear",
+            inputs=inputs,
+            width=1,
+            dim=dim,
+            batch=batch,
+            alpha=alpha,
+            beta=beta,
+            steps=k + 2,
+        )
         for alpha, beta in dict.fromkeys([(1.0, 1.0), (found.setup.alpha, found.setup.beta)])
         for dim in (1, 2, 3)
         for inputs in (1, 2)

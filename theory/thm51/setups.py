@@ -14,15 +14,32 @@ from theory import objectives as obj
 from theory.claims import one_thread
 from theory.thm51 import rule
 from theory.thm51.engine import (
-    DEFAULT_CONTROLS, OPTIMIZERS, Objective, OptimizerFactory, PredictorMap, Trace, identity_map,
-    lockstep, negate_output_layer, optimizer,
+    DEFAULT_CONTROLS,
+    OPTIMIZERS,
+    Objective,
+    OptimizerFactory,
+    PredictorMap,
+    Trace,
+    identity_map,
+    lockstep,
+    negate_output_layer,
+    optimizer,
 )
 
 
 def _weighted(loss, setup: "Setup", tangential: bool) -> Objective:
     def objective(p1, p2, t1, t2):
-        return loss(p1, p2, t1, t2, setup.alpha, setup.beta, tangential=tangential,
-                    sphere=setup.sphere, validate=False)
+        return loss(
+            p1,
+            p2,
+            t1,
+            t2,
+            setup.alpha,
+            setup.beta,
+            tangential=tangential,
+            sphere=setup.sphere,
+            validate=False,
+        )
 
     return objective
 
@@ -38,8 +55,9 @@ def _byol(setup: "Setup", tangential: bool) -> Objective:
 
 def _byol_symmetric(setup: "Setup", tangential: bool) -> Objective:
     def objective(p1, p2, t1, t2):
-        return obj.byol_symmetric(p1, p2, t1, t2, tangential=tangential, sphere=setup.sphere,
-                                  validate=False)
+        return obj.byol_symmetric(
+            p1, p2, t1, t2, tangential=tangential, sphere=setup.sphere, validate=False
+        )
 
     return objective
 
@@ -75,28 +93,52 @@ def run_away(objective: Objective) -> Objective:
 
 PAIRS: dict[str, Callable[["Setup"], tuple[Objective, Objective, PredictorMap]]] = {
     # Theorem 5.1: BYOL' from (θ0, W0), RAFT from (θ0, M(W0)).
-    "byol'/raft": lambda s: (_weighted(obj.byol_prime, s, s.tangential), _weighted(obj.raft, s, s.tangential),
-                             negate_output_layer),
+    "byol'/raft": lambda s: (
+        _weighted(obj.byol_prime, s, s.tangential),
+        _weighted(obj.raft, s, s.tangential),
+        negate_output_layer,
+    ),
     # BYOL (eq. 4) from (θ0, W0), run-away BYOL from (θ0, M(W0)).
     "byol/run-away-byol": lambda s: (
-        _byol(s, s.tangential), run_away(_byol(s, s.tangential)), negate_output_layer
+        _byol(s, s.tangential),
+        run_away(_byol(s, s.tangential)),
+        negate_output_layer,
     ),
     "byol-sym/run-away-byol-sym": lambda s: (
-        _byol_symmetric(s, s.tangential), run_away(_byol_symmetric(s, s.tangential)), negate_output_layer
+        _byol_symmetric(s, s.tangential),
+        run_away(_byol_symmetric(s, s.tangential)),
+        negate_output_layer,
     ),
     # BYOL itself (eq. 4, symmetrised) from (θ0, W0), RAFT from (θ0, M(W0)).
-    "byol-sym/raft": lambda s: (_byol_symmetric(s, s.tangential), _weighted(obj.raft, s, s.tangential),
-                                negate_output_layer),
+    "byol-sym/raft": lambda s: (
+        _byol_symmetric(s, s.tangential),
+        _weighted(obj.raft, s, s.tangential),
+        negate_output_layer,
+    ),
     # BYOL'-NP from θ0, RAFT with its predictor frozen at −I from θ0.
-    "byol'/raft-frozen": lambda s: (_weighted(obj.byol_prime, s, s.tangential),
-                                    frozen_negation(_weighted(obj.raft, s, s.tangential)), identity_map),
+    "byol'/raft-frozen": lambda s: (
+        _weighted(obj.byol_prime, s, s.tangential),
+        frozen_negation(_weighted(obj.raft, s, s.tangential)),
+        identity_map,
+    ),
     # Symmetrised BYOL against ½·L_align (Section 2.2's fixed point), from the same (θ0, W0).
-    "byol-sym/half-align": lambda s: (_byol_symmetric(s, s.tangential), _half_alignment(s), identity_map),
+    "byol-sym/half-align": lambda s: (
+        _byol_symmetric(s, s.tangential),
+        _half_alignment(s),
+        identity_map,
+    ),
     # A plain objective and its Tan* variant (Table 2) from the same (θ0, W0).
     "byol/tanbyol": lambda s: (_byol(s, False), _byol(s, True), identity_map),
-    "byol'/tanbyol'": lambda s: (_weighted(obj.byol_prime, s, False), _weighted(obj.byol_prime, s, True),
-                                 identity_map),
-    "raft/tanraft": lambda s: (_weighted(obj.raft, s, False), _weighted(obj.raft, s, True), identity_map),
+    "byol'/tanbyol'": lambda s: (
+        _weighted(obj.byol_prime, s, False),
+        _weighted(obj.byol_prime, s, True),
+        identity_map,
+    ),
+    "raft/tanraft": lambda s: (
+        _weighted(obj.raft, s, False),
+        _weighted(obj.raft, s, True),
+        identity_map,
+    ),
 }
 
 ENCODERS = ("linear", "mlp", "mlp-bn", "cnn-bn")
@@ -115,7 +157,10 @@ def build_encoder(kind: str, inputs: int, width: int, dim: int, dtype=torch.floa
         return nn.Sequential(nn.Linear(inputs, width, **f), nn.ReLU(), nn.Linear(width, dim, **f))
     if kind == "mlp-bn":
         return nn.Sequential(
-            nn.Linear(inputs, width, **f), nn.BatchNorm1d(width, **f), nn.ReLU(), nn.Linear(width, dim, **f)
+            nn.Linear(inputs, width, **f),
+            nn.BatchNorm1d(width, **f),
+            nn.ReLU(),
+            nn.Linear(width, dim, **f),
         )
     if kind == "cnn-bn":
         return nn.Sequential(
@@ -171,10 +216,16 @@ class Setup:
     noise: float = 0.5
 
     def __post_init__(self):
-        for name, known in (("pair", PAIRS), ("encoder", ENCODERS), ("predictor", PREDICTORS),
-                            ("optimizer", OPTIMIZERS)):
+        for name, known in (
+            ("pair", PAIRS),
+            ("encoder", ENCODERS),
+            ("predictor", PREDICTORS),
+            ("optimizer", OPTIMIZERS),
+        ):
             if getattr(self, name) not in known:
-                raise ValueError(f"unknown {name} {getattr(self, name)!r}; known: {', '.join(known)}")
+                raise ValueError(
+                    f"unknown {name} {getattr(self, name)!r}; known: {', '.join(known)}"
+                )
         if self.momentum and self.optimizer != "sgd":
             raise ValueError(f"momentum applies to sgd only, not {self.optimizer!r}")
 

@@ -3,8 +3,11 @@
 
 def describe(s: dict) -> str:
     """A setup (as a dict) in one line."""
-    optimiser = s["optimizer"] + (f"(momentum {s['momentum']:g})" if s["momentum"] else "") + (
-        f"(weight decay {s['weight_decay']:g})" if s["weight_decay"] else "")
+    optimiser = (
+        s["optimizer"]
+        + (f"(momentum {s['momentum']:g})" if s["momentum"] else "")
+        + (f"(weight decay {s['weight_decay']:g})" if s["weight_decay"] else "")
+    )
     return (
         f"{s['pair']}, {s['encoder']} encoder, predictor {s['predictor']}, D = {s['dim']}, batch "
         f"{s['batch']}, α = {s['alpha']:.3g}, β = {s['beta']:.3g}, τ = {s['tau']:g}, {optimiser} "
@@ -19,8 +22,10 @@ def loss_relation(f: dict) -> str:
     if f["tangential"]:
         held = ", λ frozen" + (" (λ' = −λ at the mirrored point)" if f["mirrored"] else "")
     sign = "−" if f["mirrored"] else "+"
-    line = (f"sympy, per sample {where}{held}: L_{f['second']}({sign}p) − L_{f['first']}(p) = "
-            f"{f['relation']}")
+    line = (
+        f"sympy, per sample {where}{held}: L_{f['second']}({sign}p) − L_{f['first']}(p) = "
+        f"{f['relation']}"
+    )
     if not f["online"]:
         return line + (
             "; free of the online outputs, so at every point ∇θ L_first(θ, W) = "
@@ -36,23 +41,36 @@ def loss_relation(f: dict) -> str:
 
 def fixed_point_gradient(f: dict) -> str:
     where = "on the unit sphere" if f["sphere"] else "on raw vectors"
-    line = (f"sympy, per sample {where}: ∇_p1(L_second − L_first) = {f['gradients']['p1']}, "
-            f"∇_p2(L_second − L_first) = {f['gradients']['p2']}")
+    line = (
+        f"sympy, per sample {where}: ∇_p1(L_second − L_first) = {f['gradients']['p1']}, "
+        f"∇_p2(L_second − L_first) = {f['gradients']['p2']}"
+    )
     if f["predictor"] == "none":
-        return line + ("; at ξ = θ without a predictor each teacher output is its online output "
-                       "(t_i = p_i), where " + ("both vanish: the two gradients are equal there"
-                                                 if f["vanishes"] else "they do NOT vanish"))
-    return line + ("; at ξ = θ the teacher outputs are the projections ẑ_i and the online outputs "
-                   "the predictions q̂(z_i): both vanish only where every view's prediction equals "
-                   "its own projection")
+        return line + (
+            "; at ξ = θ without a predictor each teacher output is its online output "
+            "(t_i = p_i), where "
+            + (
+                "both vanish: the two gradients are equal there"
+                if f["vanishes"]
+                else "they do NOT vanish"
+            )
+        )
+    return line + (
+        "; at ξ = θ the teacher outputs are the projections ẑ_i and the online outputs "
+        "the predictions q̂(z_i): both vanish only where every view's prediction equals "
+        "its own projection"
+    )
 
 
 def tangent_noop_gradient(f: dict) -> str:
     return (
         "sympy, D = 3 in components: ∇_p[‖t̂ − Λû‖²/Λ] − ∇_p[‖t̂ − û‖²] with û = p/‖p‖ in the "
         f"graph, for every frozen Λ ≠ 0 and every teacher vector, = [{', '.join(f['difference'])}]"
-        + ("; the ∇_û difference 2(Λ − 1)û is radial and the Jacobian of p/‖p‖ kills it"
-           if f["zero"] else "; NOT zero")
+        + (
+            "; the ∇_û difference 2(Λ − 1)û is radial and the Jacobian of p/‖p‖ kills it"
+            if f["zero"]
+            else "; NOT zero"
+        )
     )
 
 
@@ -73,8 +91,8 @@ def gradient_identities(f: dict) -> str:
     line = (
         f"{place}: {f['points']} points, largest gap in θ {f['theta']:.3g}, in the predictor "
         f"{f['predictor']:.3g}, largest gap/control {f['ratio']:.3g}"
-        if f["at_fixed_point"] else
-        f"{place}: {f['points']} points, largest gap eq. 43 (θ) {f['theta']:.3g}, eq. 53 (predictor) "
+        if f["at_fixed_point"]
+        else f"{place}: {f['points']} points, largest gap eq. 43 (θ) {f['theta']:.3g}, eq. 53 (predictor) "
         f"{f['predictor']:.3g}, largest gap/control {f['ratio']:.3g}"
     )
     extra = [f"{n} {k}" for k, n in f["judgements"].items() if n and k != "agrees"]
@@ -150,16 +168,24 @@ def precision_scaling(f: dict) -> str:
 
 def inconclusive(f: dict) -> str:
     reasons = [
-        f"{f['breaks']} gradient points break eq. 28 although no trajectory separates" if f["breaks"] else "",
-        f"{f['unresolved']} excesses that precision scaling cannot settle" if f["unresolved"] else "",
-        f"fewer than half the random runs are decisive for {f['min_steps']} steps" if f["undecided"] else "",
+        f"{f['breaks']} gradient points break eq. 28 although no trajectory separates"
+        if f["breaks"]
+        else "",
+        f"{f['unresolved']} excesses that precision scaling cannot settle"
+        if f["unresolved"]
+        else "",
+        f"fewer than half the random runs are decisive for {f['min_steps']} steps"
+        if f["undecided"]
+        else "",
     ]
     return "inconclusive: " + "; ".join(r for r in reasons if r)
 
 
 def trace(f: dict) -> str:
-    return (f"per-step deviation and round-off control of the {f['which']} run ({describe(f['setup'])}): "
-            f"{len(f['deviation'])} steps, {f['decisive']} decisive (the report's figure)")
+    return (
+        f"per-step deviation and round-off control of the {f['which']} run ({describe(f['setup'])}): "
+        f"{len(f['deviation'])} steps, {f['decisive']} decisive (the report's figure)"
+    )
 
 
 WORDING = {

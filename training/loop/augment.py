@@ -95,10 +95,25 @@ class ViewParams:
 _COLUMNS = {
     "area": slice(0, CROP_ATTEMPTS),
     "ratio": slice(CROP_ATTEMPTS, 2 * CROP_ATTEMPTS),
-    **{name: 2 * CROP_ATTEMPTS + i for i, name in enumerate(
-        ("top", "left", "flip", "jitter", "grey", "blur", "solarize", "sigma",
-         "brightness", "contrast", "saturation", "hue")
-    )},  # fmt: skip
+    **{
+        name: 2 * CROP_ATTEMPTS + i
+        for i, name in enumerate(
+            (
+                "top",
+                "left",
+                "flip",
+                "jitter",
+                "grey",
+                "blur",
+                "solarize",
+                "sigma",
+                "brightness",
+                "contrast",
+                "saturation",
+                "hue",
+            )
+        )
+    },
     "order": slice(2 * CROP_ATTEMPTS + 12, 2 * CROP_ATTEMPTS + 16),
 }
 DRAWS_PER_IMAGE = 2 * CROP_ATTEMPTS + 16
@@ -115,11 +130,20 @@ def draw(recipe: ViewRecipe, n: int, height: int, width: int, generator) -> View
         return low + (high - low) * u[:, column]
 
     top, left, h, w = crop_boxes(
-        u[:, c["area"]], u[:, c["ratio"]], u[:, c["top"]], u[:, c["left"]],
-        height, width, recipe.crop_scale, recipe.crop_ratio,
-    )  # fmt: skip
+        u[:, c["area"]],
+        u[:, c["ratio"]],
+        u[:, c["top"]],
+        u[:, c["left"]],
+        height,
+        width,
+        recipe.crop_scale,
+        recipe.crop_ratio,
+    )
     return ViewParams(
-        top=top, left=left, height=h, width=w,
+        top=top,
+        left=left,
+        height=h,
+        width=w,
         flip=u[:, c["flip"]] < recipe.flip_p,
         jittered=u[:, c["jitter"]] < recipe.jitter_p,
         brightness=between(1 - recipe.brightness, 1 + recipe.brightness, c["brightness"]),
@@ -131,7 +155,7 @@ def draw(recipe: ViewRecipe, n: int, height: int, width: int, generator) -> View
         blurred=u[:, c["blur"]] < recipe.blur_p,
         sigma=between(*recipe.blur_sigma, c["sigma"]),
         solarized=u[:, c["solarize"]] < recipe.solarize_p,
-    )  # fmt: skip
+    )
 
 
 def crop_boxes(area_u, ratio_u, top_u, left_u, height, width, scale, ratio):
@@ -240,7 +264,9 @@ def adjust_hue(images, shift):
     spread = top - bottom  # 0 at a grey pixel, which has no hue and stays grey
     distance = (top - images) / torch.where(spread == 0, 1.0, spread)  # (max − c)/(max − min)
     (r, g, _), (rc, gc, bc), maximum = images.unbind(1), distance.unbind(1), top[:, 0]
-    sextant = torch.where(maximum == r, bc - gc, torch.where(maximum == g, 2 + rc - bc, 4 + gc - rc))
+    sextant = torch.where(
+        maximum == r, bc - gc, torch.where(maximum == g, 2 + rc - bc, 4 + gc - rc)
+    )
     hue = sextant.unsqueeze(1) + 6 * shift.view(-1, 1, 1, 1)  # in sixths of a turn, mod 6
     channel = torch.arange(5, 0, -2, device=images.device, dtype=images.dtype).view(1, 3, 1, 1)
     k = (hue + channel) % 6
@@ -299,8 +325,12 @@ def gaussian_blur(images, sigma, kernel_size: int, blurred=None):
     kernel = kernel.unsqueeze(1).expand(n, c, kernel_size).reshape(n * c, kernel_size)
     pad = kernel_size // 2
     x = images.reshape(1, n * c, height, width)
-    x = F.conv2d(F.pad(x, (pad, pad, 0, 0), mode="reflect"), kernel.view(n * c, 1, 1, -1), groups=n * c)
-    x = F.conv2d(F.pad(x, (0, 0, pad, pad), mode="reflect"), kernel.view(n * c, 1, -1, 1), groups=n * c)
+    x = F.conv2d(
+        F.pad(x, (pad, pad, 0, 0), mode="reflect"), kernel.view(n * c, 1, 1, -1), groups=n * c
+    )
+    x = F.conv2d(
+        F.pad(x, (0, 0, pad, pad), mode="reflect"), kernel.view(n * c, 1, -1, 1), groups=n * c
+    )
     return x.view(n, c, height, width)
 
 
@@ -344,7 +374,9 @@ class TwoViews:
     def _statistics(self, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
         """mean and std on ``device``, copied there once (a host-to-device copy synchronises)."""
         if device not in self._on_device:
-            self._on_device[device] = tuple(torch.tensor(v).to(device) for v in (self.mean, self.std))
+            self._on_device[device] = tuple(
+                torch.tensor(v).to(device) for v in (self.mean, self.std)
+            )
         return self._on_device[device]
 
     def __call__(self, images, generator):

@@ -57,7 +57,9 @@ def bench(args, device: torch.device, variant, paths) -> dict:
     shape = (args.dataset_size, *CIFAR_SHAPE)
     images = torch.randint(0, 256, shape, dtype=torch.uint8, generator=generator)
     if device.type == "cuda":
-        torch.backends.cudnn.benchmark = True  # both paths: fixed shapes (as runner.py, and most repos)
+        torch.backends.cudnn.benchmark = (
+            True  # both paths: fixed shapes (as runner.py, and most repos)
+        )
     speed = training_step.Speed.choose(device, args.precision, args.channels_last, args.compile)
     workers = args.workers if args.workers is not None else min(16, os.cpu_count() or 1)
     report = {
@@ -68,11 +70,18 @@ def bench(args, device: torch.device, variant, paths) -> dict:
         "torch": torch.__version__,
         "date": time.strftime("%Y-%m-%d"),
         "config": {
-            "image_size": args.image_size, "batch_size": args.batch_size, "steps": args.steps,
-            "warmup": args.warmup, "width": args.width, "dataset_size": args.dataset_size,
-            "variant": variant.name, "augment": args.augment, "workers": workers,
-            "reference_transforms": args.reference_transforms, "speed": asdict(speed),
-        },  # fmt: skip
+            "image_size": args.image_size,
+            "batch_size": args.batch_size,
+            "steps": args.steps,
+            "warmup": args.warmup,
+            "width": args.width,
+            "dataset_size": args.dataset_size,
+            "variant": variant.name,
+            "augment": args.augment,
+            "workers": workers,
+            "reference_transforms": args.reference_transforms,
+            "speed": asdict(speed),
+        },
         "split_timer": "cuda events" if device.type == "cuda" else "perf_counter",
         "steps_per_epoch": args.dataset_size // args.batch_size,
     }
@@ -136,8 +145,18 @@ def fast_path(args, device, variant, images, speed: training_step.Speed) -> dict
     views = augment.TwoViews(args.augment, args.image_size, CIFAR_MEAN, CIFAR_STD)
     online, predictor, target = _networks(args, device, variant, speed.memory_format)
     optimizer = training_step.adam([*online.parameters(), *predictor.parameters()], 3e-4)
-    train_step = training_step.TrainStep(online, predictor, target, optimizer, variant, views, speed,
-                            ema=4e-3, alpha=variant.alpha, beta=variant.beta)  # fmt: skip
+    train_step = training_step.TrainStep(
+        online,
+        predictor,
+        target,
+        optimizer,
+        variant,
+        views,
+        speed,
+        ema=4e-3,
+        alpha=variant.alpha,
+        beta=variant.beta,
+    )
     order_generator = torch.Generator(device).manual_seed(args.seed)
     augment_generator = torch.Generator(device).manual_seed(args.seed + 1)
     batch, per_epoch = args.batch_size, len(resident) // args.batch_size
@@ -220,9 +239,14 @@ def reference_path(args, device, variant, images, workers: int) -> dict:
     _start_memory(device)
     dataset = ReferencePairs(images, args.augment, args.image_size, args.reference_transforms)
     loader = DataLoader(
-        dataset, batch_size=args.batch_size, shuffle=True, drop_last=True, num_workers=workers,
-        pin_memory=device.type == "cuda", generator=torch.Generator().manual_seed(args.seed),
-    )  # fmt: skip
+        dataset,
+        batch_size=args.batch_size,
+        shuffle=True,
+        drop_last=True,
+        num_workers=workers,
+        pin_memory=device.type == "cuda",
+        generator=torch.Generator().manual_seed(args.seed),
+    )
     online, predictor, target = _networks(args, device, variant)
     optimizer = torch.optim.Adam([*online.parameters(), *predictor.parameters()], lr=3e-4)
     rate = 4e-3
@@ -238,7 +262,9 @@ def reference_path(args, device, variant, images, workers: int) -> dict:
             p1, p2 = predictor(online(x1)), predictor(online(x2))
             with torch.no_grad():
                 t1, t2 = target(x1), target(x2)
-            loss = variant.loss(p1, p2, t1, t2, alpha=variant.alpha, beta=variant.beta, validate=False)
+            loss = variant.loss(
+                p1, p2, t1, t2, alpha=variant.alpha, beta=variant.beta, validate=False
+            )
             optimizer.zero_grad()
             loss.backward()
             timer.lap("forward_backward")
@@ -253,7 +279,9 @@ def reference_path(args, device, variant, images, workers: int) -> dict:
 
     try:
         run_steps(args.warmup, training_step.Timer(device))
-        result = _measured(device, training_step.Timer(device), run_steps, args.steps, args.batch_size)
+        result = _measured(
+            device, training_step.Timer(device), run_steps, args.steps, args.batch_size
+        )
     finally:
         batches.close()  # shuts the workers down: they must not compete with what runs next
     result["loss_finite"] = bool(torch.isfinite(total))
@@ -285,11 +313,22 @@ def linear_timing(args, device) -> dict:
         torch.cuda.synchronize(device)
     began = time.perf_counter()
     evaluate.linear_evaluation(  # it reads its accuracies back: the time includes all its work
-        train_x, train_y, test_x, test_y, classes=10, epochs=args.linear_epochs, lr=5e-4,
-        batch_size=256, generator=torch.Generator(device).manual_seed(args.seed),
-    )  # fmt: skip
-    return {"epochs": args.linear_epochs, "train_features": n, "dim": dim,
-            "seconds": time.perf_counter() - began}  # fmt: skip
+        train_x,
+        train_y,
+        test_x,
+        test_y,
+        classes=10,
+        epochs=args.linear_epochs,
+        lr=5e-4,
+        batch_size=256,
+        generator=torch.Generator(device).manual_seed(args.seed),
+    )
+    return {
+        "epochs": args.linear_epochs,
+        "train_features": n,
+        "dim": dim,
+        "seconds": time.perf_counter() - began,
+    }
 
 
 # Printing ----------------------------------------------------------------------------------------
@@ -313,13 +352,17 @@ def summary(report: dict) -> str:
         if name not in report:
             continue
         r = report[name]
-        split = " ".join(f"{1000 * r['split_seconds_per_step'][region]:>13.2f} ms" for region in REGIONS)
+        split = " ".join(
+            f"{1000 * r['split_seconds_per_step'][region]:>13.2f} ms" for region in REGIONS
+        )
         memory = f"{r['peak_memory']['bytes'] / 2**20:.0f} MiB ({r['peak_memory']['kind']})"
         lines.append(
             f"{name:<10} {r['images_per_second']:>9.1f} {1000 * r['step_seconds']:>8.2f} "
             f"{r['epoch_seconds']:>8.2f}  {split}   {memory}"
         )
-    lines.append(f"(epoch: {report['steps_per_epoch']} steps; split timed by {report['split_timer']})")
+    lines.append(
+        f"(epoch: {report['steps_per_epoch']} steps; split timed by {report['split_timer']})"
+    )
     if "speedup" in report:
         lines.append(f"fast / reference: {report['speedup']:.2f}× the images per second")
     if "linear" in report:
@@ -349,13 +392,24 @@ def markdown(report: dict, command: str) -> str:
             r = report[name]
             split = [f"{1000 * r['split_seconds_per_step'][region]:.2f}" for region in REGIONS]
             memory = f"{r['peak_memory']['bytes'] / 2**20:.0f} MiB ({r['peak_memory']['kind']})"
-            rows.append([name, f"{r['images_per_second']:.0f}", f"{1000 * r['step_seconds']:.1f}",
-                         f"{r['epoch_seconds']:.1f}", *split, memory])
+            rows.append(
+                [
+                    name,
+                    f"{r['images_per_second']:.0f}",
+                    f"{1000 * r['step_seconds']:.1f}",
+                    f"{r['epoch_seconds']:.1f}",
+                    *split,
+                    memory,
+                ]
+            )
     lines += theory_report.markdown_table(head, rows)
     if "speedup" in report:
         lines += ["", f"fast / reference: **{report['speedup']:.2f}×** the images per second."]
     if "linear" in report:
         lin = report["linear"]
-        lines += ["", f"Linear evaluation, {lin['epochs']} epochs on {lin['train_features']} cached "
-                      f"{lin['dim']}-d features: {lin['seconds']:.1f} s."]
+        lines += [
+            "",
+            f"Linear evaluation, {lin['epochs']} epochs on {lin['train_features']} cached "
+            f"{lin['dim']}-d features: {lin['seconds']:.1f} s.",
+        ]
     return "\n".join(lines)

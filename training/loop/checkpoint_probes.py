@@ -13,7 +13,9 @@ def checkpoint_of(path: Path) -> Path:
     """A run folder's checkpoint.pt, or the checkpoint named."""
     checkpoint = path / "checkpoint.pt" if path.is_dir() else path
     if not checkpoint.is_file():
-        raise config.UsageError(f"{path} is neither a checkpoint nor a run folder holding checkpoint.pt")
+        raise config.UsageError(
+            f"{path} is neither a checkpoint nor a run folder holding checkpoint.pt"
+        )
     return checkpoint
 
 
@@ -23,18 +25,30 @@ def measure_checkpoint(path: Path, data_dir: str | None = None, device: str | No
     checkpoint = checkpoint_of(path)
     state = outputs.read_checkpoint(checkpoint)
     cfg = config.Config(**state["config"])
-    cfg = replace(cfg, out=str(checkpoint.parent), data_dir=data_dir or cfg.data_dir,
-                  device=device or cfg.device)  # fmt: skip
+    cfg = replace(
+        cfg,
+        out=str(checkpoint.parent),
+        data_dir=data_dir or cfg.data_dir,
+        device=device or cfg.device,
+    )
     live = runner.prepare(cfg, state)
     for part in ("online", "target", "predictor"):
         try:
             getattr(live, part).load_state_dict(state[part])
-        except (RuntimeError, KeyError, TypeError, AttributeError) as error:  # size mismatch, missing keys
+        except (
+            RuntimeError,
+            KeyError,
+            TypeError,
+            AttributeError,
+        ) as error:  # size mismatch, missing keys
             reason = str(error).strip().splitlines()[0]
-            raise config.RunFailed(f"checkpoint {checkpoint}: its {part} weights do not fit the network "
-                                   f"its config describes ({reason}); it was left as it is") from None
-    values = probes.measure(live.online, live.predictor, live.target, live.probe,
-                            alpha=cfg.alpha, beta=cfg.beta)  # fmt: skip
+            raise config.RunFailed(
+                f"checkpoint {checkpoint}: its {part} weights do not fit the network "
+                f"its config describes ({reason}); it was left as it is"
+            ) from None
+    values = probes.measure(
+        live.online, live.predictor, live.target, live.probe, alpha=cfg.alpha, beta=cfg.beta
+    )
     return {"variant": cfg.variant, "epoch": state["epoch"], "step": state["step"], **values}
 
 
@@ -52,12 +66,18 @@ def text(values: dict) -> str:
 
 
 HISTORY = (
-    ("epoch", "epoch"), ("thm41_max", "Thm 4.1 max"), ("thm41_sym_max", "sym. max"),
-    ("thm41_sym_violations", "sym. > 1"), ("appH_distance", "dist. to sharing"),
-    ("appH_spectral_distance", "spectral dist."), ("appH_dimension", "dim"),
-    ("directpred_alignment", "DirectPred align."), ("w_eigenvalues", "λ₁(W)"),
-    ("c_eigenvalues", "μ₁(C)"), ("theory_seconds", "probe s / epoch s"),
-)  # fmt: skip
+    ("epoch", "epoch"),
+    ("thm41_max", "Thm 4.1 max"),
+    ("thm41_sym_max", "sym. max"),
+    ("thm41_sym_violations", "sym. > 1"),
+    ("appH_distance", "dist. to sharing"),
+    ("appH_spectral_distance", "spectral dist."),
+    ("appH_dimension", "dim"),
+    ("directpred_alignment", "DirectPred align."),
+    ("w_eigenvalues", "λ₁(W)"),
+    ("c_eigenvalues", "μ₁(C)"),
+    ("theory_seconds", "probe s / epoch s"),
+)
 
 
 def _cell(line: dict, key: str) -> str:

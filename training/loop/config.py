@@ -37,7 +37,9 @@ class Config:
     width: int = 64  # ResNet18's first-stage width; 64 is ResNet18
     seed: int = 0
     device: str = "auto"
-    precision: str = "auto"  # bf16 autocast on CUDA, fp32 on the CPU (training/loop/training_step.py)
+    precision: str = (
+        "auto"  # bf16 autocast on CUDA, fp32 on the CPU (training/loop/training_step.py)
+    )
     channels_last: str = "auto"  # on for CUDA, off on the CPU
     compile: bool = False
     out: str | None = None  # None: runs/VARIANT-DATASET-sSEED
@@ -55,8 +57,16 @@ class Config:
 # long it trains and how it is evaluated afterwards. Changing any other would splice two
 # different runs.
 RESUMABLE = {
-    "data_dir", "device", "precision", "channels_last", "compile", "epochs", "log_every",
-    "linear_epochs", "linear_lr", "linear_batch_size",
+    "data_dir",
+    "device",
+    "precision",
+    "channels_last",
+    "compile",
+    "epochs",
+    "log_every",
+    "linear_epochs",
+    "linear_lr",
+    "linear_batch_size",
 }
 
 
@@ -68,8 +78,9 @@ class RunFailed(RuntimeError):
     """The run cannot go on (exit status 1)."""
 
 
-def add_options(p: argparse.ArgumentParser, linear: bool = True,
-                out: str = "runs/VARIANT-DATASET-sSEED") -> None:
+def add_options(
+    p: argparse.ArgumentParser, linear: bool = True, out: str = "runs/VARIANT-DATASET-sSEED"
+) -> None:
     """The options of a run's Config (``training.pair`` takes them too); ``linear``: with the
     linear evaluation's; ``out``: the default output folder, in words."""
     d = Config()
@@ -110,24 +121,33 @@ def add_options(p: argparse.ArgumentParser, linear: bool = True,
 def _monitor_and_conventions(p: argparse.ArgumentParser, d: Config) -> None:
     """The per-epoch k-NN monitor, and the authors' code's conventions (docs/reproduce.md)."""
     p.add_argument(
-        "--knn-bank", type=int, help=f"training images in the per-epoch weighted k-NN monitor's "
+        "--knn-bank",
+        type=int,
+        help=f"training images in the per-epoch weighted k-NN monitor's "
         f"bank (default {d.knn_bank}; 0: off)",
-    )  # fmt: skip
+    )
     p.add_argument("--knn-k", type=int, help=f"neighbours that vote (default {d.knn_k})")
     p.add_argument("--knn-temperature", type=float, help=f"default {d.knn_temperature:g}")
     p.add_argument(
-        "--target-init", choices=TARGET_INITS, help="copy: the teacher starts as the online "
+        "--target-init",
+        choices=TARGET_INITS,
+        help="copy: the teacher starts as the online "
         "network (BYOL, default); independent: as its own random network (the authors' code)",
-    )  # fmt: skip
+    )
     p.add_argument(
-        "--ema-updates", type=int, choices=(1, 2), help="EMA updates of the teacher per step: 1 "
+        "--ema-updates",
+        type=int,
+        choices=(1, 2),
+        help="EMA updates of the teacher per step: 1 "
         "(eq. 5, default); 2 (the authors' code since Dec 2020: before and after the Adam step)",
-    )  # fmt: skip
+    )
     p.add_argument(
-        "--objective-reduction", choices=REDUCTIONS, help="sum: squared distances summed over "
+        "--objective-reduction",
+        choices=REDUCTIONS,
+        help="sum: squared distances summed over "
         "the D dimensions, as the paper's equations (default); mean: averaged over them, as the "
         "authors' losses (trained exactly so as Adam with ε·D)",
-    )  # fmt: skip
+    )
 
 
 def _how_it_runs(p: argparse.ArgumentParser, d: Config, out: str) -> None:
@@ -166,8 +186,11 @@ def settle(cfg: Config, variant: variants.Variant) -> Config:
     if not variant.trains:
         cfg = replace(cfg, epochs=0)
     if variant.weighted:
-        cfg = replace(cfg, alpha=variant.alpha if cfg.alpha is None else cfg.alpha,
-                      beta=variant.beta if cfg.beta is None else cfg.beta)  # fmt: skip
+        cfg = replace(
+            cfg,
+            alpha=variant.alpha if cfg.alpha is None else cfg.alpha,
+            beta=variant.beta if cfg.beta is None else cfg.beta,
+        )
     return cfg
 
 
@@ -183,7 +206,9 @@ def check(cfg: Config, variant: variants.Variant) -> None:
                 "the BYOL' and RAFT variants weigh L_align and L_cross-model"
             )
         if not (math.isfinite(value) and value > 0):
-            hint = " (Table 3 prints RAFT's β negated: its −1 is --beta 1)" if name == "beta" else ""
+            hint = (
+                " (Table 3 prints RAFT's β negated: its −1 is --beta 1)" if name == "beta" else ""
+            )
             raise UsageError(
                 f"--{name} must be a finite number > 0 (Definitions 4.2 and 4.3), got {value}{hint}"
             )
@@ -205,10 +230,22 @@ def check(cfg: Config, variant: variants.Variant) -> None:
         ("knn-temperature", math.isfinite(cfg.knn_temperature) and cfg.knn_temperature > 0, "> 0"),
         ("target-init", cfg.target_init in TARGET_INITS, f"one of {', '.join(TARGET_INITS)}"),
         ("ema-updates", cfg.ema_updates in (1, 2), "1 or 2"),
-        ("objective-reduction", cfg.objective_reduction in REDUCTIONS, f"one of {', '.join(REDUCTIONS)}"),
+        (
+            "objective-reduction",
+            cfg.objective_reduction in REDUCTIONS,
+            f"one of {', '.join(REDUCTIONS)}",
+        ),
         ("seed", 0 <= cfg.seed < SEEDS, f"in [0, {SEEDS - 1}] (np.random.seed takes no other)"),
-        ("precision", cfg.precision in training_step.PRECISIONS, f"one of {', '.join(training_step.PRECISIONS)}"),
-        ("channels-last", cfg.channels_last in training_step.LAYOUTS, f"one of {', '.join(training_step.LAYOUTS)}"),
+        (
+            "precision",
+            cfg.precision in training_step.PRECISIONS,
+            f"one of {', '.join(training_step.PRECISIONS)}",
+        ),
+        (
+            "channels-last",
+            cfg.channels_last in training_step.LAYOUTS,
+            f"one of {', '.join(training_step.LAYOUTS)}",
+        ),
     )
     for name, ok, rule in rules:
         if not ok:

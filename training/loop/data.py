@@ -37,9 +37,17 @@ FASHION_MNIST_FILES = {
     False: ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
 }
 FASHION_MNIST_CLASSES = (
-    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
-)  # fmt: skip
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+)
 FASHION_MNIST_PAD = 2  # 28 + 2·2 = 32
 FASHION_MNIST_SIDE = 28
 CLASSES = 10  # both datasets'
@@ -300,5 +308,7 @@ def write_fashion_mnist(root: Path, train: Images, test: Images) -> None:
     Path(root).mkdir(parents=True, exist_ok=True)
     for is_train, split in ((True, train), (False, test)):
         images_name, labels_name = FASHION_MNIST_FILES[is_train]
-        write_idx(Path(root) / f"{images_name}.gz", split.images.reshape(len(split), 28, 28).numpy())
+        write_idx(
+            Path(root) / f"{images_name}.gz", split.images.reshape(len(split), 28, 28).numpy()
+        )
         write_idx(Path(root) / f"{labels_name}.gz", split.labels.numpy())

@@ -82,8 +82,18 @@ class KNN:
     The bank stays uint8 and is transformed chunk by chunk, so that it costs no more memory
     than the training set already does."""
 
-    def __init__(self, bank, bank_labels, queries, query_labels, transform, *, k: int,
-                 temperature: float, classes: int):  # fmt: skip
+    def __init__(
+        self,
+        bank,
+        bank_labels,
+        queries,
+        query_labels,
+        transform,
+        *,
+        k: int,
+        temperature: float,
+        classes: int,
+    ):
         if bank.shape[0] < 1 or queries.shape[0] < 1:
             raise ValueError("the k-NN monitor needs at least one bank image and one query")
         self.bank, self.bank_labels, self.transform = bank, bank_labels, transform
@@ -100,7 +110,9 @@ class KNN:
             network.train(modes[0])
         similarity = F.normalize(queries, dim=1) @ F.normalize(bank, dim=1).T
         nearest, index = similarity.topk(self.k, dim=1)
-        votes = torch.zeros(queries.shape[0], self.classes, dtype=nearest.dtype, device=queries.device)
+        votes = torch.zeros(
+            queries.shape[0], self.classes, dtype=nearest.dtype, device=queries.device
+        )
         votes.scatter_add_(1, self.bank_labels[index], (nearest / self.temperature).exp())
         return (votes.argmax(dim=1) == self.query_labels).float().mean()
 
@@ -148,7 +160,15 @@ def projections(network, x: torch.Tensor) -> torch.Tensor:
 
 
 def linear_evaluation(
-    train_x, train_y, test_x, test_y, *, classes: int, epochs: int, lr: float, batch_size: int,
+    train_x,
+    train_y,
+    test_x,
+    test_y,
+    *,
+    classes: int,
+    epochs: int,
+    lr: float,
+    batch_size: int,
     generator: torch.Generator,
 ) -> dict[str, float]:
     """The linear evaluation protocol (Appendix B): a linear classifier on the frozen features,

@@ -96,4 +96,3 @@ def mean_teacher(online: Network) -> Network:
     target = copy.deepcopy(online)
     target.requires_grad_(False)
     return target
-

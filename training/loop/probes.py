@@ -59,9 +59,16 @@ BOUNDS = {"thm4.1": "thm41", "thm4.1-sym": "thm41_sym", "thm4.1-symsym": "thm41_
 # (ab)×(ab) matrix takes a fraction of a second at 512 unknowns and grows as (ab)³.
 DIMENSION_UNKNOWNS = 512
 LINEAR_KEYS = (
-    "w_eigenvalues", "w_singular_values", "c_eigenvalues", "appH_distance", "appH_dimension",
-    "appH_spectral_distance", "appH_note", "directpred_cosines", "directpred_alignment",
-)  # fmt: skip
+    "w_eigenvalues",
+    "w_singular_values",
+    "c_eigenvalues",
+    "appH_distance",
+    "appH_dimension",
+    "appH_spectral_distance",
+    "appH_note",
+    "directpred_cosines",
+    "directpred_alignment",
+)
 
 
 def linear_weight(predictor: nn.Module) -> torch.Tensor | None:
@@ -103,7 +110,9 @@ def theorem41(p1, p2, t1, t2, alpha: float, beta: float) -> dict[str, torch.Tens
     return values
 
 
-def on_device(online, predictor, target, probe, alpha: float, beta: float) -> dict[str, torch.Tensor]:
+def on_device(
+    online, predictor, target, probe, alpha: float, beta: float
+) -> dict[str, torch.Tensor]:
     """Everything the host needs, computed and left on the device: Theorem 4.1's summaries, and
     with a linear predictor W and the projections z1, z2."""
     out = outputs(online, predictor, target, probe)
@@ -151,7 +160,9 @@ def directpred(W: np.ndarray, F: np.ndarray) -> dict:
     norms = np.linalg.norm(images, axis=0)
     with np.errstate(invalid="ignore", divide="ignore"):
         cosines = np.einsum("ij,ij->j", vectors, images) / norms
-    kept = eigenvalues > appH.RTOL * eigenvalues[0] if eigenvalues[0] > 0 else np.zeros(len(F), bool)
+    kept = (
+        eigenvalues > appH.RTOL * eigenvalues[0] if eigenvalues[0] > 0 else np.zeros(len(F), bool)
+    )
     usable = kept.any() and np.all(np.isfinite(cosines[kept]))
     return {
         "directpred_cosines": [float(c) if np.isfinite(c) else None for c in cosines],
@@ -189,13 +200,16 @@ def _dimension(W: np.ndarray, C: np.ndarray) -> dict:
     the note says so)."""
     unknowns = appH.cluster_unknowns(W, C)
     if unknowns > DIMENSION_UNKNOWNS:
-        return {"appH_note": f"dimension not computed: a cluster of eigenvalues of W and C within "
-                f"appH's CLUSTER_RADIUS has {unknowns} unknowns (> {DIMENSION_UNKNOWNS})"}
+        return {
+            "appH_note": f"dimension not computed: a cluster of eigenvalues of W and C within "
+            f"appH's CLUSTER_RADIUS has {unknowns} unknowns (> {DIMENSION_UNKNOWNS})"
+        }
     return {"appH_dimension": len(appH.solution_space(W, C))}
 
 
-def measure(online, predictor, target, probe, alpha: float | None = None,
-            beta: float | None = None) -> dict:
+def measure(
+    online, predictor, target, probe, alpha: float | None = None, beta: float | None = None
+) -> dict:
     """The probes of the model as it is now, JSON-ready (see the module's docstring for the
     keys); α, β default to 1 (BYOL has none). Reads the device once."""
     alpha, beta = (1.0 if w is None else float(w) for w in (alpha, beta))

@@ -8,7 +8,15 @@ import math
 from pathlib import Path
 
 # What the aggregations read from result.json (training.run's _result writes them all).
-RESULT_KEYS = ("variant", "config", "steps", "epochs_trained", "train_seconds", "final", "last_10_epochs")
+RESULT_KEYS = (
+    "variant",
+    "config",
+    "steps",
+    "epochs_trained",
+    "train_seconds",
+    "final",
+    "last_10_epochs",
+)
 ASIDE = ".damaged"
 
 
@@ -24,7 +32,9 @@ def read_result(folder: Path, keys=RESULT_KEYS) -> dict:
         raise Damaged(f"{path} holds {type(result).__name__}, not training.run's result object")
     missing = [key for key in keys if key not in result]
     if missing:
-        raise Damaged(f"{path} lacks {', '.join(missing)}: it is not a whole result of training.run")
+        raise Damaged(
+            f"{path} lacks {', '.join(missing)}: it is not a whole result of training.run"
+        )
     for key in {"config", "final", "last_10_epochs"} & set(keys):
         if not isinstance(result[key], dict):
             raise Damaged(f"{path}: its {key} is {result[key]!r}, not an object")
@@ -56,8 +66,10 @@ def read_run(folder: Path, keys=RESULT_KEYS) -> dict:
     the last ones)."""
     result, history = read_result(folder, keys), read_metrics(folder)
     if history[-1]["epoch"] != result["epochs_trained"]:
-        raise Damaged(f"{Path(folder) / 'metrics.jsonl'} ends at epoch {history[-1]['epoch']}, but "
-                      f"result.json says {result['epochs_trained']} epochs were trained: it is cut")
+        raise Damaged(
+            f"{Path(folder) / 'metrics.jsonl'} ends at epoch {history[-1]['epoch']}, but "
+            f"result.json says {result['epochs_trained']} epochs were trained: it is cut"
+        )
     return {"result": result, "history": history}
 
 
@@ -86,7 +98,9 @@ def _json(path: Path, data: bytes | None, where: str = ""):
     except UnicodeDecodeError:
         raise Damaged(f"{path}{where} is not UTF-8 text") from None
     except json.JSONDecodeError as error:
-        raise Damaged(f"{path}{where} is cut or not JSON ({error.msg} at character {error.pos})") from None
+        raise Damaged(
+            f"{path}{where} is cut or not JSON ({error.msg} at character {error.pos})"
+        ) from None
 
 
 def _number(value) -> bool:

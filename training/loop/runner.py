@@ -17,12 +17,30 @@ from tqdm import tqdm
 from theory.teacher import ema_update
 from training.loop import augment, data, evaluate, models, probes, training_step, variants
 from training.loop.config import (
-    RESUMABLE, Config, RunFailed, UsageError, check, resolve_device, settle,
-)  # fmt: skip
+    RESUMABLE,
+    Config,
+    RunFailed,
+    UsageError,
+    check,
+    resolve_device,
+    settle,
+)
 from training.loop.outputs import (
-    CHECKPOINT_FORMAT, LOCK, OUTPUTS, TEMPORARY, FolderLock, append_metrics, finite, read_checkpoint,
-    rng_states, save_checkpoint, set_rng_states, write_curves, write_json, write_metrics,
-)  # fmt: skip
+    CHECKPOINT_FORMAT,
+    LOCK,
+    OUTPUTS,
+    TEMPORARY,
+    FolderLock,
+    append_metrics,
+    finite,
+    read_checkpoint,
+    rng_states,
+    save_checkpoint,
+    set_rng_states,
+    write_curves,
+    write_json,
+    write_metrics,
+)
 from training.loop.signals import STOP, Interrupted
 
 CALIBRATION_IMAGES = 4096  # training images that set an untrained network's batch-norm statistics
@@ -175,8 +193,16 @@ class Run:
         metrics["precision"] = "fp64" if self.speed.fp64 else "bf16" if self.speed.bf16 else "fp32"
         metrics.update((k, finite(v)) for k, v in values.items())
         theory_began = time.perf_counter()  # Theorem 4.1 and Appendix H: one more device read
-        metrics.update(probes.measure(self.online, self.predictor, self.target, self.probe,
-                                      alpha=self.cfg.alpha, beta=self.cfg.beta))  # fmt: skip
+        metrics.update(
+            probes.measure(
+                self.online,
+                self.predictor,
+                self.target,
+                self.probe,
+                alpha=self.cfg.alpha,
+                beta=self.cfg.beta,
+            )
+        )
         metrics["theory_seconds"] = time.perf_counter() - theory_began
         metrics["seconds"] = time.perf_counter() - began
         return metrics
@@ -198,7 +224,10 @@ def run(cfg: Config, resumed: dict | None = None) -> dict:
         if live:
             position, kept = f"at epoch {live.epoch}, step {live.step}", live.saved
         else:
-            position, kept = "before training began", resumed and (resumed["epoch"], resumed["step"])
+            position, kept = (
+                "before training began",
+                resumed and (resumed["epoch"], resumed["step"]),
+            )
         stop.where = _whereabouts(position, kept)
         raise
 
@@ -227,20 +256,29 @@ def prepare(cfg: Config, resumed: dict | None) -> Run:
     random.seed(cfg.seed)
     train_set = data.load(cfg.dataset, cfg.data_dir, train=True)
     if cfg.subset is not None and cfg.subset > len(train_set):
-        print(f"--subset {cfg.subset} is more than the {len(train_set)} training images of "
-              f"{cfg.dataset}: training on all {len(train_set)}", file=sys.stderr)
+        print(
+            f"--subset {cfg.subset} is more than the {len(train_set)} training images of "
+            f"{cfg.dataset}: training on all {len(train_set)}",
+            file=sys.stderr,
+        )
     train_set = train_set.head(cfg.subset)
     test_set = data.load(cfg.dataset, cfg.data_dir, train=False)
     if len(test_set) < 2:
-        raise RunFailed(f"the test set of {cfg.dataset} in {cfg.data_dir} has {len(test_set)} "
-                        "image(s): the probes and the evaluation need at least 2")
+        raise RunFailed(
+            f"the test set of {cfg.dataset} in {cfg.data_dir} has {len(test_set)} "
+            "image(s): the probes and the evaluation need at least 2"
+        )
     fingerprint = {"train": train_set.fingerprint(), "test": test_set.fingerprint()}
     if resumed:
         check_same_data(resumed.get("data"), fingerprint, cfg)
     if len(train_set) < cfg.batch_size and variant.trains:
-        raise UsageError(f"{len(train_set)} training images cannot fill a batch of {cfg.batch_size}")
+        raise UsageError(
+            f"{len(train_set)} training images cannot fill a batch of {cfg.batch_size}"
+        )
     mean, std = train_set.channel_stats()
-    views = training_step.in_precision(augment.TwoViews(cfg.augment, cfg.image_size, mean, std), speed)
+    views = training_step.in_precision(
+        augment.TwoViews(cfg.augment, cfg.image_size, mean, std), speed
+    )
     images = train_set.images.to(dev)
     probe = evaluate.Probe(
         test_set.head(cfg.probe_size).images.to(dev),
@@ -260,10 +298,24 @@ def prepare(cfg: Config, resumed: dict | None) -> Run:
     }
     authors_conventions(cfg, online, target, optimizer, (images, views, speed), fresh=not resumed)
     return Run(
-        cfg, variant, out, dev, speed, train_set, test_set, views, images, probe,
-        online, predictor, target, optimizer, generators, fingerprint,
+        cfg,
+        variant,
+        out,
+        dev,
+        speed,
+        train_set,
+        test_set,
+        views,
+        images,
+        probe,
+        online,
+        predictor,
+        target,
+        optimizer,
+        generators,
+        fingerprint,
         knn=knn_monitor(cfg, images, train_set, test_set, probe, views),
-    )  # fmt: skip
+    )
 
 
 def knn_monitor(cfg: Config, images, train_set, test_set, probe, views) -> evaluate.KNN | None:
@@ -273,10 +325,15 @@ def knn_monitor(cfg: Config, images, train_set, test_set, probe, views) -> evalu
         return None
     dev = images.device
     return evaluate.KNN(
-        images[: cfg.knn_bank], train_set.labels[: cfg.knn_bank].to(dev), probe.x,
-        test_set.labels[: probe.x.shape[0]].to(dev), views.plain, k=cfg.knn_k,
-        temperature=cfg.knn_temperature, classes=len(train_set.classes),
-    )  # fmt: skip
+        images[: cfg.knn_bank],
+        train_set.labels[: cfg.knn_bank].to(dev),
+        probe.x,
+        test_set.labels[: probe.x.shape[0]].to(dev),
+        views.plain,
+        k=cfg.knn_k,
+        temperature=cfg.knn_temperature,
+        classes=len(train_set.classes),
+    )
 
 
 def authors_conventions(cfg: Config, online, target, optimizer, inputs, fresh: bool) -> None:
@@ -347,15 +404,27 @@ def train_epochs(live: Run) -> None:
     loss stops the run (RunFailed), keeping the previous epoch's checkpoint."""
     cfg = live.cfg
     train_step = training_step.TrainStep(
-        live.online, live.predictor, live.target, live.optimizer, live.variant, live.views,
-        live.speed, ema=cfg.ema, alpha=cfg.alpha, beta=cfg.beta,
-    )  # fmt: skip
+        live.online,
+        live.predictor,
+        live.target,
+        live.optimizer,
+        live.variant,
+        live.views,
+        live.speed,
+        ema=cfg.ema,
+        alpha=cfg.alpha,
+        beta=cfg.beta,
+    )
     latest = training_step.LatestLoss(live.device)
     steps_per_epoch = len(live.images) // cfg.batch_size  # batch norm sees full batches only
     progress = tqdm(
-        total=cfg.epochs * steps_per_epoch, initial=live.step, desc=live.variant.name,
-        unit="step", dynamic_ncols=True, disable=cfg.epochs <= live.epoch,
-    )  # fmt: skip
+        total=cfg.epochs * steps_per_epoch,
+        initial=live.step,
+        desc=live.variant.name,
+        unit="step",
+        dynamic_ncols=True,
+        disable=cfg.epochs <= live.epoch,
+    )
     with progress:
         for epoch in range(live.epoch + 1, cfg.epochs + 1):
             began = time.perf_counter()
@@ -454,4 +523,3 @@ def _result(live: Run, linear: dict, linear_seconds: float) -> dict:
 def _mean(values):
     values = [v for v in values if v is not None]
     return sum(values) / len(values) if values else None
-

@@ -127,8 +127,20 @@ class TrainStep:
     step on θ and w, and the EMA ξ ← τξ + (1 − τ)θ. Calling it returns the loss as a device
     tensor, unread."""
 
-    def __init__(self, online, predictor, target, optimizer, variant, views, speed: Speed, *,
-                 ema: float, alpha=None, beta=None):  # fmt: skip
+    def __init__(
+        self,
+        online,
+        predictor,
+        target,
+        optimizer,
+        variant,
+        views,
+        speed: Speed,
+        *,
+        ema: float,
+        alpha=None,
+        beta=None,
+    ):
         self.online, self.predictor, self.target = online, predictor, target
         self.optimizer, self.variant, self.views, self.speed = optimizer, variant, views, speed
         self.ema, self.alpha, self.beta = ema, alpha, beta

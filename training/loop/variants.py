@@ -94,11 +94,18 @@ VARIANTS = {
             "TanBYOL-LP: BYOL, linear predictor, tangential gradient only",
             tangential=True,
         ),
-        _variant("byol'", "byol_prime", "mlp", "BYOL'-MLPP: L_align + L_cross-model, MLP predictor"),
         _variant(
-            "byol'-lp", "byol_prime", "linear", "BYOL'-LP: L_align + L_cross-model, linear predictor"
+            "byol'", "byol_prime", "mlp", "BYOL'-MLPP: L_align + L_cross-model, MLP predictor"
         ),
-        _variant("byol'-np", "byol_prime", "none", "BYOL'-NP: L_align + L_cross-model, no predictor"),
+        _variant(
+            "byol'-lp",
+            "byol_prime",
+            "linear",
+            "BYOL'-LP: L_align + L_cross-model, linear predictor",
+        ),
+        _variant(
+            "byol'-np", "byol_prime", "none", "BYOL'-NP: L_align + L_cross-model, no predictor"
+        ),
         _variant(
             "tanbyol'-lp",
             "byol_prime",
@@ -162,7 +169,9 @@ def table() -> str:
         for v in VARIANTS.values()
     ]
     widths = [max(len(row[i]) for row in rows) for i in range(len(header) - 1)]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(row[:-1], widths)) + "  " + row[-1] for row in rows]
+    lines = [
+        "  ".join(c.ljust(w) for c, w in zip(row[:-1], widths)) + "  " + row[-1] for row in rows
+    ]
     legend = [""] + [f"{key}: {meaning}" for key, meaning in OBJECTIVES.items()]
     legend.append("byolp is accepted for byol' (byolp-lp for byol'-lp, ...).")
     return "\n".join(lines + legend)

@@ -75,7 +75,9 @@ def trace(checks: list[dict]) -> engine.Trace:
     def values(key):
         return [math.inf if c[key] is None or not math.isfinite(c[key]) else c[key] for c in checks]
 
-    controls = {"first-ulp": values("control")} if checks and checks[0]["control"] is not None else {}
+    controls = (
+        {"first-ulp": values("control")} if checks and checks[0]["control"] is not None else {}
+    )
     predictor = [0.0 if c["predictor"] is None else c["predictor"] for c in checks]
     return engine.Trace(values("theta"), predictor, [], [], controls)
 
@@ -86,8 +88,13 @@ def judged(t: engine.Trace, dtype: torch.dtype) -> engine.Trace:
     if dtype == torch.float64:
         return t
     scale = rule.PRECISION_RATIO
-    controls = {k: [v / scale if v <= FLOAT32_DECISIVE else math.inf for v in vs] for k, vs in t.controls.items()}
-    return engine.Trace([v / scale for v in t.theta], [v / scale for v in t.predictor], [], [], controls)
+    controls = {
+        k: [v / scale if v <= FLOAT32_DECISIVE else math.inf for v in vs]
+        for k, vs in t.controls.items()
+    }
+    return engine.Trace(
+        [v / scale for v in t.theta], [v / scale for v in t.predictor], [], [], controls
+    )
 
 
 def scaling(dtype: torch.dtype, own: float, other: float) -> tuple[bool | None, float]:
@@ -119,62 +126,98 @@ def judge(checks: list[dict], dtype: torch.dtype, replay) -> dict:
     if drift is True:
         return _verdict("separates", checks, first, raw, other=other[k - 1])
     other = replay(None)
-    settled = rule.settle(t, t.steps, lambda j, _: scaling(dtype, raw.deviation[j - 1], other[j - 1]))
+    settled = rule.settle(
+        t, t.steps, lambda j, _: scaling(dtype, raw.deviation[j - 1], other[j - 1])
+    )
     kind = "separates" if settled.separation else "within-round-off"
     where = settled.separation or settled.unresolved
     return _verdict(kind, checks, settled, raw, other=other[where - 1] if where else None)
 
 
-def _verdict(kind: str, checks: list[dict], a: rule.Assessment, t: engine.Trace, other=None) -> dict:
+def _verdict(
+    kind: str, checks: list[dict], a: rule.Assessment, t: engine.Trace, other=None
+) -> dict:
     """The assessment in the theory's vocabulary, with its figures."""
     decisive = checks[a.decisive - 1]["step"] if a.decisive else None
     out = {
-        "kind": kind, "checks": len(checks), "steps": checks[-1]["step"],
-        "decisive_until": decisive, "fully_decisive": a.fully_decisive,
-        "largest_deviation": max(t.deviation), "largest_control": max(t.envelope, default=None),
-        "worst_ratio": a.worst_ratio, "roundoff_steps": [checks[k - 1]["step"] for k in a.roundoff],
-        "separation_step": None, "other_precision_deviation": other,
-    }  # fmt: skip
+        "kind": kind,
+        "checks": len(checks),
+        "steps": checks[-1]["step"],
+        "decisive_until": decisive,
+        "fully_decisive": a.fully_decisive,
+        "largest_deviation": max(t.deviation),
+        "largest_control": max(t.envelope, default=None),
+        "worst_ratio": a.worst_ratio,
+        "roundoff_steps": [checks[k - 1]["step"] for k in a.roundoff],
+        "separation_step": None,
+        "other_precision_deviation": other,
+    }
     if a.unresolved:
         out.update(kind="undecided", separation_step=checks[a.unresolved - 1]["step"])
     elif kind == "within-round-off" and not a.decisive:  # the control is too far at once
         first = checks[0]
-        out.update(kind="undecided", first_step=first["step"], first_deviation=first["deviation"],
-                   first_control=first["control"])  # fmt: skip
+        out.update(
+            kind="undecided",
+            first_step=first["step"],
+            first_deviation=first["deviation"],
+            first_control=first["control"],
+        )
     elif kind == "separates":
         c = checks[a.separation - 1]
-        out.update(separation_step=c["step"], separation_deviation=c["deviation"],
-                   separation_theta=c["theta"], separation_predictor=c["predictor"],
-                   separation_control=c["control"])  # fmt: skip
+        out.update(
+            separation_step=c["step"],
+            separation_deviation=c["deviation"],
+            separation_theta=c["theta"],
+            separation_predictor=c["predictor"],
+            separation_control=c["control"],
+        )
     out["text"] = _words(out)
     return out
 
 
 def _words(v: dict) -> str:
     if v["kind"] == "identical":
-        return (f"identical to the bit for the whole run: SECOND equals FIRST (mapped) exactly at each "
-                f"of the {v['checks']} checks up to step {v['steps']}")
+        return (
+            f"identical to the bit for the whole run: SECOND equals FIRST (mapped) exactly at each "
+            f"of the {v['checks']} checks up to step {v['steps']}"
+        )
     if v["kind"] == "separates":
-        return (f"separates at step {v['separation_step']} by {v['separation_deviation']:.3g} "
-                f"(θ {v['separation_theta']:.3g}, predictor {report.number(v['separation_predictor'])}) against the "
-                f"control's {report.number(v['separation_control'])}; the other precision's replay deviates "
-                f"{report.number(v['other_precision_deviation'])} there: drift, not round-off")
+        return (
+            f"separates at step {v['separation_step']} by {v['separation_deviation']:.3g} "
+            f"(θ {v['separation_theta']:.3g}, predictor {report.number(v['separation_predictor'])}) against the "
+            f"control's {report.number(v['separation_control'])}; the other precision's replay deviates "
+            f"{report.number(v['other_precision_deviation'])} there: drift, not round-off"
+        )
     if v["kind"] == "undecided" and v["separation_step"] is None:
-        return (f"undecidable in this precision: at the first check (step {v['first_step']}) the control "
-                f"(FIRST from one ulp away) already deviates by {report.number(v['first_control'])}, beyond what the "
-                f"rule can judge (deviation {report.number(v['first_deviation'])} there); compare in fp64")
+        return (
+            f"undecidable in this precision: at the first check (step {v['first_step']}) the control "
+            f"(FIRST from one ulp away) already deviates by {report.number(v['first_control'])}, beyond what the "
+            f"rule can judge (deviation {report.number(v['first_deviation'])} there); compare in fp64"
+        )
     if v["kind"] == "undecided":
-        return (f"undecided at step {v['separation_step']}: its excess over {rule.FACTOR:g} × the control "
-                "is settled by neither precision")
-    aside = (f"; {len(v['roundoff_steps'])} excesses set aside as round-off (they grow about 2^29-fold "
-             "from float64 to float32)") if v["roundoff_steps"] else ""
+        return (
+            f"undecided at step {v['separation_step']}: its excess over {rule.FACTOR:g} × the control "
+            "is settled by neither precision"
+        )
+    aside = (
+        (
+            f"; {len(v['roundoff_steps'])} excesses set aside as round-off (they grow about 2^29-fold "
+            "from float64 to float32)"
+        )
+        if v["roundoff_steps"]
+        else ""
+    )
     if v["fully_decisive"]:
-        return (f"within round-off of the control for the whole run ({v['steps']} steps): deviation at most "
-                f"{v['worst_ratio']:.3g} × the control at every check (rule: ≤ {rule.FACTOR:g}); largest "
-                f"deviation {v['largest_deviation']:.3g}, largest control {report.number(v['largest_control'])}{aside}")
-    return (f"within round-off of the control up to step {v['decisive_until']} (deviation ≤ "
-            f"{v['worst_ratio']:.3g} × the control); after it the control's own deviation is too large "
-            f"for the rule to decide{aside}")
+        return (
+            f"within round-off of the control for the whole run ({v['steps']} steps): deviation at most "
+            f"{v['worst_ratio']:.3g} × the control at every check (rule: ≤ {rule.FACTOR:g}); largest "
+            f"deviation {v['largest_deviation']:.3g}, largest control {report.number(v['largest_control'])}{aside}"
+        )
+    return (
+        f"within round-off of the control up to step {v['decisive_until']} (deviation ≤ "
+        f"{v['worst_ratio']:.3g} × the control); after it the control's own deviation is too large "
+        f"for the rule to decide{aside}"
+    )
 
 
 # A pair from options to outputs --------------------------------------------------------------
@@ -207,21 +250,35 @@ def replayer(first_cfg: config.Config, second_cfg: config.Config, corr, check_ev
         cfgs = [replace(c, precision=other) for c in (first_cfg, second_cfg)]
         sides = lockstep.build(*cfgs, corr, control=False)
         pair = Pair(sides, None, check_every, measure=False, until=until)
-        print(f"replaying in {other} up to step {until or first_cfg.epochs * pair.per_epoch} "
-              "(precision scaling)", file=sys.stderr)
+        print(
+            f"replaying in {other} up to step {until or first_cfg.epochs * pair.per_epoch} "
+            "(precision scaling)",
+            file=sys.stderr,
+        )
         lockstep.train(pair, first_cfg.epochs)
         return trace([c for c in pair.checks if c["step"] > 0]).deviation
 
     return replay
 
 
-def run_pair(first_name: str, second_name: str, given: dict, check_every: int, overwrite: bool,
-           command: str) -> dict:
+def run_pair(
+    first_name: str, second_name: str, given: dict, check_every: int, overwrite: bool, command: str
+) -> dict:
     """Check the options, take --out, train the pair, judge it and write its outputs."""
     first_variant, second_variant = variants.resolve(first_name), variants.resolve(second_name)
-    out = Path(given.pop("out", None) or Path("runs") / "-".join(
-        ["pair", variants.file_name(first_variant), variants.file_name(second_variant),
-         given.get("dataset", config.Config.dataset), f"s{given.get('seed', config.Config.seed)}"]))  # fmt: skip
+    out = Path(
+        given.pop("out", None)
+        or Path("runs")
+        / "-".join(
+            [
+                "pair",
+                variants.file_name(first_variant),
+                variants.file_name(second_variant),
+                given.get("dataset", config.Config.dataset),
+                f"s{given.get('seed', config.Config.seed)}",
+            ]
+        )
+    )
     first_cfg, second_cfg = (side_config(given, n, out) for n in (first_name, second_name))
     corr = lockstep.correspondence(first_variant, second_variant)
     if check_every < 0:
@@ -229,11 +286,19 @@ def run_pair(first_name: str, second_name: str, given: dict, check_every: int, o
     if first_cfg.epochs < 1:
         raise config.UsageError(f"--epochs must be ≥ 1 for a pair, got {first_cfg.epochs}")
     with outputs.FolderLock(out) as lock:
-        held = [n for n in OUTPUTS if (out / n).exists()] + [n for n in ("first", "second") if (out / n).exists()]
+        held = [n for n in OUTPUTS if (out / n).exists()] + [
+            n for n in ("first", "second") if (out / n).exists()
+        ]
         if held and not overwrite:
-            raise config.UsageError(f"--out {out} holds a pair's {', '.join(held)}: pass --overwrite to start again")
-        for name in OUTPUTS + ("first/metrics.jsonl", "first/checkpoint.pt", "second/metrics.jsonl",
-                               "second/checkpoint.pt"):  # fmt: skip
+            raise config.UsageError(
+                f"--out {out} holds a pair's {', '.join(held)}: pass --overwrite to start again"
+            )
+        for name in OUTPUTS + (
+            "first/metrics.jsonl",
+            "first/checkpoint.pt",
+            "second/metrics.jsonl",
+            "second/checkpoint.pt",
+        ):
             (out / name).unlink(missing_ok=True)
         for name in ("first", "second"):
             (out / name).mkdir(exist_ok=True)
@@ -241,7 +306,9 @@ def run_pair(first_name: str, second_name: str, given: dict, check_every: int, o
         return execute(first_cfg, second_cfg, corr, check_every, out, command)
 
 
-def execute(first_cfg, second_cfg, corr: Correspondence, check_every: int, out: Path, command: str) -> dict:
+def execute(
+    first_cfg, second_cfg, corr: Correspondence, check_every: int, out: Path, command: str
+) -> dict:
     """Train the pair with its control, save both sides, judge, and write pair.json, pair.png."""
     device = config.resolve_device(first_cfg.device)
     lockstep.deterministic(device)
@@ -250,8 +317,13 @@ def execute(first_cfg, second_cfg, corr: Correspondence, check_every: int, out: 
         warnings.simplefilter("always")
         sides = lockstep.build(first_cfg, second_cfg, corr, control=True)
         torch.backends.cudnn.benchmark = False  # prepare asks for it on CUDA: kernels must not vary
-        predicted = lockstep.predicted_difference(sides.first.variant, sides.second.variant, corr.sign,
-                                                  second_cfg.alpha or 1.0, second_cfg.beta or 1.0)  # fmt: skip
+        predicted = lockstep.predicted_difference(
+            sides.first.variant,
+            sides.second.variant,
+            corr.sign,
+            second_cfg.alpha or 1.0,
+            second_cfg.beta or 1.0,
+        )
         pair = Pair(sides, predicted["value"], check_every, out=out)
         stopped = lockstep.train(pair, first_cfg.epochs)
     for w in {(str(w.message), w.category): w for w in caught}.values():  # each shown once
@@ -259,10 +331,16 @@ def execute(first_cfg, second_cfg, corr: Correspondence, check_every: int, out: 
     seconds = time.perf_counter() - began
     for name, live in (("first", sides.first), ("second", sides.second)):
         outputs.save_checkpoint(out / name / "checkpoint.pt", live.state())
-    verdict = judge(pair.checks, sides.first.speed.dtype, replayer(first_cfg, second_cfg, corr, check_every))
-    result = result_document(pair, corr, predicted, verdict, stopped, seconds, command, _warned(caught))
+    verdict = judge(
+        pair.checks, sides.first.speed.dtype, replayer(first_cfg, second_cfg, corr, check_every)
+    )
+    result = result_document(
+        pair, corr, predicted, verdict, stopped, seconds, command, _warned(caught)
+    )
     outputs.write_json(out / "pair.json", outputs.finite(result))
-    write_figure(out, pair.checks, f"{sides.first.variant.name} → {sides.second.variant.name}", verdict)
+    write_figure(
+        out, pair.checks, f"{sides.first.variant.name} → {sides.second.variant.name}", verdict
+    )
     print(f"{result['first']} | {result['second']}: {verdict['text']} -> {out}", file=sys.stderr)
     return result
 
@@ -272,26 +350,45 @@ def _warned(caught) -> list[str]:
     return sorted({str(w.message) for w in caught if "deterministic" in str(w.message)})
 
 
-def result_document(pair: Pair, corr, predicted, verdict, stopped, seconds, command, nondeterministic) -> dict:
+def result_document(
+    pair: Pair, corr, predicted, verdict, stopped, seconds, command, nondeterministic
+) -> dict:
     """What pair.json holds."""
     first, second = pair.sides.first, pair.sides.second
     differences = [c["loss_difference"] for c in pair.checks if c["loss_difference"] is not None]
     gaps = [c["largest_gap"] for c in pair.checks if c["largest_gap"] is not None]
     return {
-        "first": first.variant.name, "second": second.variant.name, "map": corr.words,
+        "first": first.variant.name,
+        "second": second.variant.name,
+        "map": corr.words,
         "precision": "fp64" if first.speed.fp64 else ("bf16" if first.speed.bf16 else "fp32"),
-        "device": str(first.device), "threads": torch.get_num_threads(),
+        "device": str(first.device),
+        "threads": torch.get_num_threads(),
         "deterministic_algorithms": torch.are_deterministic_algorithms_enabled(),
         "nondeterministic_operations": nondeterministic,
-        "steps": pair.step, "epochs": first.epoch, "check_every": pair.check_every,
+        "steps": pair.step,
+        "epochs": first.epoch,
+        "check_every": pair.check_every,
         "predicted_difference": predicted,
-        "loss_difference": {"low": min(differences, default=None), "high": max(differences, default=None),
-                            "largest_gap_from_prediction": max(gaps, default=None)},
-        "thm41_sym_max": {name: max((m["thm41_sym_max"] for m in live.history if m["thm41_sym_max"] is not None),
-                                    default=None) for name, live in (("first", first), ("second", second))},
-        "verdict": verdict, "stopped": stopped, "seconds": seconds, "command": command,
-        "config": {"first": asdict(first.cfg), "second": asdict(second.cfg)}, "torch": torch.__version__,
-    }  # fmt: skip
+        "loss_difference": {
+            "low": min(differences, default=None),
+            "high": max(differences, default=None),
+            "largest_gap_from_prediction": max(gaps, default=None),
+        },
+        "thm41_sym_max": {
+            name: max(
+                (m["thm41_sym_max"] for m in live.history if m["thm41_sym_max"] is not None),
+                default=None,
+            )
+            for name, live in (("first", first), ("second", second))
+        },
+        "verdict": verdict,
+        "stopped": stopped,
+        "seconds": seconds,
+        "command": command,
+        "config": {"first": asdict(first.cfg), "second": asdict(second.cfg)},
+        "torch": torch.__version__,
+    }
 
 
 # Figure and table ------------------------------------------------------------------------
@@ -307,15 +404,25 @@ def write_figure(out: Path, checks: list[dict], title: str, verdict: dict) -> No
     from matplotlib import pyplot as plt
 
     figure, axis = plt.subplots(figsize=(7, 4), constrained_layout=True)
-    for key, label, style in (("theta", "θ (online network)", "-"), ("predictor", "predictor", "--"),
-                              ("control", "control (FIRST, init + 1 ulp)", ":")):  # fmt: skip
-        points = [(c["step"], c[key]) for c in checks
-                  if c["step"] > 0 and c[key] is not None and math.isfinite(c[key])]  # fmt: skip
+    for key, label, style in (
+        ("theta", "θ (online network)", "-"),
+        ("predictor", "predictor", "--"),
+        ("control", "control (FIRST, init + 1 ulp)", ":"),
+    ):
+        points = [
+            (c["step"], c[key])
+            for c in checks
+            if c["step"] > 0 and c[key] is not None and math.isfinite(c[key])
+        ]
         drawn = [(s, v) for s, v in points if v > 0]
         zero = " — exactly 0 at every check" if points and not drawn else ""
         if drawn or zero:
-            axis.plot(*(zip(*drawn) if drawn else ([], [])), style, marker="o" if len(drawn) < 40 else None,
-                      label=label + zero)  # fmt: skip
+            axis.plot(
+                *(zip(*drawn) if drawn else ([], [])),
+                style,
+                marker="o" if len(drawn) < 40 else None,
+                label=label + zero,
+            )
     axis.set_yscale("log")
     axis.set_xlabel("step")
     axis.set_ylabel("largest relative deviation")
@@ -323,14 +430,26 @@ def write_figure(out: Path, checks: list[dict], title: str, verdict: dict) -> No
     axis.grid(alpha=0.3)
     axis.legend(fontsize=8)
     try:
-        outputs.write_atomically(out / "pair.png", lambda f: figure.savefig(f, format="png", dpi=110))
+        outputs.write_atomically(
+            out / "pair.png", lambda f: figure.savefig(f, format="png", dpi=110)
+        )
     finally:
         plt.close(figure)
 
 
-HEADER = ["pair", "precision", "steps", "largest deviation", "largest control", "verdict",
-          "L₂ − L₁ predicted", "L₂ − L₁ measured", "largest \\|measured − predicted\\|",
-          "max sym. Thm 4.1 ratio", "seconds"]  # fmt: skip
+HEADER = [
+    "pair",
+    "precision",
+    "steps",
+    "largest deviation",
+    "largest control",
+    "verdict",
+    "L₂ − L₁ predicted",
+    "L₂ − L₁ measured",
+    "largest \\|measured − predicted\\|",
+    "max sym. Thm 4.1 ratio",
+    "seconds",
+]
 
 
 def row(result: dict) -> list[str]:
@@ -338,25 +457,43 @@ def row(result: dict) -> list[str]:
     measured = "–" if d["low"] is None else f"{d['low']:.6g} to {d['high']:.6g}"
     predicted = result["predicted_difference"]["value"]
     ratios = " / ".join(report.number(result["thm41_sym_max"][k]) for k in ("first", "second"))
-    verdict = {"identical": "bitwise identical", "within-round-off": "within round-off",
-               "separates": f"separates at step {v['separation_step']}",
-               "undecided": f"undecided at step {v['separation_step']}"}[v["kind"]]  # fmt: skip
+    verdict = {
+        "identical": "bitwise identical",
+        "within-round-off": "within round-off",
+        "separates": f"separates at step {v['separation_step']}",
+        "undecided": f"undecided at step {v['separation_step']}",
+    }[v["kind"]]
     if v["kind"] == "undecided" and v["separation_step"] is None:
-        verdict = f"undecidable: control {report.number(v['first_control'])} at step {v['first_step']}"
+        verdict = (
+            f"undecidable: control {report.number(v['first_control'])} at step {v['first_step']}"
+        )
     if v["kind"] == "within-round-off" and not v["fully_decisive"]:
         verdict += f" (decisive to step {v['decisive_until']})"
-    return [f"{result['first']} → {result['second']}", result["precision"], str(result["steps"]),
-            report.number(v["largest_deviation"]), report.number(v["largest_control"]), verdict,
-            "nothing" if predicted is None else f"{predicted:g}", measured,
-            report.number(d["largest_gap_from_prediction"]), ratios, f"{result['seconds']:.0f}"]  # fmt: skip
+    return [
+        f"{result['first']} → {result['second']}",
+        result["precision"],
+        str(result["steps"]),
+        report.number(v["largest_deviation"]),
+        report.number(v["largest_control"]),
+        verdict,
+        "nothing" if predicted is None else f"{predicted:g}",
+        measured,
+        report.number(d["largest_gap_from_prediction"]),
+        ratios,
+        f"{result['seconds']:.0f}",
+    ]
 
 
 def markdown(results: list[dict], command: str) -> str:
     config = results[0]["config"]["first"]
-    setting = (f"{config['dataset']}, {config['image_size']} px, width {config['width']}, batch "
-               f"{config['batch_size']}, {config['subset'] or 'all'} training images, lr {config['lr']:g}, "
-               f"device {results[0]['device']}, {results[0]['threads']} thread(s), torch {results[0]['torch']}")
-    caption = f"Written by `{command}` ({setting}); thm. 4.1 ratios: FIRST / SECOND, over every epoch:"
+    setting = (
+        f"{config['dataset']}, {config['image_size']} px, width {config['width']}, batch "
+        f"{config['batch_size']}, {config['subset'] or 'all'} training images, lr {config['lr']:g}, "
+        f"device {results[0]['device']}, {results[0]['threads']} thread(s), torch {results[0]['torch']}"
+    )
+    caption = (
+        f"Written by `{command}` ({setting}); thm. 4.1 ratios: FIRST / SECOND, over every epoch:"
+    )
     return "\n".join([caption, "", *report.markdown_table(HEADER, [row(r) for r in results])])
 
 
@@ -373,8 +510,10 @@ def finished_pair(folder: Path) -> dict:
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise run_files.Damaged(f"{path} is cut or not JSON ({error})") from None
     except (KeyError, TypeError, IndexError, ValueError, AttributeError) as error:
-        raise run_files.Damaged(f"{path} is not a finished pair's result ({type(error).__name__}: "
-                                f"{error}); the pair may have been stopped before its end") from None
+        raise run_files.Damaged(
+            f"{path} is not a finished pair's result ({type(error).__name__}: "
+            f"{error}); the pair may have been stopped before its end"
+        ) from None
     return result
 
 

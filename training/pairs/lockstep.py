@@ -70,7 +70,9 @@ def correspondence(first: variants.Variant, second: variants.Variant) -> Corresp
         )
     predictor = models.predictor(first.predictor)
     if sign == -1:
-        return Correspondence(-1, engine.negate_output_layer(predictor), "q' = −q (output layer negated)")
+        return Correspondence(
+            -1, engine.negate_output_layer(predictor), "q' = −q (output layer negated)"
+        )
     return Correspondence(1, engine.identity_map(predictor), "q' = q (the same predictor)")
 
 
@@ -86,8 +88,9 @@ def predicted_difference(first, second, sign: int, alpha, beta) -> dict:
     from theory.thm51.relations import symbolic_relation  # sympy: only when a pair needs it
     from theory.thm51.setups import Setup
 
-    setup = Setup(pair="byol'/raft", tangential=first.tangential,
-                  predictor="linear" if sign == -1 else "none")  # fmt: skip
+    setup = Setup(
+        pair="byol'/raft", tangential=first.tangential, predictor="linear" if sign == -1 else "none"
+    )
     relation, online = symbolic_relation(setup)
     if online:
         return {"relation": None, "value": None}
@@ -116,7 +119,9 @@ def _optimizer(online, predictor, cfg: config.Config):
     return training_step.adam([*online.parameters(), *predictor.parameters()], cfg.lr)
 
 
-def build(first_cfg: config.Config, second_cfg: config.Config, corr: Correspondence, control: bool) -> Sides:
+def build(
+    first_cfg: config.Config, second_cfg: config.Config, corr: Correspondence, control: bool
+) -> Sides:
     """FIRST as ``training.run`` prepares it (data, networks, generators, probe set), SECOND from
     its state mapped by ``corr``, and the control from it moved up by one ulp."""
     first = runner.prepare(first_cfg, None)
@@ -126,22 +131,39 @@ def build(first_cfg: config.Config, second_cfg: config.Config, corr: Corresponde
     else:
         predictor = engine.mirrored(first.predictor, corr.signs)
     online = copy.deepcopy(first.online)
-    second = replace(first, cfg=second_cfg, variant=second_variant, online=online,
-                     predictor=predictor, target=copy.deepcopy(first.target),
-                     optimizer=_optimizer(online, predictor, second_cfg), history=[])  # fmt: skip
+    second = replace(
+        first,
+        cfg=second_cfg,
+        variant=second_variant,
+        online=online,
+        predictor=predictor,
+        target=copy.deepcopy(first.target),
+        optimizer=_optimizer(online, predictor, second_cfg),
+        history=[],
+    )
     nudged = None
     if control:
         online, predictor = copy.deepcopy(first.online), copy.deepcopy(first.predictor)
-        engine.nudge_up([p for p in (*online.parameters(), *predictor.parameters()) if p.requires_grad])
-        nudged = replace(first, online=online, predictor=predictor, target=models.mean_teacher(online),
-                         optimizer=_optimizer(online, predictor, first_cfg), history=[])  # fmt: skip
+        engine.nudge_up(
+            [p for p in (*online.parameters(), *predictor.parameters()) if p.requires_grad]
+        )
+        nudged = replace(
+            first,
+            online=online,
+            predictor=predictor,
+            target=models.mean_teacher(online),
+            optimizer=_optimizer(online, predictor, first_cfg),
+            history=[],
+        )
     return Sides(first, second, nudged, corr)
 
 
 def _theta(live: runner.Run) -> list[torch.Tensor]:
     """θ as the theory engine compares it: parameters and floating buffers (batch-norm
     statistics) of the online network, live (updated in place)."""
-    return [t.detach() for t in live.online.state_dict(keep_vars=True).values() if t.is_floating_point()]
+    return [
+        t.detach() for t in live.online.state_dict(keep_vars=True).values() if t.is_floating_point()
+    ]
 
 
 def _predictor(live: runner.Run) -> list[torch.Tensor]:
@@ -168,16 +190,34 @@ class Pair:
     ends only) and at every epoch's end; ``measure``: the probe metrics of both at epoch ends;
     ``until``: stop after the check at that step (a replay)."""
 
-    def __init__(self, sides: Sides, predicted: float | None, check_every: int, *,
-                 measure: bool = True, until: int | None = None, out: Path | None = None):  # fmt: skip
+    def __init__(
+        self,
+        sides: Sides,
+        predicted: float | None,
+        check_every: int,
+        *,
+        measure: bool = True,
+        until: int | None = None,
+        out: Path | None = None,
+    ):
         self.sides, self.predicted, self.check_every = sides, predicted, check_every
         self.measure, self.until, self.out = measure, until, out
         given = GivenViews()
         self.steps = [
-            training_step.TrainStep(r.online, r.predictor, r.target, r.optimizer, r.variant, given, r.speed,
-                       ema=r.cfg.ema, alpha=r.cfg.alpha, beta=r.cfg.beta)
+            training_step.TrainStep(
+                r.online,
+                r.predictor,
+                r.target,
+                r.optimizer,
+                r.variant,
+                given,
+                r.speed,
+                ema=r.cfg.ema,
+                alpha=r.cfg.alpha,
+                beta=r.cfg.beta,
+            )
             for r in sides.runs
-        ]  # fmt: skip
+        ]
         if sides.first.speed.compile:
             sides.first.views.compile()
         self.states = [(_theta(r), _predictor(r)) for r in sides.runs]
@@ -227,8 +267,14 @@ class Pair:
             read = iter(torch.stack(present).tolist()) if present else iter(())
             theta, predictor, control, *losses = [None if v is None else next(read) for v in values]
         self.gap.zero_()
-        line = {"step": self.step, "epoch": self.sides.first.epoch, "theta": theta,
-                "predictor": predictor, "deviation": _worst(theta, predictor), "control": control}  # fmt: skip
+        line = {
+            "step": self.step,
+            "epoch": self.sides.first.epoch,
+            "theta": theta,
+            "predictor": predictor,
+            "deviation": _worst(theta, predictor),
+            "control": control,
+        }
         line.update(_losses(losses, self.predicted))
         if metrics:
             line.update(metrics)
@@ -249,8 +295,13 @@ def _worst(*values) -> float:
 def _losses(losses: list, predicted: float | None) -> dict:
     first, second, gap = (losses + [None, None, None])[:3]
     difference = None if first is None else second - first
-    return {"loss_first": first, "loss_second": second, "loss_difference": difference,
-            "predicted_difference": predicted, "largest_gap": gap}  # fmt: skip
+    return {
+        "loss_first": first,
+        "loss_second": second,
+        "loss_difference": difference,
+        "predicted_difference": predicted,
+        "largest_gap": gap,
+    }
 
 
 def train(pair: Pair, epochs: int) -> str | None:
@@ -259,8 +310,13 @@ def train(pair: Pair, epochs: int) -> str | None:
     first, second = pair.sides.first, pair.sides.second
     latest = training_step.LatestLoss(first.device)
     per_epoch = pair.per_epoch
-    progress = tqdm(total=epochs * per_epoch, desc=f"{first.variant.name} | {second.variant.name}",
-                    unit="step", dynamic_ncols=True, disable=epochs == 0)  # fmt: skip
+    progress = tqdm(
+        total=epochs * per_epoch,
+        desc=f"{first.variant.name} | {second.variant.name}",
+        unit="step",
+        dynamic_ncols=True,
+        disable=epochs == 0,
+    )
     try:
         with progress:
             pair.check(_metrics(pair, None, None, time.perf_counter()))
@@ -286,7 +342,10 @@ def _metrics(pair: Pair, mean, second_mean, began: float) -> dict:
     if not pair.measure:
         return {}
     lines = {}
-    for name, live, loss in (("first", pair.sides.first, mean), ("second", pair.sides.second, second_mean)):
+    for name, live, loss in (
+        ("first", pair.sides.first, mean),
+        ("second", pair.sides.second, second_mean),
+    ):
         line = live.measure(loss, began)
         live.history.append(line)
         if pair.out is not None:

@@ -11,7 +11,7 @@ import statistics
 from dataclasses import dataclass
 
 from training.reproduction import verdicts
-from training.reproduction.verdicts import EmpiricalClaim, Comparison
+from training.reproduction.verdicts import Comparison, EmpiricalClaim
 
 FLOOR = 1e-15  # an alignment or uniformity of exactly 0 (float32 underflow) counts as this
 RECOVERED = 0.5  # BYOL-LPI has recovered when its loss is back within 2× of BYOL-LP's
@@ -38,8 +38,11 @@ def accuracy(run, _reference=None) -> float:
 def _loss_ratios(run, reference) -> list[tuple[int, float]]:
     """(step, loss of ``run`` / loss of ``reference``) at every epoch ≥ 1 both trained."""
     theirs = {m["epoch"]: m["loss"] for m in reference.history if m.get("loss")}
-    return [(m["step"], m["loss"] / theirs[m["epoch"]]) for m in run.history
-            if m.get("loss") is not None and theirs.get(m["epoch"])]  # fmt: skip
+    return [
+        (m["step"], m["loss"] / theirs[m["epoch"]])
+        for m in run.history
+        if m.get("loss") is not None and theirs.get(m["epoch"])
+    ]
 
 
 def lpi_dip(run, reference) -> float:
@@ -96,69 +99,176 @@ def _collapse(claim_id, title, source, np, lp) -> EmpiricalClaim:
     least √10× closer to 0 (margin 0.5 decade; one seed decides at 1 decade). Table 1: 6.6 and
     1.2 decades (BYOL), 6.7 and 1.3 (BYOL')."""
     name = np[0].upper()
-    return EmpiricalClaim(claim_id, title, source, (
-        Comparison(f"{name}'s alignment ≥ 10× below {lp[0].upper()}'s", "log10_align", np, lp,
-             "less", -1.0, 1.0, DECADES),
-        Comparison(f"{name}'s uniformity ≥ √10× closer to 0 than {lp[0].upper()}'s",
-             "log10_uniform_gap", np, lp, "less", -0.5, 0.5, DECADES),
-    ))  # fmt: skip
+    return EmpiricalClaim(
+        claim_id,
+        title,
+        source,
+        (
+            Comparison(
+                f"{name}'s alignment ≥ 10× below {lp[0].upper()}'s",
+                "log10_align",
+                np,
+                lp,
+                "less",
+                -1.0,
+                1.0,
+                DECADES,
+            ),
+            Comparison(
+                f"{name}'s uniformity ≥ √10× closer to 0 than {lp[0].upper()}'s",
+                "log10_uniform_gap",
+                np,
+                lp,
+                "less",
+                -0.5,
+                0.5,
+                DECADES,
+            ),
+        ),
+    )
 
 
 def _beats(a, b) -> Comparison:
     """Higher linear accuracy; a difference of accuracies needs variance (no decisive distance)."""
-    return Comparison(f"{a[0].upper()} above {b[0].upper()} (linear accuracy)", "accuracy", a, b,
-                "greater", 0.0, None, POINTS)  # fmt: skip
+    return Comparison(
+        f"{a[0].upper()} above {b[0].upper()} (linear accuracy)",
+        "accuracy",
+        a,
+        b,
+        "greater",
+        0.0,
+        None,
+        POINTS,
+    )
 
 
 def _same(a, b) -> Comparison:
-    """"No significant change": within ±2 points of linear accuracy, about twice the paper's
+    """ "No significant change": within ±2 points of linear accuracy, about twice the paper's
     ± of ~1 point; needs variance."""
-    return Comparison(f"{a[0].upper()} and {b[0].upper()} within ±2 points (linear accuracy)",
-                "accuracy", a, b, "within", 2.0, None, POINTS)  # fmt: skip
+    return Comparison(
+        f"{a[0].upper()} and {b[0].upper()} within ±2 points (linear accuracy)",
+        "accuracy",
+        a,
+        b,
+        "within",
+        2.0,
+        None,
+        POINTS,
+    )
 
 
 def _regularises(beta: float) -> Comparison:
     """RAFT-NP's alignment at least 10× BYOL'-NP's at the same β (one seed decides at 100×)."""
-    return Comparison(f"β = {beta:g}: RAFT-NP's alignment ≥ 10× BYOL'-NP's", "log10_align",
-                ("raft-np", beta), ("byol'-np", beta), "greater", 1.0, 1.0, DECADES)  # fmt: skip
+    return Comparison(
+        f"β = {beta:g}: RAFT-NP's alignment ≥ 10× BYOL'-NP's",
+        "log10_align",
+        ("raft-np", beta),
+        ("byol'-np", beta),
+        "greater",
+        1.0,
+        1.0,
+        DECADES,
+    )
 
 
 def _constant_rate(group) -> Comparison:
     """Uniformity falling at a constant rate: the last quarter's rate within 2× of the third
     quarter's (|log2| ≤ 1; one seed decides within √2, or beyond 2√2)."""
-    return Comparison(f"{group[0].upper()}: uniformity falls at a constant rate (last two quarters)",
-                "uniformity_rate", group, 0.0, "within", 1.0, 0.5, "log2 of the rates' ratio")
+    return Comparison(
+        f"{group[0].upper()}: uniformity falls at a constant rate (last two quarters)",
+        "uniformity_rate",
+        group,
+        0.0,
+        "within",
+        1.0,
+        0.5,
+        "log2 of the rates' ratio",
+    )
 
 
 BYOL, NP, LP, LPI = ("byol", None), ("byol-np", None), ("byol-lp", None), ("byol-lpi", None)
 CLAIMS = (
     _collapse("byol-np-collapses", "BYOL-NP collapses", "Section 3, Table 1, Figure 1", NP, LP),
-    _collapse("byolp-np-collapses", "BYOL'-NP collapses", "Section 4.1, Table 1",
-              ("byol'-np", 1.0), ("byol'-lp", 1.0)),  # fmt: skip
-    EmpiricalClaim("predictor-architecture", "The predictor's architecture makes no significant change",
-          "Section 3, Table 1, Figure 1(c)", (_same(BYOL, LP), _same(BYOL, LPI))),
-    EmpiricalClaim("raft-beats-byolp", "RAFT beats BYOL' with a predictor", "Table 1, Section 4.2", (
-        _beats(("raft", 1.0), ("byol'", 1.0)), _beats(("raft-lp", 1.0), ("byol'-lp", 1.0)),
-        _beats(("tanraft-lp", 1.0), ("tanbyol'-lp", 1.0)))),
-    EmpiricalClaim("raft-np-regularises", "RAFT-NP regularises the alignment where BYOL'-NP does not, "
-          "increasingly with β", "Section 4.2, Table 3, Figure 4(a, b)", (
-        *(_regularises(beta) for beta in (1.0, 10.0, 100.0)),
-        # Growing with β: the largest β against the smallest; one seed decides at 0.5 decade.
-        Comparison("RAFT-NP's alignment grows with β (β = 100 against β = 1)", "log10_align",
-             ("raft-np", 100.0), ("raft-np", 1.0), "greater", 0.0, 0.5, DECADES))),
-    EmpiricalClaim("byol-lpi-recovers", "BYOL-LPI's loss falls to ~0 and recovers within 10–20 epochs",
-          "Section 3, Figure 1(a)", (
-        # Falls to ~0: at least 10× below BYOL-LP's (one seed decides at 10^1.5 ≈ 32×).
-        Comparison("BYOL-LPI's loss falls ≥ 10× below BYOL-LP's", "lpi_dip", LPI, 0.0, "less",
-             -1.0, 0.5, DECADES, reference=LP),
-        # Within 20 epochs of Appendix B, 7,800 steps (one seed decides at 15 or 25 epochs).
-        Comparison("BYOL-LPI's loss is back within 2× of BYOL-LP's within 20 epochs of 390 steps",
-             "lpi_recovery", LPI, 0.0, "less", 20.0, 5.0, "epochs of 390 steps", reference=LP))),
-    EmpiricalClaim("linear-predictor-constant-rate",
-          "With a linear predictor the uniformity improves at a constant rate",
-          "Figure 1(b), Figure 4(c)", (_constant_rate(LP), _constant_rate(LPI),
-                                       _constant_rate(("raft-lp", 1.0)))),
-)  # fmt: skip
+    _collapse(
+        "byolp-np-collapses",
+        "BYOL'-NP collapses",
+        "Section 4.1, Table 1",
+        ("byol'-np", 1.0),
+        ("byol'-lp", 1.0),
+    ),
+    EmpiricalClaim(
+        "predictor-architecture",
+        "The predictor's architecture makes no significant change",
+        "Section 3, Table 1, Figure 1(c)",
+        (_same(BYOL, LP), _same(BYOL, LPI)),
+    ),
+    EmpiricalClaim(
+        "raft-beats-byolp",
+        "RAFT beats BYOL' with a predictor",
+        "Table 1, Section 4.2",
+        (
+            _beats(("raft", 1.0), ("byol'", 1.0)),
+            _beats(("raft-lp", 1.0), ("byol'-lp", 1.0)),
+            _beats(("tanraft-lp", 1.0), ("tanbyol'-lp", 1.0)),
+        ),
+    ),
+    EmpiricalClaim(
+        "raft-np-regularises",
+        "RAFT-NP regularises the alignment where BYOL'-NP does not, increasingly with β",
+        "Section 4.2, Table 3, Figure 4(a, b)",
+        (
+            *(_regularises(beta) for beta in (1.0, 10.0, 100.0)),
+            # Growing with β: the largest β against the smallest; one seed decides at 0.5 decade.
+            Comparison(
+                "RAFT-NP's alignment grows with β (β = 100 against β = 1)",
+                "log10_align",
+                ("raft-np", 100.0),
+                ("raft-np", 1.0),
+                "greater",
+                0.0,
+                0.5,
+                DECADES,
+            ),
+        ),
+    ),
+    EmpiricalClaim(
+        "byol-lpi-recovers",
+        "BYOL-LPI's loss falls to ~0 and recovers within 10–20 epochs",
+        "Section 3, Figure 1(a)",
+        (
+            # Falls to ~0: at least 10× below BYOL-LP's (one seed decides at 10^1.5 ≈ 32×).
+            Comparison(
+                "BYOL-LPI's loss falls ≥ 10× below BYOL-LP's",
+                "lpi_dip",
+                LPI,
+                0.0,
+                "less",
+                -1.0,
+                0.5,
+                DECADES,
+                reference=LP,
+            ),
+            # Within 20 epochs of Appendix B, 7,800 steps (one seed decides at 15 or 25 epochs).
+            Comparison(
+                "BYOL-LPI's loss is back within 2× of BYOL-LP's within 20 epochs of 390 steps",
+                "lpi_recovery",
+                LPI,
+                0.0,
+                "less",
+                20.0,
+                5.0,
+                "epochs of 390 steps",
+                reference=LP,
+            ),
+        ),
+    ),
+    EmpiricalClaim(
+        "linear-predictor-constant-rate",
+        "With a linear predictor the uniformity improves at a constant rate",
+        "Figure 1(b), Figure 4(c)",
+        (_constant_rate(LP), _constant_rate(LPI), _constant_rate(("raft-lp", 1.0))),
+    ),
+)
 
 
 @dataclass

@@ -18,11 +18,19 @@ import numpy as np
 from training.loop import outputs
 from training.reproduction import sweep
 
-FIGURE1 = (("byol", None, "BYOL (MLP)", "tab:blue"), ("byol-np", None, "BYOL-NP", "tab:red"),
-           ("byol-lp", None, "BYOL-LP", "tab:green"), ("byol-lpi", None, "BYOL-LPI", "tab:orange"))
+FIGURE1 = (
+    ("byol", None, "BYOL (MLP)", "tab:blue"),
+    ("byol-np", None, "BYOL-NP", "tab:red"),
+    ("byol-lp", None, "BYOL-LP", "tab:green"),
+    ("byol-lpi", None, "BYOL-LPI", "tab:orange"),
+)
 BETAS = (1.0, 10.0, 100.0)
-FIGURE5 = (("byol", None, "BYOL"), ("byol-np", None, "BYOL-NP"), ("byol'", 1.0, "BYOL'"),
-           ("raft", 1.0, "RAFT"))  # fmt: skip
+FIGURE5 = (
+    ("byol", None, "BYOL"),
+    ("byol-np", None, "BYOL-NP"),
+    ("byol'", 1.0, "BYOL'"),
+    ("raft", 1.0, "RAFT"),
+)
 ANGLE_BINS = 72
 
 
@@ -85,8 +93,11 @@ def figure1(runs: dict, path, setting: str) -> None:
 def figure4(runs: dict, path, setting: str) -> None:
     pyplot = _pyplot()
     figure, axes = pyplot.subplots(2, 3, figsize=(14, 6.6), constrained_layout=True, squeeze=False)
-    panels = (("byol'-np", BETAS, "(a) BYOL'-NP"), ("raft-np", BETAS, "(b) RAFT-NP"),
-              ("raft-lp", (1.0,), "(c) RAFT-LP"))  # fmt: skip
+    panels = (
+        ("byol'-np", BETAS, "(a) BYOL'-NP"),
+        ("raft-np", BETAS, "(b) RAFT-NP"),
+        ("raft-lp", (1.0,), "(c) RAFT-LP"),
+    )
     for column, (variant, betas, title) in enumerate(panels):
         for beta in betas:
             group = runs.get((variant, beta), {})
@@ -125,7 +136,9 @@ def circle_angles(z: np.ndarray) -> np.ndarray:
 
 def figure5(runs: dict, path, setting: str) -> None:
     pyplot = _pyplot()
-    saved = lambda group: [s for s, r in group.items() if (r.folder / sweep.REPRESENTATIONS).is_file()]
+    saved = lambda group: [
+        s for s, r in group.items() if (r.folder / sweep.REPRESENTATIONS).is_file()
+    ]
     shown = [(v, b, label) for v, b, label in FIGURE5 if saved(runs.get((v, b), {}))]
     figure = pyplot.figure(figsize=(3.4 * max(1, len(shown)), 3.8), constrained_layout=True)
     edges = np.linspace(-np.pi, np.pi, ANGLE_BINS + 1)
@@ -136,8 +149,15 @@ def figure5(runs: dict, path, setting: str) -> None:
         angles = circle_angles(found["z"])
         density, _ = np.histogram(angles, bins=edges, density=True)
         axis = figure.add_subplot(1, len(shown), i + 1, projection="polar")
-        axis.bar(edges[:-1], density / density.max() * 0.6, width=edges[1] - edges[0],
-                 bottom=1.0, align="edge", color="tab:blue", alpha=0.6)  # fmt: skip
+        axis.bar(
+            edges[:-1],
+            density / density.max() * 0.6,
+            width=edges[1] - edges[0],
+            bottom=1.0,
+            align="edge",
+            color="tab:blue",
+            alpha=0.6,
+        )
         axis.scatter(angles, np.ones_like(angles), c=found["labels"], cmap="tab10", s=4)
         axis.set_ylim(0, 1.7)
         axis.set_yticks([])

@@ -43,8 +43,10 @@ class TrainJob(submitit.helpers.Checkpointable):
         if argv:
             code = self.train(argv)
             if code:
-                raise RuntimeError(f"python -m training.run exited with status {code} (its "
-                                   "error is the line before this traceback)")  # fmt: skip
+                raise RuntimeError(
+                    f"python -m training.run exited with status {code} (its "
+                    "error is the line before this traceback)"
+                )
         write_representations(Path(folder))
         return folder
 
@@ -75,8 +77,10 @@ class Failure:
 
     def __str__(self) -> str:
         lines = "\n".join(f"    {line}" for line in self.log) or "    (its log is empty)"
-        return (f"{self.name} failed (job {self.job_id}: {self.reason}); the last lines of its "
-                f"log:\n{lines}")  # fmt: skip
+        return (
+            f"{self.name} failed (job {self.job_id}: {self.reason}); the last lines of its "
+            f"log:\n{lines}"
+        )
 
 
 @dataclass
@@ -92,7 +96,9 @@ def job_argv(p: sweep.Planned, overwrite: bool) -> list[str] | None:
     return p.argv(overwrite=overwrite and p.state in ("conflict", "new"))
 
 
-def local(todo, train, *, folder: Path, jobs: int, threads: int | None, gpus: int, echo=print) -> LaunchReport:
+def local(
+    todo, train, *, folder: Path, jobs: int, threads: int | None, gpus: int, echo=print
+) -> LaunchReport:
     """``todo`` on this machine, ``jobs`` at a time; job i of those running at once uses GPU
     i mod ``gpus`` (none when ``gpus`` is 0)."""
     executor = submitit.LocalExecutor(folder=folder)
@@ -103,7 +109,9 @@ def local(todo, train, *, folder: Path, jobs: int, threads: int | None, gpus: in
             for slot in range(jobs):
                 if slot not in running and pending:
                     planned, overwrite = pending.pop(0)
-                    running[slot] = _start(executor, planned, train, overwrite, slot, gpus, threads, echo)
+                    running[slot] = _start(
+                        executor, planned, train, overwrite, slot, gpus, threads, echo
+                    )
             for slot, (job, planned) in list(running.items()):
                 if job.done():
                     del running[slot]
@@ -122,7 +130,9 @@ def _start(executor, planned, train, overwrite, slot, gpus, threads, echo):
         executor.update_parameters(gpus_per_node=1, visible_gpus=[slot % gpus])
         where = f" on GPU {slot % gpus}"
     with _output_to(Path(executor.folder) / CONTROLLERS_LOG):
-        job = executor.submit(TrainJob(train), job_argv(planned, overwrite), str(planned.folder), threads)
+        job = executor.submit(
+            TrainJob(train), job_argv(planned, overwrite), str(planned.folder), threads
+        )
     echo(f"started {planned.name} ({planned.state}) as job {job.job_id}{where}")
     return job, planned
 
@@ -156,8 +166,13 @@ def slurm_executor(folder: Path, *, partition, time_min, gpus, cpus, parallelism
     """submitit's Slurm executor with the reproduction's resources: one job array, at most
     ``parallelism`` of its tasks at once."""
     executor = submitit.AutoExecutor(folder=folder, cluster="slurm")
-    options = {"timeout_min": time_min, "gpus_per_node": gpus, "cpus_per_task": cpus,
-               "slurm_array_parallelism": parallelism, "name": "raft-verify"}  # fmt: skip
+    options = {
+        "timeout_min": time_min,
+        "gpus_per_node": gpus,
+        "cpus_per_task": cpus,
+        "slurm_array_parallelism": parallelism,
+        "name": "raft-verify",
+    }
     if partition:
         options["slurm_partition"] = partition
     executor.update_parameters(**options, **(extra or {}))

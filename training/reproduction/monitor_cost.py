@@ -23,11 +23,21 @@ def _best(function, repeats: int = 3) -> float:
 
 
 def measure(scale: sweep.Scale, steps_timed: int) -> dict:
-    cfg = config.settle(replace(config.Config(), variant="byol-lp", out="/nonexistent", **scale.options),
-                     variants.resolve("byol-lp"))  # fmt: skip
+    cfg = config.settle(
+        replace(config.Config(), variant="byol-lp", out="/nonexistent", **scale.options),
+        variants.resolve("byol-lp"),
+    )
     live = runner.prepare(cfg, None)
-    step = training_step.TrainStep(live.online, live.predictor, live.target, live.optimizer, live.variant,
-                      live.views, live.speed, ema=cfg.ema)  # fmt: skip
+    step = training_step.TrainStep(
+        live.online,
+        live.predictor,
+        live.target,
+        live.optimizer,
+        live.variant,
+        live.views,
+        live.speed,
+        ema=cfg.ema,
+    )
     batch = live.images[: cfg.batch_size]
     generator = live.generators["augment"]
     sync = torch.cuda.synchronize if live.device.type == "cuda" else (lambda: None)
@@ -53,7 +63,9 @@ def measure(scale: sweep.Scale, steps_timed: int) -> dict:
 
 def markdown(found: dict, command: str) -> str:
     share = found["knn"] / found["epoch"]
-    return (f"Written by `{command}` ({found['setting']}; load average {found['load']:.2f} "
-            f"over the minute before): an epoch of training "
-            f"{found['epoch']:.1f} s, the probe metrics {found['probe']:.2f} s, the k-NN "
-            f"monitor {found['knn']:.2f} s, i.e. {100 * share:.1f}% of the epoch.")
+    return (
+        f"Written by `{command}` ({found['setting']}; load average {found['load']:.2f} "
+        f"over the minute before): an epoch of training "
+        f"{found['epoch']:.1f} s, the probe metrics {found['probe']:.2f} s, the k-NN "
+        f"monitor {found['knn']:.2f} s, i.e. {100 * share:.1f}% of the epoch."
+    )

@@ -58,8 +58,11 @@ def launches_markdown(out: Path) -> tuple[str, int]:
         try:
             lines.append(_launch_line(json.loads(text.decode("utf-8"))))
         except (ValueError, KeyError, TypeError, IndexError) as error:
-            print(f"error: {path} line {number} is cut or not a launch record ({type(error).__name__}: "
-                  f"{error}); it is left out of the list of launches", file=sys.stderr)
+            print(
+                f"error: {path} line {number} is cut or not a launch record ({type(error).__name__}: "
+                f"{error}); it is left out of the list of launches",
+                file=sys.stderr,
+            )
             bad += 1
     return "\n".join(lines), bad
 
@@ -68,10 +71,12 @@ def _launch_line(line: dict) -> str:
     failed = f", {len(line['failed'])} failed" if line["failed"] else ""
     start = line.get("load_average_at_start")
     load = f"{start[0]} at its start, " if start else ""
-    return (f"- {line['date']}: `{shlex.join(line['command'])}` launched "
-            f"{len(line['launched'])} runs{failed} in {line['seconds']:.0f} s on "
-            f"{line['cores']} cores, load average {load}{line['load_average_at_end'][1]} "
-            "over the 5 minutes before its end (its own jobs included)")  # fmt: skip
+    return (
+        f"- {line['date']}: `{shlex.join(line['command'])}` launched "
+        f"{len(line['launched'])} runs{failed} in {line['seconds']:.0f} s on "
+        f"{line['cores']} cores, load average {load}{line['load_average_at_end'][1]} "
+        "over the 5 minutes before its end (its own jobs included)"
+    )
 
 
 def block_name(args) -> str:
@@ -97,12 +102,19 @@ def slurm_executor(args, out: Path, at_once: int):
     options = dict(option.partition("=")[::2] for option in args.slurm_option)
     extra = {"slurm_additional_parameters": options} if options else None
     return jobs.slurm_executor(
-        out / "jobs", partition=args.partition, time_min=args.time, gpus=args.gpus_per_job,
-        cpus=args.cpus_per_job, parallelism=at_once, extra=extra,
-    )  # fmt: skip
+        out / "jobs",
+        partition=args.partition,
+        time_min=args.time,
+        gpus=args.gpus_per_job,
+        cpus=args.cpus_per_job,
+        parallelism=at_once,
+        extra=extra,
+    )
 
 
-def launch_missing(planned, args, scale: sweep.Scale, at_once: int, out: Path, executor, train) -> list:
+def launch_missing(
+    planned, args, scale: sweep.Scale, at_once: int, out: Path, executor, train
+) -> list:
     """Launch every run not done (Slurm when ``executor`` is given) as a job calling ``train``
     (``training.run.main``) with the run's command line; the failures."""
     todo = [(p, args.overwrite) for p in planned if p.state != "done"]
@@ -110,8 +122,14 @@ def launch_missing(planned, args, scale: sweep.Scale, at_once: int, out: Path, e
         print("nothing to launch: every run of the plan is done")
         return []
     if executor is None:
-        found = jobs.local(todo, train, folder=out / "jobs", jobs=at_once, threads=scale.threads,
-                           gpus=_gpus(planned))  # fmt: skip
+        found = jobs.local(
+            todo,
+            train,
+            folder=out / "jobs",
+            jobs=at_once,
+            threads=scale.threads,
+            gpus=_gpus(planned),
+        )
     else:
         found = jobs.slurm(todo, train, executor=executor, threads=scale.threads)
     for failure in found.failures:
@@ -130,7 +148,9 @@ def load(planned) -> dict:
         except run_files.Damaged as error:  # damaged since it was planned: say so, use the others
             print(f"error: {error}; the run is left out", file=sys.stderr)
             continue
-        runs.setdefault(p.group, {})[p.seed] = FinishedRun(p.folder, found["result"], found["history"])
+        runs.setdefault(p.group, {})[p.seed] = FinishedRun(
+            p.folder, found["result"], found["history"]
+        )
     return runs
 
 
@@ -138,17 +158,25 @@ def setting(scale: sweep.Scale, planned, runs: dict) -> str:
     c = planned[0].config
     seeds = sorted({p.seed for p in planned})
     images = f"the first {c['subset']:,}" if c["subset"] else "all"
-    return (f"--scale {scale.name}: {c['dataset']} at {c['image_size']} px, {images} training "
-            f"images, ResNet18 of width {c['width']}, {c['epochs']} epochs of batches of "
-            f"{c['batch_size']}, a probe of {c['probe_size']} test images, seeds "
-            f"{', '.join(map(str, seeds))}; {sum(len(g) for g in runs.values())} of "
-            f"{len(planned)} runs finished")  # fmt: skip
+    return (
+        f"--scale {scale.name}: {c['dataset']} at {c['image_size']} px, {images} training "
+        f"images, ResNet18 of width {c['width']}, {c['epochs']} epochs of batches of "
+        f"{c['batch_size']}, a probe of {c['probe_size']} test images, seeds "
+        f"{', '.join(map(str, seeds))}; {sum(len(g) for g in runs.values())} of "
+        f"{len(planned)} runs finished"
+    )
 
 
 def output_names(target: str) -> list[str]:
     """The files a reproduction of ``target`` writes into ``--out``."""
-    names = [f"{t}.{kind}" for t in published.TABLES if target in (t, "all") for kind in ("md", "csv")]
-    return names + [f"{n}.png" for n in FIGURES if target in (n, "all")] + ["verdicts.md", LAUNCHES, USED]
+    names = [
+        f"{t}.{kind}" for t in published.TABLES if target in (t, "all") for kind in ("md", "csv")
+    ]
+    return (
+        names
+        + [f"{n}.png" for n in FIGURES if target in (n, "all")]
+        + ["verdicts.md", LAUNCHES, USED]
+    )
 
 
 USED = "runs-used.json"  # the runs the outputs in --out were made from
@@ -170,9 +198,11 @@ def runs_gone(out: Path, runs: dict) -> str:
     gone = sorted(set(map(str, previous)) - now)
     if not gone:
         return ""
-    return (f"they were made from {len(previous)} runs, and {len(gone)} of them are not finished "
-            f"now ({', '.join(gone)}); finish those runs and run the same command again, or "
-            f"remove {path} to write the outputs from the {len(now)} runs there are")
+    return (
+        f"they were made from {len(previous)} runs, and {len(gone)} of them are not finished "
+        f"now ({', '.join(gone)}); finish those runs and run the same command again, or "
+        f"remove {path} to write the outputs from the {len(now)} runs there are"
+    )
 
 
 def write_outputs(args, scale, planned, runs: dict, out: Path, seconds: float, argv) -> int:
@@ -207,15 +237,22 @@ def write_outputs(args, scale, planned, runs: dict, out: Path, seconds: float, a
         used = sorted(r.folder.name for group in runs.values() for r in group.values())
         report.write_atomically(out / USED, json.dumps(used, indent=1) + "\n")
     except (OSError, report.OutputError, RunFailed) as error:
-        print(f"error: {error}; the verdicts above stand"
-              + (f", and {', '.join(map(str, written))} were written" if written else ""), file=sys.stderr)
+        print(
+            f"error: {error}; the verdicts above stand"
+            + (f", and {', '.join(map(str, written))} were written" if written else ""),
+            file=sys.stderr,
+        )
         return 1
     launches, bad_launches = launches_markdown(out)
     sections += [tables.runs_markdown(runs), "", verdict_text, "", launches]
     if args.markdown:
-        if files.written("results", args.markdown,
-                         lambda: report.write_block(args.markdown, block_name(args), "\n".join(sections),
-                                                    args.allow_dirty)):
+        if files.written(
+            "results",
+            args.markdown,
+            lambda: report.write_block(
+                args.markdown, block_name(args), "\n".join(sections), args.allow_dirty
+            ),
+        ):
             return 1
         written.append(Path(args.markdown))
     print(f"wrote {', '.join(map(str, written))} ({seconds:.0f} s)")

@@ -79,13 +79,25 @@ class Row:
 
 
 def _row(source, model, variant, q_w, alpha, beta, align, uniform, accuracy, std) -> Row:
-    return Row(source, model, variant, q_w, _p(alpha), _p(beta), _p(align), _p(uniform),
-               _p(accuracy), _p(std))  # fmt: skip
+    return Row(
+        source,
+        model,
+        variant,
+        q_w,
+        _p(alpha),
+        _p(beta),
+        _p(align),
+        _p(uniform),
+        _p(accuracy),
+        _p(std),
+    )
 
 
 T1 = "Table 1"
 TABLE1 = (
-    _row(T1, "Rand-Baseline", "rand-baseline", "W", None, None, "78.09e-4", "-0.51", "42.74", "0.41"),
+    _row(
+        T1, "Rand-Baseline", "rand-baseline", "W", None, None, "78.09e-4", "-0.51", "42.74", "0.41"
+    ),
     _row(T1, "BYOL", "byol", "MLP", None, None, "25.03e-4", "-2.22", "64.32", "0.89"),
     _row(T1, "BYOL'", "byol'", "MLP", "1", "1", "22.09e-4", "-2.07", "69.21", "1.01"),
     _row(T1, "RAFT", "raft", "MLP", "1", "1", "18.90e-4", "-2.04", "71.31", "0.75"),
@@ -98,11 +110,13 @@ TABLE1 = (
     _row(T1, "TanBYOL-LP", "tanbyol-lp", "W", None, None, "7.83e-4", "-1.92", "67.63", "1.27"),
     _row(T1, "TanBYOL'-LP", "tanbyol'-lp", "W", "1", "1", "7.52e-4", "-2.19", "67.66", "0.76"),
     _row(T1, "TanRAFT-LP", "tanraft-lp", "W", "1", "1", "7.61e-4", "-2.13", "69.31", "0.87"),
-)  # fmt: skip
+)
 
 T3 = "Table 3"
 TABLE3 = (
-    _row(T3, "Rand-Baseline", "rand-baseline", "W", None, None, "7.81e-3", "-0.51", "42.74", "0.41"),
+    _row(
+        T3, "Rand-Baseline", "rand-baseline", "W", None, None, "7.81e-3", "-0.51", "42.74", "0.41"
+    ),
     _row(T3, "RAFT", "raft", "MLP", "1", "-0.1", "8.37e-5", "-2.00", "65.53", "0.99"),
     _row(T3, "RAFT", "raft", "MLP", "1", "-1", "1.89e-3", "-2.04", "71.31", "0.75"),
     _row(T3, "RAFT", "raft", "MLP", "1", "-10", "1.00e-2", "-0.29", "25.88", "0.42"),
@@ -115,14 +129,14 @@ TABLE3 = (
     _row(T3, "BYOL'-NP", "byol'-np", "I", "1", "1", "1.35e-10", "-0.12", "16.92", "1.05"),
     _row(T3, "BYOL'-NP", "byol'-np", "I", "1", "10", "2.38e-10", "-0.88", "24.42", "1.14"),
     _row(T3, "BYOL'-NP", "byol'-np", "I", "1", "100", "4.55e-8", "-1.14", "37.48", "2.06"),
-)  # fmt: skip
+)
 
 S3 = "Section 3 (text)"
 TEXT = (
     _row(S3, "BYOL", "byol", "MLP", None, None, None, None, "68.08", "0.84"),
     _row(S3, "BYOL-NP", "byol-np", "I", None, None, None, None, "20.92", "1.29"),
     _row(S3, "Rand-Baseline", "rand-baseline", "W", None, None, None, None, "42.74", "0.41"),
-)  # fmt: skip
+)
 
 TABLES = {"table1": TABLE1, "table3": TABLE3}
 
@@ -194,8 +208,11 @@ def _weights(row: Row) -> str:
 def consistency_markdown() -> str:
     findings = consistency()
     wrong = [f for f in findings if not f.agree]
-    lines = [f"The paper prints {len(findings)} quantities twice (Tables 1 and 3; Section 3 "
-             f"against Table 1); {len(wrong)} disagree beyond rounding (two printings agree "
-             "when both can be roundings of one number):", ""]  # fmt: skip
+    lines = [
+        f"The paper prints {len(findings)} quantities twice (Tables 1 and 3; Section 3 "
+        f"against Table 1); {len(wrong)} disagree beyond rounding (two printings agree "
+        "when both can be roundings of one number):",
+        "",
+    ]
     lines += [f"- {f}" for f in wrong] or ["- none"]
     return "\n".join(lines)

@@ -10,8 +10,17 @@ TRAJECTORIES = ("align", "uniform")
 FINALS = ("eff_rank",)
 
 
-SUMMARY_KEYS = ("variant", "config", "steps", "epochs_trained", "train_seconds", "linear_seconds",
-                "train_images", "device", "torch")
+SUMMARY_KEYS = (
+    "variant",
+    "config",
+    "steps",
+    "epochs_trained",
+    "train_seconds",
+    "linear_seconds",
+    "train_images",
+    "device",
+    "torch",
+)
 
 
 def load(folder: Path) -> dict:
@@ -36,8 +45,10 @@ def rows(runs: list[dict]) -> list[list[str]]:
             + [_trajectory(history, key) for key in TRAJECTORIES]
             + [f"{report.number(first[key])} → {report.number(last[key])}" for key in FINALS]
             # a dash: a run without its linear evaluation
-            + [report.number(result.get("linear_acc"), ".3f"),
-               f"{result['train_seconds'] + result['linear_seconds']:.0f}"]
+            + [
+                report.number(result.get("linear_acc"), ".3f"),
+                f"{result['train_seconds'] + result['linear_seconds']:.0f}",
+            ]
         )
     return out
 
@@ -47,9 +58,11 @@ HEADER = ["variant", "epochs", "steps", *TRAJECTORIES, *FINALS, "linear_acc", "s
 
 def markdown(runs: list[dict], command: str) -> str:
     config = runs[0]["result"]["config"]
-    setting = (f"{config['dataset']}, {config['image_size']} px, width {config['width']}, batch "
-               f"{config['batch_size']}, {runs[0]['result']['train_images']} training images, device "
-               f"{runs[0]['result']['device']}, torch {runs[0]['result']['torch']}")
+    setting = (
+        f"{config['dataset']}, {config['image_size']} px, width {config['width']}, batch "
+        f"{config['batch_size']}, {runs[0]['result']['train_images']} training images, device "
+        f"{runs[0]['result']['device']}, torch {runs[0]['result']['torch']}"
+    )
     caption = f"Written by `{command}` ({setting}); probe metrics per epoch, epoch 1 to the last:"
     return "\n".join([caption, "", *report.markdown_table(HEADER, rows(runs))])
 

@@ -18,7 +18,9 @@ Group = tuple[str, float | None]
 # Config fields that do not make two runs different: where the data and the outputs are, and
 # how often the progress bar reads the loss.
 NOT_THE_RUN = {"out", "data_dir", "log_every"}
-REPRESENTATIONS = "representations.npz"  # Figure 5's: written by training.reproduction.jobs after a run
+REPRESENTATIONS = (
+    "representations.npz"  # Figure 5's: written by training.reproduction.jobs after a run
+)
 DATASET_SIZES = {"cifar10": 50_000, "fashion-mnist": 60_000}
 PLANNED_OPTIONS = ("seed", "beta", "out", "resume", "overwrite", "list")  # set by the plan
 
@@ -42,21 +44,43 @@ SCALES = {
     # Appendix B exactly: CIFAR10 at 96 px, ResNet18, 300 epochs of batches of 128, 3 seeds;
     # fp32 as the authors trained (their --amp was off by default; docs/performance.md: bf16's caveat).
     "paper": Scale(
-        "paper", {"dataset": "cifar10", "image_size": 96, "width": 64, "epochs": 300,
-                  "batch_size": 128, "precision": "fp32"},
-        seeds=3, jobs=1, threads=None, seconds_per_step=None,
+        "paper",
+        {
+            "dataset": "cifar10",
+            "image_size": 96,
+            "width": 64,
+            "epochs": 300,
+            "batch_size": 128,
+            "precision": "fp32",
+        },
+        seeds=3,
+        jobs=1,
+        threads=None,
+        seconds_per_step=None,
         estimate="no GPU figure has been measured for this repository yet",
     ),
     # Figure 1's collapse on a 2-core CPU: Fashion-MNIST at 32 px, ResNet18 of width 8, the
     # first 8,192 training images, 40 epochs of 128 steps (5,120 steps); one thread per job,
     # two jobs at once (docs/reproduce.md has the measured figures).
     "cpu": Scale(
-        "cpu", {"dataset": "fashion-mnist", "image_size": 32, "width": 8, "subset": 8192,
-                "batch_size": 64, "epochs": 40, "probe_size": 512, "device": "cpu"},
-        seeds=1, jobs=2, threads=1, seconds_per_step=0.055,
+        "cpu",
+        {
+            "dataset": "fashion-mnist",
+            "image_size": 32,
+            "width": 8,
+            "subset": 8192,
+            "batch_size": 64,
+            "epochs": 40,
+            "probe_size": 512,
+            "device": "cpu",
+        },
+        seeds=1,
+        jobs=2,
+        threads=1,
+        seconds_per_step=0.055,
         estimate="measured on a 2-core CPU, two jobs of one thread at once",
     ),
-}  # fmt: skip
+}
 
 _NP, _LP, _LPI, _BYOL = ("byol-np", None), ("byol-lp", None), ("byol-lpi", None), ("byol", None)
 TARGETS: dict[str, tuple[Group, ...]] = {
@@ -138,7 +162,9 @@ def _run_options() -> argparse.ArgumentParser:
     return p
 
 
-def plan(target: str, scale: Scale, seeds: int, out: Path, extra: dict | None = None) -> list[Planned]:
+def plan(
+    target: str, scale: Scale, seeds: int, out: Path, extra: dict | None = None
+) -> list[Planned]:
     """The runs of ``target`` at ``scale``, seeds 0 … seeds−1, in ``out``/runs, each with
     what its folder holds."""
     if target not in TARGETS:
@@ -207,7 +233,9 @@ def _another_configuration(p: Planned) -> bool:
     ``p`` is a "conflict")."""
     try:
         saved = json.loads((p.folder / "result.json").read_bytes())["config"]
-        p.differs = sorted(k for k in p.config if k not in NOT_THE_RUN and saved.get(k) != p.config[k])
+        p.differs = sorted(
+            k for k in p.config if k not in NOT_THE_RUN and saved.get(k) != p.config[k]
+        )
     except (ValueError, TypeError, KeyError, AttributeError, OSError):
         return False
     if set(p.differs) <= config.RESUMABLE:
@@ -223,7 +251,9 @@ def _broken(p: Planned, problem: str, resumable: bool | None = None) -> Planned:
     if resumable is None:
         try:
             saved = outputs.read_checkpoint(p.folder / "checkpoint.pt")["config"]
-            resumable = {k for k in p.config if k not in NOT_THE_RUN and saved.get(k) != p.config[k]} <= config.RESUMABLE
+            resumable = {
+                k for k in p.config if k not in NOT_THE_RUN and saved.get(k) != p.config[k]
+            } <= config.RESUMABLE
         except (config.RunFailed, OSError):
             resumable = False
     p.state, p.problem, p.resumable = "broken", problem, resumable
@@ -233,19 +263,30 @@ def _broken(p: Planned, problem: str, resumable: bool | None = None) -> Planned:
 def way_out(p: Planned) -> str:
     """What to do about a broken run, in words."""
     then = "resumes from its checkpoint" if p.resumable else "starts again"
-    return (f"{p.name}: {p.problem}; pass --overwrite to move its damaged files aside "
-            f"(NAME{run_files.ASIDE}) and the run {then}")
+    return (
+        f"{p.name}: {p.problem}; pass --overwrite to move its damaged files aside "
+        f"(NAME{run_files.ASIDE}) and the run {then}"
+    )
 
 
 def describe(planned: list[Planned], scale: Scale, jobs: int) -> str:
     """The plan as a table, and what the runs still to launch will cost."""
     lines = [f"{'run':24} {'steps':>7}  state"]
     for p in planned:
-        note = f" ({p.problem})" if p.problem else f" ({', '.join(p.differs)} differ)" if p.differs else ""
+        note = (
+            f" ({p.problem})"
+            if p.problem
+            else f" ({', '.join(p.differs)} differ)"
+            if p.differs
+            else ""
+        )
         lines.append(f"{p.name:24} {p.steps:7d}  {p.state}{note}")
     todo = [p for p in planned if p.state in ("new", "resume", "representations")]
     per_step, source = seconds_per_step(planned, scale)
-    counts = {s: sum(p.state == s for p in planned) for s in ("done", "resume", "new", "conflict", "broken")}
+    counts = {
+        s: sum(p.state == s for p in planned)
+        for s in ("done", "resume", "new", "conflict", "broken")
+    }
     counts["resume"] += sum(p.state == "representations" for p in planned)
     lines.append(
         f"{len(planned)} runs: {counts['done']} done, {counts['resume']} to resume, "

@@ -16,11 +16,29 @@ from theory import report
 from training.reproduction import empirical, published, verdicts
 
 COLUMNS = (
-    "model", "q_w", "alpha", "beta", "seeds", "align_ours", "align_ours_std", "align_paper",
-    "align_decades", "align_eq2_ours", "uniform_ours", "uniform_ours_std", "uniform_paper",
-    "uniform_diff", "acc_ours", "acc_ours_std", "acc_paper", "acc_paper_std",
-    "acc_diff_in_paper_std", "knn_ours", "variant", "beta_ours",
-)  # fmt: skip
+    "model",
+    "q_w",
+    "alpha",
+    "beta",
+    "seeds",
+    "align_ours",
+    "align_ours_std",
+    "align_paper",
+    "align_decades",
+    "align_eq2_ours",
+    "uniform_ours",
+    "uniform_ours_std",
+    "uniform_paper",
+    "uniform_diff",
+    "acc_ours",
+    "acc_ours_std",
+    "acc_paper",
+    "acc_paper_std",
+    "acc_diff_in_paper_std",
+    "knn_ours",
+    "variant",
+    "beta_ours",
+)
 
 
 def _stats(values: list[float]) -> tuple[float | None, float | None]:
@@ -38,24 +56,43 @@ def row_values(row: published.Row, runs: dict, units: str) -> dict:
     align, align_std = _stats([m["align"] * factor for m in last])
     uniform, uniform_std = _stats([m["uniform"] for m in last])
     acc, acc_std = _stats([empirical.accuracy(r) for r in found])
-    knn, _ = _stats([100 * r.result["final"]["knn_acc"] for r in found
-                     if r.result["final"].get("knn_acc") is not None])  # fmt: skip
+    knn, _ = _stats(
+        [
+            100 * r.result["final"]["knn_acc"]
+            for r in found
+            if r.result["final"].get("knn_acc") is not None
+        ]
+    )
     value = lambda printed: None if printed is None else printed.value
-    paper_align, paper_acc, paper_std = value(row.align), value(row.accuracy), value(row.accuracy_std)
+    paper_align, paper_acc, paper_std = (
+        value(row.align),
+        value(row.accuracy),
+        value(row.accuracy_std),
+    )
     return {
-        "model": row.model, "q_w": row.q_w, "alpha": row.alpha and str(row.alpha),
-        "beta": row.beta and str(row.beta), "seeds": len(found),
-        "align_ours": align, "align_ours_std": align_std, "align_paper": paper_align,
+        "model": row.model,
+        "q_w": row.q_w,
+        "alpha": row.alpha and str(row.alpha),
+        "beta": row.beta and str(row.beta),
+        "seeds": len(found),
+        "align_ours": align,
+        "align_ours_std": align_std,
+        "align_paper": paper_align,
         "align_decades": math.log10(align / paper_align) if align and paper_align else None,
         "align_eq2_ours": _stats([m["align"] for m in last])[0],
-        "uniform_ours": uniform, "uniform_ours_std": uniform_std,
+        "uniform_ours": uniform,
+        "uniform_ours_std": uniform_std,
         "uniform_paper": value(row.uniform),
         "uniform_diff": None if uniform is None else uniform - value(row.uniform),
-        "acc_ours": acc, "acc_ours_std": acc_std, "acc_paper": paper_acc,
+        "acc_ours": acc,
+        "acc_ours_std": acc_std,
+        "acc_paper": paper_acc,
         "acc_paper_std": paper_std,
         "acc_diff_in_paper_std": None if acc is None else (acc - paper_acc) / paper_std,
-        "knn_ours": knn, "variant": row.variant, "beta_ours": row.beta_ours,
-    }  # fmt: skip
+        "knn_ours": knn,
+        "variant": row.variant,
+        "beta_ours": row.beta_ours,
+    }
 
 
 def _n(value, digits: int = 3) -> str:
@@ -79,19 +116,44 @@ def markdown(table: str, runs: dict, units: str, setting: str) -> str:
         "script computes over those 10 epochs of one run (not over seeds). kNN (%): the "
         "per-epoch monitor at the last epoch."
     )
-    header = ("model", "q_w", "α", "β", "seeds", "L_align ours", "paper", "decades",
-              "L_uniform ours", "paper", "Δ", "linear % ours", "paper", "Δ/σ", "kNN %")  # fmt: skip
+    header = (
+        "model",
+        "q_w",
+        "α",
+        "β",
+        "seeds",
+        "L_align ours",
+        "paper",
+        "decades",
+        "L_uniform ours",
+        "paper",
+        "Δ",
+        "linear % ours",
+        "paper",
+        "Δ/σ",
+        "kNN %",
+    )
     table = []
     for v in rows:
-        table.append((
-            v["model"], v["q_w"], v["alpha"] or "–", v["beta"] or "–", str(v["seeds"]),
-            _pm(v["align_ours"], v["align_ours_std"]), _n(v["align_paper"]),
-            _signed(v["align_decades"], 2), _pm(v["uniform_ours"], v["uniform_ours_std"]),
-            _n(v["uniform_paper"]), _signed(v["uniform_diff"], 2),
-            _pm(v["acc_ours"], v["acc_ours_std"], 4),
-            f"{_n(v['acc_paper'], 4)} ± {_n(v['acc_paper_std'], 2)}",
-            _signed(v["acc_diff_in_paper_std"], 1), _n(v["knn_ours"], 3),
-        ))  # fmt: skip
+        table.append(
+            (
+                v["model"],
+                v["q_w"],
+                v["alpha"] or "–",
+                v["beta"] or "–",
+                str(v["seeds"]),
+                _pm(v["align_ours"], v["align_ours_std"]),
+                _n(v["align_paper"]),
+                _signed(v["align_decades"], 2),
+                _pm(v["uniform_ours"], v["uniform_ours_std"]),
+                _n(v["uniform_paper"]),
+                _signed(v["uniform_diff"], 2),
+                _pm(v["acc_ours"], v["acc_ours_std"], 4),
+                f"{_n(v['acc_paper'], 4)} ± {_n(v['acc_paper_std'], 2)}",
+                _signed(v["acc_diff_in_paper_std"], 1),
+                _n(v["knn_ours"], 3),
+            )
+        )
     return "\n".join([head, "", *report.markdown_table(header, table)])
 
 
@@ -104,13 +166,21 @@ def csv_text(table: str, runs: dict, units: str) -> str:
     writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\n")
     writer.writeheader()
     for row in published.rows(table):
-        writer.writerow({k: ("" if v is None else v) for k, v in row_values(row, runs, units).items()})
+        writer.writerow(
+            {k: ("" if v is None else v) for k, v in row_values(row, runs, units).items()}
+        )
     return out.getvalue()
 
 
 def verdict_markdown(found: list[empirical.ClaimOutcome], setting: str) -> str:
-    lines = [f"Verdicts at the scale that was run ({setting}).", "", f"Rule: {verdicts.RULE}", "",
-             "| claim | source | verdict |", "|---|---|---|"]  # fmt: skip
+    lines = [
+        f"Verdicts at the scale that was run ({setting}).",
+        "",
+        f"Rule: {verdicts.RULE}",
+        "",
+        "| claim | source | verdict |",
+        "|---|---|---|",
+    ]
     for c in found:
         lines.append(f"| {c.claim.title} | {c.claim.source} | {c.verdict or 'not run'} |")
     for c in found:
@@ -124,8 +194,11 @@ def verdict_markdown(found: list[empirical.ClaimOutcome], setting: str) -> str:
 
 def _test_line(o: verdicts.ComparisonOutcome) -> str:
     t = o.test
-    wanted = {"greater": f"Δ > {t.margin:g}", "less": f"Δ < {t.margin:g}",
-              "within": f"|Δ| ≤ {t.margin:g}"}[t.kind]  # fmt: skip
+    wanted = {
+        "greater": f"Δ > {t.margin:g}",
+        "less": f"Δ < {t.margin:g}",
+        "within": f"|Δ| ≤ {t.margin:g}",
+    }[t.kind]
     b = f"{_list(o.values_b)}" if o.values_b else f"{t.b:g}"
     parts = [f"{t.name} ({wanted} {t.units}): {o.verdict}", f"A = {_list(o.values_a)}, B = {b}"]
     if o.effect is not None:
@@ -146,8 +219,16 @@ def _list(values: list[float]) -> str:
 def runs_markdown(runs: dict) -> str:
     """Every run's final figures: last-10-epoch L_align (eq. 2) and L_uniform, k-NN and
     linear accuracy (%), and its training and evaluation seconds."""
-    header = ("run", "steps", "L_align (eq. 2)", "L_uniform", "kNN %", "linear %", "train s",
-              "linear eval s")  # fmt: skip
+    header = (
+        "run",
+        "steps",
+        "L_align (eq. 2)",
+        "L_uniform",
+        "kNN %",
+        "linear %",
+        "train s",
+        "linear eval s",
+    )
     table = []
     for group in runs.values():
         for seed in sorted(group):
@@ -155,8 +236,14 @@ def runs_markdown(runs: dict) -> str:
             last, final = r.result["last_10_epochs"], r.result["final"]
             knn = final.get("knn_acc")
             seconds = (f"{r.result[key]:.0f}" for key in ("train_seconds", "linear_seconds"))
-            cells = (r.folder.name, str(r.result["steps"]), _n(last["align"]),
-                     _n(last["uniform"]), _n(None if knn is None else 100 * knn),
-                     _n(empirical.accuracy(r), 4), *seconds)  # fmt: skip
+            cells = (
+                r.folder.name,
+                str(r.result["steps"]),
+                _n(last["align"]),
+                _n(last["uniform"]),
+                _n(None if knn is None else 100 * knn),
+                _n(empirical.accuracy(r), 4),
+                *seconds,
+            )
             table.append(cells)
     return "\n".join(report.markdown_table(header, table))

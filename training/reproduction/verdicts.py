@@ -14,7 +14,9 @@ from dataclasses import dataclass, field
 
 from scipy import stats as scipy_stats
 
-SIGNIFICANCE = 0.05  # one-sided level; an equivalence ("within") is two one-sided tests at this level
+SIGNIFICANCE = (
+    0.05  # one-sided level; an equivalence ("within") is two one-sided tests at this level
+)
 MIN_SEEDS = 2  # per group: Welch's interval needs a variance in each group
 PAPER_EPOCH_STEPS = 50_000 // 128  # an epoch of Appendix B: 390 full batches of CIFAR10
 
@@ -25,8 +27,8 @@ RULE = (
     "Each comparison is of one number per run (seed) between two groups of runs, or with a "
     f"constant. With at least {MIN_SEEDS} seeds per group: Welch's t-interval of the effect Δ "
     f"= mean(A) − mean(B) at one-sided level α = {SIGNIFICANCE} (a one-sample interval against a "
-    "constant); a claim \"Δ > m\" is supported when the interval's lower bound exceeds m and "
-    "not supported when its upper bound is below m; \"|Δ| ≤ m\" (no change) is supported when "
+    'constant); a claim "Δ > m" is supported when the interval\'s lower bound exceeds m and '
+    'not supported when its upper bound is below m; "|Δ| ≤ m" (no change) is supported when '
     "the interval lies inside (−m, m) (two one-sided tests) and not supported when it lies "
     "outside [−m, m]; anything else is too few seeds to tell. The p-value of the one-sided "
     "test and Hedges' g are reported beside. With one seed in a group there is no variance: "
@@ -36,7 +38,9 @@ RULE = (
     "comparisons are, not supported when any is not."
 )
 
-Group = tuple[str, float | None]  # (variant, β > 0 or None), as training.reproduction.published.Row.group
+Group = tuple[
+    str, float | None
+]  # (variant, β > 0 or None), as training.reproduction.published.Row.group
 
 
 @dataclass(frozen=True)
@@ -123,7 +127,9 @@ def _interval_verdict(test: Comparison, low: float, high: float) -> str:
         return SUPPORTED if low > m else NOT_SUPPORTED if high < m else TOO_FEW
     if test.kind == "less":
         return SUPPORTED if high < m else NOT_SUPPORTED if low > m else TOO_FEW
-    return SUPPORTED if -m < low and high < m else NOT_SUPPORTED if low > m or high < -m else TOO_FEW
+    return (
+        SUPPORTED if -m < low and high < m else NOT_SUPPORTED if low > m or high < -m else TOO_FEW
+    )
 
 
 def _point_verdict(test: Comparison, effect: float, d: float) -> str:
@@ -167,7 +173,7 @@ def _hedges_g(a: list[float], b: list[float] | None, effect: float) -> float | N
         sd, n = statistics.stdev(a), len(a)
     else:
         n = len(a) + len(b)
-        pooled = ((len(a) - 1) * statistics.variance(a) + (len(b) - 1) * statistics.variance(b))
+        pooled = (len(a) - 1) * statistics.variance(a) + (len(b) - 1) * statistics.variance(b)
         sd = math.sqrt(pooled / (n - 2))
     if sd == 0:
         return None

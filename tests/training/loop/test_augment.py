@@ -1,7 +1,6 @@
 """The batched augmentations against torchvision's per-image transforms: each operation with given
 parameters, the crop parameters' distribution, and the per-sample randomness."""
 
-
 import pytest
 import torch
 import torchvision.transforms.functional as TF
@@ -17,7 +16,9 @@ def images():
 
 
 def _uint8(shape, seed):
-    return torch.randint(0, 256, shape, dtype=torch.uint8, generator=torch.Generator().manual_seed(seed))
+    return torch.randint(
+        0, 256, shape, dtype=torch.uint8, generator=torch.Generator().manual_seed(seed)
+    )
 
 
 def _per_image(function, images, values):
@@ -49,7 +50,9 @@ def test_hue_of_grey_pixels_stays_grey(images):
 def test_grayscale_and_blur_equal_torchvisions(images):
     torch.testing.assert_close(augment.grey(images), TF.rgb_to_grayscale(images))
     sigma = torch.tensor([0.1, 0.5, 1.0, 1.5, 2.0, 0.3])
-    blurred = torch.stack([TF.gaussian_blur(x, [5, 5], [s.item()] * 2) for x, s in zip(images, sigma)])
+    blurred = torch.stack(
+        [TF.gaussian_blur(x, [5, 5], [s.item()] * 2) for x, s in zip(images, sigma)]
+    )
     torch.testing.assert_close(augment.gaussian_blur(images, sigma, 5), blurred, atol=1e-6, rtol=0)
 
 
@@ -85,7 +88,7 @@ def test_apply_equals_torchvisions_per_image_pipeline_with_the_same_parameters()
     mine = augment.apply(uint8, params, size, recipe, mean, std)
     crops = augment.resized_crop(
         uint8.float() / 255, params.top, params.left, params.height, params.width, params.flip, size
-    )  # fmt: skip
+    )
     operations = {
         augment.BRIGHTNESS: (TF.adjust_brightness, params.brightness),
         augment.CONTRAST: (TF.adjust_contrast, params.contrast),

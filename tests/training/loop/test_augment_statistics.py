@@ -25,8 +25,11 @@ from training.loop import augment
 
 SIGNIFICANCE = 1e-3
 N = 20_000
-RECIPES = {"byol-1": augment.RECIPES["byol"][0], "byol-2": augment.RECIPES["byol"][1],
-           "simclr": augment.RECIPES["simclr"][0]}  # fmt: skip
+RECIPES = {
+    "byol-1": augment.RECIPES["byol"][0],
+    "byol-2": augment.RECIPES["byol"][1],
+    "simclr": augment.RECIPES["simclr"][0],
+}
 
 
 def ks_p(ours, theirs) -> float:
@@ -166,8 +169,13 @@ def test_coins_follow_torchvisions_transforms(name):
         "blurred": (ours.blurred, T.RandomApply([_identity_marker], p=recipe.blur_p), _marked),
         "solarized": (ours.solarized, T.RandomSolarize(0.5, p=recipe.solarize_p), _solarized),
     }
-    rates = {"flip": recipe.flip_p, "jittered": recipe.jitter_p, "grey": recipe.grayscale_p,
-             "blurred": recipe.blur_p, "solarized": recipe.solarize_p}  # fmt: skip
+    rates = {
+        "flip": recipe.flip_p,
+        "jittered": recipe.jitter_p,
+        "grey": recipe.grayscale_p,
+        "blurred": recipe.blur_p,
+        "solarized": recipe.solarize_p,
+    }
     for coin, (drawn, transform, applied) in coins.items():
         drawn = drawn.numpy()
         theirs = _torchvisions_coins(transform, COLOURED, applied)
@@ -218,7 +226,10 @@ def test_the_comparisons_reject_a_slightly_wrong_sampler():
     assert ks_p(ours_of(augment.ViewRecipe(hue=0.09)).hue, their_hue) < SIGNIFICANCE
 
     their_flips = _torchvisions_coins(T.RandomHorizontalFlip(0.5), COLOURED, _flipped)
-    assert chi_square_p(ours_of(augment.ViewRecipe(flip_p=0.47)).flip.numpy(), their_flips) < SIGNIFICANCE
+    assert (
+        chi_square_p(ours_of(augment.ViewRecipe(flip_p=0.47)).flip.numpy(), their_flips)
+        < SIGNIFICANCE
+    )
 
     # an order that is a permutation but not a uniform one: hue never first
     order = ours_of(right, seed=2).order.clone()

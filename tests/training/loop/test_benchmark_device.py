@@ -15,11 +15,12 @@ pytestmark = pytest.mark.usefixtures("keep_threads")  # the bench may set its ow
         ("foo", "--device 'foo' is not a device: use cpu, cuda, cuda:N or auto"),
         ("meta", "--device meta: only cpu and cuda are supported"),
         pytest.param(
-            "cuda:0", "CUDA is not available",
+            "cuda:0",
+            "CUDA is not available",
             marks=pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA"),
         ),
     ],
-)  # fmt: skip
+)
 def test_a_device_it_cannot_run_on_exits_2_in_one_line(capsys, device, message):
     assert bench.main(["--device", device]) == 2
     lines = capsys.readouterr().err.strip().splitlines()

@@ -41,8 +41,18 @@ def _views(dtype=torch.float32, seed=0, n=12, size=32):
 def _loss_and_gradient(networks, variant, views, x1, x2, speed):
     layout = speed.memory_format
     online, predictor, target = (copy.deepcopy(m).to(memory_format=layout) for m in networks)
-    step = training_step.TrainStep(online, predictor, target, None, variant, views, speed, ema=4e-3,
-                      alpha=variant.alpha, beta=variant.beta)  # fmt: skip
+    step = training_step.TrainStep(
+        online,
+        predictor,
+        target,
+        None,
+        variant,
+        views,
+        speed,
+        ema=4e-3,
+        alpha=variant.alpha,
+        beta=variant.beta,
+    )
     loss = step.loss(*(x.contiguous(memory_format=speed.memory_format) for x in (x1, x2)))
     loss.backward()
     return loss.detach(), torch.cat([p.grad.flatten() for p in online.parameters()])
@@ -68,14 +78,17 @@ def test_plain_step_loss_is_the_variants_objective_of_the_networks_outputs(name)
     torch.testing.assert_close(loss, expected.detach(), rtol=1e-12, atol=0)  # the same float64 sums
 
 
-@pytest.mark.parametrize("dtype, rtol, grad_rtol", [
-    # float64: the channels_last convolutions sum in another order; round-off of ~1e-16 grows
-    # to ~1e-14 in the gradients (measured: loss ≤ 1.7e-15, gradient ≤ 2.1e-14 relative)
-    (torch.float64, 1e-13, 1e-12),
-    # float32: unit round-off 6e-8; measured loss ≤ 5.4e-7 and gradient ≤ 2.1e-5 relative (the
-    # gradients of this network amplify round-off about 100×, in float64 as well)
-    (torch.float32, 5e-6, 2e-4),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "dtype, rtol, grad_rtol",
+    [
+        # float64: the channels_last convolutions sum in another order; round-off of ~1e-16 grows
+        # to ~1e-14 in the gradients (measured: loss ≤ 1.7e-15, gradient ≤ 2.1e-14 relative)
+        (torch.float64, 1e-13, 1e-12),
+        # float32: unit round-off 6e-8; measured loss ≤ 5.4e-7 and gradient ≤ 2.1e-5 relative (the
+        # gradients of this network amplify round-off about 100×, in float64 as well)
+        (torch.float32, 5e-6, 2e-4),
+    ],
+)
 @pytest.mark.parametrize("name", OBJECTIVES)
 def test_channels_last_gives_the_plain_paths_loss_and_gradient(name, dtype, rtol, grad_rtol):
     variant = variants.resolve(name)
@@ -118,7 +131,9 @@ def test_bf16_step_keeps_fp32_weights_moments_and_teacher():
     optimizer = training_step.adam([*online.parameters(), *predictor.parameters()], 1e-3)
     views, _ = _views()
     speed = training_step.Speed(bf16=True, channels_last=False, compile=False)
-    step = training_step.TrainStep(online, predictor, target, optimizer, variant, views, speed, ema=0.5)
+    step = training_step.TrainStep(
+        online, predictor, target, optimizer, variant, views, speed, ema=0.5
+    )
     images = torch.randint(0, 256, (8, 3, 32, 32), dtype=torch.uint8)
     before = [p.clone() for p in target.parameters()]
     loss = step(images, torch.Generator().manual_seed(0))
@@ -137,11 +152,18 @@ def test_bf16_step_keeps_fp32_weights_moments_and_teacher():
 # Python data to the device: each would stall a GPU's queue at every step.
 SYNCHRONISING = {
     "aten._local_scalar_dense",  # .item(), bool(), int(), float() of a tensor
-    "aten.nonzero", "aten.masked_select", "aten._unique2", "aten.unique_dim",
-    "aten.unique_consecutive", "aten.equal", "aten.is_nonzero", "aten.allclose",
+    "aten.nonzero",
+    "aten.masked_select",
+    "aten._unique2",
+    "aten.unique_dim",
+    "aten.unique_consecutive",
+    "aten.equal",
+    "aten.is_nonzero",
+    "aten.allclose",
     "aten.repeat_interleave.Tensor",  # without output_size, its size is read from the device
-    "aten.lift_fresh", "aten.lift_fresh_copy",  # torch.tensor(python data): a host-to-device copy
-}  # fmt: skip
+    "aten.lift_fresh",
+    "aten.lift_fresh_copy",  # torch.tensor(python data): a host-to-device copy
+}
 
 
 class SyncAudit(TorchDispatchMode):
@@ -166,26 +188,35 @@ def test_the_audit_sees_each_kind_of_synchronisation():
     """The audit below can fail: each of these would be reported."""
     x = torch.arange(4.0)
     cases = [
-        lambda: x.sum().item(), lambda: bool(x.any()), lambda: x[x > 1],
-        lambda: torch.tensor([1.0, 2.0]), lambda: x.nonzero(), lambda: x.unique(),
-    ]  # fmt: skip
+        lambda: x.sum().item(),
+        lambda: bool(x.any()),
+        lambda: x[x > 1],
+        lambda: torch.tensor([1.0, 2.0]),
+        lambda: x.nonzero(),
+        lambda: x.unique(),
+    ]
     for case in cases:
         with SyncAudit() as audit:
             case()
         assert audit.found, case
 
 
-@pytest.mark.parametrize("speed", [PLAIN, training_step.Speed(bf16=True, channels_last=True, compile=False)])
+@pytest.mark.parametrize(
+    "speed", [PLAIN, training_step.Speed(bf16=True, channels_last=True, compile=False)]
+)
 def test_a_training_step_reads_nothing_back(speed):
     """The whole inner loop of run.py (batch selection, views, forward, backward, fused Adam,
     EMA, the loss sum) in steady state (after a first step, which copies the normalisation
     constants to the device once)."""
     variant = variants.resolve("raft-lp")
-    online, predictor, target = (m.to(memory_format=speed.memory_format) for m in _networks(variant))
+    online, predictor, target = (
+        m.to(memory_format=speed.memory_format) for m in _networks(variant)
+    )
     optimizer = training_step.adam([*online.parameters(), *predictor.parameters()], 1e-3)
     views = augment.TwoViews("byol", 16, (0.5,), (0.25,))
-    step = training_step.TrainStep(online, predictor, target, optimizer, variant, views, speed, ema=4e-3,
-                      alpha=1.0, beta=1.0)  # fmt: skip
+    step = training_step.TrainStep(
+        online, predictor, target, optimizer, variant, views, speed, ema=4e-3, alpha=1.0, beta=1.0
+    )
     images = torch.randint(0, 256, (16, 1, 32, 32), dtype=torch.uint8)
     order, generator = torch.randperm(16), torch.Generator().manual_seed(0)
     loss_sum = torch.zeros(())
@@ -214,12 +245,23 @@ def test_a_pair_step_reads_nothing_back(tmp_path):
     """training.pairs.experiment's step: one draw of views, the steps of both sides and of the control, the
     gap to the predicted loss difference and SECOND's loss sum (deviations are read at checks)."""
     g = torch.Generator().manual_seed(0)
-    split = data.Images(torch.randint(0, 256, (8, 3, 32, 32), dtype=torch.uint8, generator=g),
-                        torch.arange(8) % 10, tuple(f"c{i}" for i in range(10)))  # fmt: skip
+    split = data.Images(
+        torch.randint(0, 256, (8, 3, 32, 32), dtype=torch.uint8, generator=g),
+        torch.arange(8) % 10,
+        tuple(f"c{i}" for i in range(10)),
+    )
     data.write_cifar10(tmp_path, split, split)
-    given = {"dataset": "cifar10", "data_dir": str(tmp_path), "batch_size": 4, "image_size": 16,
-             "width": 4, "probe_size": 6}  # fmt: skip
-    first, second = (experiment.side_config(given, name, tmp_path / "out") for name in ("byol'-lp", "raft-lp"))
+    given = {
+        "dataset": "cifar10",
+        "data_dir": str(tmp_path),
+        "batch_size": 4,
+        "image_size": 16,
+        "width": 4,
+        "probe_size": 6,
+    }
+    first, second = (
+        experiment.side_config(given, name, tmp_path / "out") for name in ("byol'-lp", "raft-lp")
+    )
     corr = lockstep.correspondence(variants.resolve("byol'-lp"), variants.resolve("raft-lp"))
     sides = lockstep.build(first, second, corr, control=True)
     step = lockstep.Pair(sides, -4.0, check_every=0)
@@ -235,7 +277,9 @@ def test_a_pair_step_reads_nothing_back(tmp_path):
 
 def test_speed_defaults_and_choices():
     assert training_step.Speed.choose(CPU) == PLAIN  # fp32, NCHW on the CPU (README: measured)
-    assert training_step.Speed.choose(CPU, "bf16", "on", True) == training_step.Speed(True, True, True)
+    assert training_step.Speed.choose(CPU, "bf16", "on", True) == training_step.Speed(
+        True, True, True
+    )
     assert training_step.Speed.choose(CPU, "fp32", "off") == PLAIN
     with pytest.raises(ValueError, match="precision"):
         training_step.Speed.choose(CPU, "fp16")
@@ -245,7 +289,9 @@ def test_speed_defaults_and_choices():
 
 def test_adam_is_fused_where_supported_and_falls_back_to_foreach(monkeypatch):
     parameters = [torch.nn.Parameter(torch.ones(3))]
-    assert training_step.adam(parameters, 1e-3).defaults["fused"] is True  # torch ≥ 2.4 fuses on CPU too
+    assert (
+        training_step.adam(parameters, 1e-3).defaults["fused"] is True
+    )  # torch ≥ 2.4 fuses on CPU too
 
     real = torch.optim.Adam
 
@@ -255,7 +301,9 @@ def test_adam_is_fused_where_supported_and_falls_back_to_foreach(monkeypatch):
         return real(params, **options)
 
     monkeypatch.setattr(torch.optim, "Adam", no_fused)
-    fallback = training_step.adam(iter(parameters), 1e-3)  # a generator is consumed once: still works
+    fallback = training_step.adam(
+        iter(parameters), 1e-3
+    )  # a generator is consumed once: still works
     assert fallback.defaults["foreach"] is True and not fallback.defaults["fused"]
     assert fallback.param_groups[0]["params"] == parameters
 
@@ -309,7 +357,9 @@ def test_compile_wraps_the_networks_and_the_augmentations(monkeypatch):
     views, (x1, x2) = _views(n=8, size=16)
     compiled = training_step.Speed(bf16=False, channels_last=False, compile=True)
     online, predictor, target = (copy.deepcopy(m) for m in networks)
-    step = training_step.TrainStep(online, predictor, target, None, variant, views, compiled, ema=4e-3)
+    step = training_step.TrainStep(
+        online, predictor, target, None, variant, views, compiled, ema=4e-3
+    )
     assert step.run_online is not online and views.apply is not augment.apply
     eager_views = augment.TwoViews("byol", 16, (0.5,), (0.25,))
     eager_loss, _ = _loss_and_gradient(networks, variant, eager_views, x1, x2, PLAIN)

@@ -11,7 +11,10 @@ from training.loop import config, outputs
 
 def test_finite_writes_every_non_finite_number_as_null_at_any_depth():
     assert outputs.finite({"a": math.nan, "b": [1.0, math.inf, {"c": -math.inf}], "d": 2}) == {
-        "a": None, "b": [1.0, None, {"c": None}], "d": 2}  # fmt: skip
+        "a": None,
+        "b": [1.0, None, {"c": None}],
+        "d": 2,
+    }
 
 
 def test_append_jsonl_adds_one_line_per_call(tmp_path):

@@ -26,7 +26,10 @@ def test_theorem_41_probes_are_the_bounds_per_sample_ratios():
     values = probes.theorem41(p1, p2, t1, t2, 0.7, 1.3)
     for name, key in probes.BOUNDS.items():
         lhs, rhs = thm41.BOUNDS[name].torch_sides(p1, p2, t1, t2, 0.7, 1.3)  # checked form
-        assert values[f"{key}_max"] == (lhs / rhs).max() and values[f"{key}_mean"] == (lhs / rhs).mean()
+        assert (
+            values[f"{key}_max"] == (lhs / rhs).max()
+            and values[f"{key}_mean"] == (lhs / rhs).mean()
+        )
 
 
 def test_the_symmetrised_probe_counts_the_samples_where_its_bound_fails():
@@ -41,14 +44,18 @@ def test_the_symmetrised_probe_counts_the_samples_where_its_bound_fails():
 def test_the_expected_probe_is_the_ratio_of_the_batch_means():
     p1, p2, t1, t2 = _unit_batch(3)
     lhs, rhs = thm41.BOUNDS["thm4.1-sym"].torch_sides(p1, p2, t1, t2, 0.7, 1.3)
-    assert probes.theorem41(p1, p2, t1, t2, 0.7, 1.3)["thm41_sym_expected"] == lhs.mean() / rhs.mean()
+    assert (
+        probes.theorem41(p1, p2, t1, t2, 0.7, 1.3)["thm41_sym_expected"] == lhs.mean() / rhs.mean()
+    )
 
 
 def test_the_symmetrised_expected_probe_stays_below_one_on_a_batch_closed_under_the_swap():
     """The samples p1 = p2 = t1 of the test above (per-sample ratio 1.6) beside their swapped
     views: an exchangeable batch, whose ratio of means the theory bounds by 1."""
     p, _, _, t = _unit_batch(1)
-    values = probes.theorem41(torch.cat([p, p]), torch.cat([p, p]), torch.cat([p, t]), torch.cat([t, p]), 4.0, 1.0)
+    values = probes.theorem41(
+        torch.cat([p, p]), torch.cat([p, p]), torch.cat([p, t]), torch.cat([t, p]), 4.0, 1.0
+    )
     assert values["thm41_sym_max"] > 1.5 and values["thm41_sym_expected"] <= 1 + thm41.TOLERANCE
 
 
@@ -103,9 +110,32 @@ def test_python_m_training_probe_recomputes_what_the_run_recorded(tmp_path):
 
     data.write_cifar10(tmp_path / "cifar", split(8), split(6))
     out = tmp_path / "run"
-    assert run.main(["byol-lp", "--dataset", "cifar10", "--data-dir", str(tmp_path / "cifar"),
-                     "--batch-size", "4", "--image-size", "16", "--width", "4", "--probe-size", "6",
-                     "--epochs", "1", "--linear-epochs", "1", "--out", str(out)]) == 0  # fmt: skip
+    assert (
+        run.main(
+            [
+                "byol-lp",
+                "--dataset",
+                "cifar10",
+                "--data-dir",
+                str(tmp_path / "cifar"),
+                "--batch-size",
+                "4",
+                "--image-size",
+                "16",
+                "--width",
+                "4",
+                "--probe-size",
+                "6",
+                "--epochs",
+                "1",
+                "--linear-epochs",
+                "1",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     recorded = json.loads((out / "metrics.jsonl").read_text().splitlines()[-1])
     recomputed = checkpoint_probes.measure_checkpoint(out)
     theory = {k for k in recorded if k.startswith(("thm41_", "w_", "c_", "appH_", "directpred_"))}

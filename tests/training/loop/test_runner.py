@@ -19,7 +19,18 @@ from training import run
 from training.loop import config, data, outputs, training_step, variants
 
 REPO = Path(__file__).resolve().parents[1]
-METRICS = {"epoch", "step", "loss", "align", "uniform", "cross", "byol", "z_std", "eff_rank", "seconds"}
+METRICS = {
+    "epoch",
+    "step",
+    "loss",
+    "align",
+    "uniform",
+    "cross",
+    "byol",
+    "z_std",
+    "eff_rank",
+    "seconds",
+}
 
 
 # The subprocesses below run with one thread too, so that their arithmetic is this process's.
@@ -29,10 +40,30 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 def tiny(cifar, out, *extra, epochs=1):
     """Options for a run of two steps an epoch (8 images, batches of 4) on a narrow ResNet18."""
     return [
-        "--dataset", "cifar10", "--data-dir", str(cifar), "--subset", "8", "--batch-size", "4",
-        "--image-size", "16", "--width", "4", "--probe-size", "6", "--epochs", str(epochs),
-        "--linear-epochs", "2", "--log-every", "1", "--out", str(out), *extra,
-    ]  # fmt: skip
+        "--dataset",
+        "cifar10",
+        "--data-dir",
+        str(cifar),
+        "--subset",
+        "8",
+        "--batch-size",
+        "4",
+        "--image-size",
+        "16",
+        "--width",
+        "4",
+        "--probe-size",
+        "6",
+        "--epochs",
+        str(epochs),
+        "--linear-epochs",
+        "2",
+        "--log-every",
+        "1",
+        "--out",
+        str(out),
+        *extra,
+    ]
 
 
 def metrics_of(out):
@@ -89,7 +120,9 @@ def test_list_prints_table_2(capsys):
         assert v.name in printed and v.description in printed
 
 
-def test_resume_after_an_interruption_is_bitwise_the_uninterrupted_run(cifar, tmp_path, monkeypatch):
+def test_resume_after_an_interruption_is_bitwise_the_uninterrupted_run(
+    cifar, tmp_path, monkeypatch
+):
     assert run.main(["byol-lp", *tiny(cifar, tmp_path / "whole", epochs=3)]) == 0
 
     calls = {"n": 0}
@@ -114,7 +147,10 @@ def test_resume_after_an_interruption_is_bitwise_the_uninterrupted_run(cifar, tm
         k for k in whole if not torch.equal(whole[k], resumed[k])
     ]
     untimed = [
-        [{k: v for k, v in m.items() if not k.endswith("seconds")} for m in metrics_of(tmp_path / out)]
+        [
+            {k: v for k, v in m.items() if not k.endswith("seconds")}
+            for m in metrics_of(tmp_path / out)
+        ]
         for out in ("whole", "cut")
     ]
     assert untimed[0] == untimed[1]
@@ -126,12 +162,18 @@ def test_speed_options_are_recorded_and_may_change_on_resume(cifar, tmp_path):
     """How a run computes (precision, layout) may change when it resumes, as the device may:
     a checkpoint written in channels_last resumes in NCHW (its Adam moments are relaid out)."""
     out = tmp_path / "out"
-    assert run.main(["byol-lp", *tiny(cifar, out), "--channels-last", "on", "--precision", "fp32"]) == 0
+    assert (
+        run.main(["byol-lp", *tiny(cifar, out), "--channels-last", "on", "--precision", "fp32"])
+        == 0
+    )
     speed = json.loads((out / "result.json").read_text())["speed"]
     assert speed == {"bf16": False, "channels_last": True, "compile": False, "fp64": False}
     saved = torch.load(out / "checkpoint.pt", weights_only=True)["online"]["encoder.conv1.weight"]
     assert saved.is_contiguous(memory_format=torch.channels_last)
-    assert run.main(["byol-lp", "--resume", *tiny(cifar, out, epochs=2), "--channels-last", "off"]) == 0
+    assert (
+        run.main(["byol-lp", "--resume", *tiny(cifar, out, epochs=2), "--channels-last", "off"])
+        == 0
+    )
     result = json.loads((out / "result.json").read_text())
     assert result["speed"]["channels_last"] is False and result["epochs_trained"] == 2
     assert result["config"]["channels_last"] == "off"
@@ -143,8 +185,11 @@ def test_a_killed_process_resumes_to_the_uninterrupted_parameters(cifar, tmp_pat
     environment = dict(os.environ, PYTHONPATH=str(REPO), OMP_NUM_THREADS="1")
     process = subprocess.Popen(
         [sys.executable, "-m", "training.run", "raft-lp", *tiny(cifar, out, epochs=1000)],
-        cwd=REPO, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+        cwd=REPO,
+        env=environment,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and process.poll() is None:
@@ -168,9 +213,12 @@ def test_a_killed_process_resumes_to_the_uninterrupted_parameters(cifar, tmp_pat
 
 def test_unknown_variant_one_line_exit_2():
     completed = subprocess.run(
-        [sys.executable, "-m", "training.run", "simsiam"], cwd=REPO, capture_output=True, text=True,
+        [sys.executable, "-m", "training.run", "simsiam"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
         env=dict(os.environ, PYTHONPATH=str(REPO)),
-    )  # fmt: skip
+    )
     assert completed.returncode == 2
     lines = completed.stderr.strip().splitlines()
     assert len(lines) == 1 and "simsiam" in lines[0]
@@ -225,7 +273,9 @@ def test_resume_refuses_changed_settings(cifar, tmp_path, capsys):
     assert (out / "checkpoint.pt").read_bytes() == before
 
 
-def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(cifar, tmp_path, capsys, monkeypatch):
+def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(
+    cifar, tmp_path, capsys, monkeypatch
+):
     calls = {"n": 0}
     real_loss = variants.Variant.loss
 
@@ -241,7 +291,9 @@ def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(cifar, tmp_pat
     assert "non-finite" in error and "epoch 2" in error and "epoch 1" in error
     state = torch.load(out / "checkpoint.pt", weights_only=True)
     assert state["epoch"] == 1
-    assert all(bool(torch.isfinite(v).all()) for v in state["online"].values() if v.is_floating_point())
+    assert all(
+        bool(torch.isfinite(v).all()) for v in state["online"].values() if v.is_floating_point()
+    )
     assert [m["epoch"] for m in metrics_of(out)] == [0, 1] and not (out / "result.json").exists()
 
 
@@ -275,8 +327,12 @@ def background(cifar, out, *extra, epochs=1000, fault=None):
         environment[outputs.FAULT_VARIABLE] = fault
     return subprocess.Popen(
         [sys.executable, "-m", "training.run", "raft-lp", *tiny(cifar, out, *extra, epochs=epochs)],
-        cwd=REPO, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        cwd=REPO,
+        env=environment,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def wait_for_epoch(process, out, epoch):
@@ -307,7 +363,9 @@ def leftovers(out):
     return sorted(p.name for p in Path(out).iterdir() if p.name.endswith(".tmp"))
 
 
-def test_a_kill_during_the_first_checkpoint_write_leaves_a_run_resume_restarts(cifar, tmp_path, capsys):
+def test_a_kill_during_the_first_checkpoint_write_leaves_a_run_resume_restarts(
+    cifar, tmp_path, capsys
+):
     out = tmp_path / "out"
     process = background(cifar, out, epochs=1, fault="kill@0")
     assert process.wait() == -signal.SIGKILL
@@ -329,7 +387,9 @@ def test_a_folder_holding_only_what_a_killed_run_leaves_starts_afresh(cifar, tmp
     assert leftovers(out) == []
 
 
-def test_resume_restarts_a_run_killed_before_its_first_checkpoint_beside_other_files(cifar, tmp_path):
+def test_resume_restarts_a_run_killed_before_its_first_checkpoint_beside_other_files(
+    cifar, tmp_path
+):
     """A run started with --overwrite in a folder holding the user's files, then killed."""
     out = tmp_path / "out"
     out.mkdir()
@@ -345,7 +405,9 @@ def test_resume_refuses_a_run_whose_checkpoint_is_gone_but_outputs_remain(cifar,
     (out / "checkpoint.pt").unlink()
     capsys.readouterr()
     assert run.main(["byol-lp", "--resume", *tiny(cifar, out)]) == 2
-    assert "holds a run's curves.png, metrics.jsonl, result.json" in only_line(capsys.readouterr().err)
+    assert "holds a run's curves.png, metrics.jsonl, result.json" in only_line(
+        capsys.readouterr().err
+    )
 
 
 def test_a_full_disk_at_the_first_checkpoint_says_so_and_leaves_no_partial_file(
@@ -377,7 +439,9 @@ def test_a_second_run_on_the_same_out_is_refused_naming_the_first(cifar, tmp_pat
         wait_for_epoch(first, out, 0)
         assert run.main(["byol-lp", *tiny(cifar, out), "--overwrite"]) == 2
         line = only_line(capsys.readouterr().err)
-        assert f"is in use by another run (pid {first.pid}" in line and "training.run raft-lp" in line
+        assert (
+            f"is in use by another run (pid {first.pid}" in line and "training.run raft-lp" in line
+        )
         assert first.poll() is None and all(m["epoch"] == i for i, m in enumerate(metrics_of(out)))
     finally:
         first.kill()
@@ -395,7 +459,10 @@ def test_sigterm_ends_the_process_with_143_one_line_and_the_last_checkpoint(cifa
         process.kill()
     assert process.returncode == 143
     line = last_line(err)
-    assert line.startswith("error: interrupted by SIGTERM at epoch ") and "resume with --resume" in line
+    assert (
+        line.startswith("error: interrupted by SIGTERM at epoch ")
+        and "resume with --resume" in line
+    )
     kept = torch.load(out / "checkpoint.pt", weights_only=True)
     assert f"checkpoint.pt keeps epoch {kept['epoch']}, step {kept['step']}" in line
     assert leftovers(out) == []
@@ -417,7 +484,9 @@ def signal_at(monkeypatch, module, name, number, call):
 def test_sigint_stops_the_run_with_130_and_one_line_keeping_the_last_checkpoint(
     cifar, tmp_path, capsys, monkeypatch
 ):
-    signal_at(monkeypatch, training_step, "ema_update", signal.SIGINT, call=3)  # epoch 2's first step
+    signal_at(
+        monkeypatch, training_step, "ema_update", signal.SIGINT, call=3
+    )  # epoch 2's first step
     out = tmp_path / "out"
     assert run.main(["raft-lp", *tiny(cifar, out, epochs=3)]) == 130
     assert last_line(capsys.readouterr().err) == (
@@ -469,7 +538,10 @@ def test_resume_refuses_other_data_in_one_line(cifar, tmp_path, capsys):
     before = (out / "checkpoint.pt").read_bytes()
     capsys.readouterr()
     other = other_cifar(tmp_path / "other", seed=9)
-    assert run.main(["raft-lp", "--resume", *tiny(cifar, out, epochs=2), "--data-dir", str(other)]) == 2
+    assert (
+        run.main(["raft-lp", "--resume", *tiny(cifar, out, epochs=2), "--data-dir", str(other)])
+        == 2
+    )
     line = only_line(capsys.readouterr().err)
     assert f"--data-dir {other} holds other cifar10 data than the checkpoint was trained on" in line
     assert (out / "checkpoint.pt").read_bytes() == before
@@ -479,7 +551,9 @@ def test_resume_accepts_the_same_data_in_another_folder(cifar, tmp_path):
     out = tmp_path / "out"
     assert run.main(["raft-lp", *tiny(cifar, out)]) == 0
     copy = shutil.copytree(cifar, tmp_path / "copy")
-    assert run.main(["raft-lp", "--resume", *tiny(cifar, out, epochs=2), "--data-dir", str(copy)]) == 0
+    assert (
+        run.main(["raft-lp", "--resume", *tiny(cifar, out, epochs=2), "--data-dir", str(copy)]) == 0
+    )
 
 
 def fashion_mnist_options(root, out):
@@ -497,9 +571,14 @@ def fashion_mnist_options(root, out):
     "damage, message",
     [
         (lambda root: (root / "train-labels-idx1-ubyte.gz").unlink(), "lacks train-labels-idx1"),
-        (lambda root: (root / "train-images-idx3-ubyte.gz").write_bytes(b"\x1f\x8b cut"), "unreadable"),
         (
-            lambda root: data.write_idx(root / "t10k-images-idx3-ubyte.gz", np.zeros((6, 27), np.uint8)),
+            lambda root: (root / "train-images-idx3-ubyte.gz").write_bytes(b"\x1f\x8b cut"),
+            "unreadable",
+        ),
+        (
+            lambda root: data.write_idx(
+                root / "t10k-images-idx3-ubyte.gz", np.zeros((6, 27), np.uint8)
+            ),
             "does not hold Fashion-MNIST images",
         ),
     ],
@@ -542,5 +621,7 @@ def test_a_checkpoint_with_settings_this_version_does_not_know_exits_1(cifar, tm
     before = (out / "checkpoint.pt").read_bytes()
     capsys.readouterr()
     assert run.main(["byol-lp", "--resume", *tiny(cifar, out, epochs=2)]) == 1
-    assert "include warmup_epochs, which this version does not know" in only_line(capsys.readouterr().err)
+    assert "include warmup_epochs, which this version does not know" in only_line(
+        capsys.readouterr().err
+    )
     assert (out / "checkpoint.pt").read_bytes() == before

@@ -9,13 +9,26 @@ from theory.teacher import ema_update
 from training.loop import models, variants
 
 TABLE_2 = (
-    "byol", "byol-np", "byol-lp", "byol-lpi", "tanbyol-lp",
-    "byol'", "byol'-lp", "byol'-np", "tanbyol'-lp",
-    "raft", "raft-np", "raft-lp", "tanraft-lp",
-)  # fmt: skip
+    "byol",
+    "byol-np",
+    "byol-lp",
+    "byol-lpi",
+    "tanbyol-lp",
+    "byol'",
+    "byol'-lp",
+    "byol'-np",
+    "tanbyol'-lp",
+    "raft",
+    "raft-np",
+    "raft-lp",
+    "tanraft-lp",
+)
 
 
-BEYOND_TABLE_2 = {"rand-baseline", "raft-minus-i"}  # Table 1's baseline; Theorem 5.1's mirror of BYOL'-NP
+BEYOND_TABLE_2 = {
+    "rand-baseline",
+    "raft-minus-i",
+}  # Table 1's baseline; Theorem 5.1's mirror of BYOL'-NP
 
 
 def test_table_2_and_the_random_baseline_are_all_there():
@@ -30,8 +43,15 @@ def test_table_2_and_the_random_baseline_are_all_there():
             assert v.weighted == (v.alpha == v.beta == 1.0), v.name  # (α, β) = (1, 1), Table 1
 
 
-@pytest.mark.parametrize("spelled, name", [("byolp", "byol'"), ("BYOLp-LP", "byol'-lp"),
-                                           ("tanbyolp-lp", "tanbyol'-lp"), ("byol'-np", "byol'-np")])
+@pytest.mark.parametrize(
+    "spelled, name",
+    [
+        ("byolp", "byol'"),
+        ("BYOLp-LP", "byol'-lp"),
+        ("tanbyolp-lp", "tanbyol'-lp"),
+        ("byol'-np", "byol'-np"),
+    ],
+)
 def test_byolp_spells_byol_prime(spelled, name):
     assert variants.resolve(spelled).name == name
 
@@ -54,17 +74,22 @@ def test_each_variant_computes_its_papers_objective(name):
     alpha, beta = 0.7, 1.9
     cross = objectives.symmetric_cross_model(p1, p2, t1, t2, tangential=v.tangential)
     expected = {
-        "byol": 0.5 * (objectives.byol(p1, t2, tangential=v.tangential)
-                       + objectives.byol(p2, t1, tangential=v.tangential)),
+        "byol": 0.5
+        * (
+            objectives.byol(p1, t2, tangential=v.tangential)
+            + objectives.byol(p2, t1, tangential=v.tangential)
+        ),
         "byol_prime": alpha * objectives.alignment(p1, p2) + beta * cross,
         "raft": alpha * objectives.alignment(p1, p2) - beta * cross,
-    }[v.objective]  # fmt: skip
+    }[v.objective]
     got = v.loss(p1, p2, t1, t2, alpha=alpha, beta=beta)
     torch.testing.assert_close(got, expected, rtol=1e-12, atol=0)
 
 
-@pytest.mark.parametrize("plain, tan", [("byol-lp", "tanbyol-lp"), ("byol'-lp", "tanbyol'-lp"),
-                                        ("raft-lp", "tanraft-lp")])
+@pytest.mark.parametrize(
+    "plain, tan",
+    [("byol-lp", "tanbyol-lp"), ("byol'-lp", "tanbyol'-lp"), ("raft-lp", "tanraft-lp")],
+)
 def test_tangential_form_leaves_the_gradient_in_the_raw_outputs_unchanged(plain, tan):
     """A computed fact the Tan* rows of Table 1 rest on: the objectives l2-normalise their
     inputs, and the normalisation's Jacobian (I − ẑẑᵀ)/‖p‖ already removes the radial part of the

@@ -24,10 +24,28 @@ def cifar(make_cifar):
 def tiny(cifar, out, *extra):
     """An epoch of two steps (8 images, batches of 4) on a narrow ResNet18, in float64."""
     return [
-        "--dataset", "cifar10", "--data-dir", str(cifar), "--batch-size", "4", "--image-size", "16",
-        "--width", "4", "--probe-size", "6", "--epochs", "1", "--precision", "fp64",
-        "--check-every", "1", "--out", str(out), *extra,
-    ]  # fmt: skip
+        "--dataset",
+        "cifar10",
+        "--data-dir",
+        str(cifar),
+        "--batch-size",
+        "4",
+        "--image-size",
+        "16",
+        "--width",
+        "4",
+        "--probe-size",
+        "6",
+        "--epochs",
+        "1",
+        "--precision",
+        "fp64",
+        "--check-every",
+        "1",
+        "--out",
+        str(out),
+        *extra,
+    ]
 
 
 def result(out) -> dict:
@@ -43,12 +61,22 @@ def lines(out) -> list[dict]:
 
 def test_raft_against_byol_prime_mirrors_the_predictors_output_layer():
     corr = lockstep.correspondence(variants.resolve("byol'"), variants.resolve("raft"))
-    assert corr.sign == -1 and corr.signs == {"0.weight": 1.0, "0.bias": 1.0, "2.weight": -1.0, "2.bias": -1.0}
+    assert corr.sign == -1 and corr.signs == {
+        "0.weight": 1.0,
+        "0.bias": 1.0,
+        "2.weight": -1.0,
+        "2.bias": -1.0,
+    }
 
 
 def test_no_predictor_corresponds_to_the_fixed_minus_identity_and_to_itself():
-    assert lockstep.correspondence(variants.resolve("byol'-np"), variants.resolve("raft-minus-i")).sign == -1
-    assert lockstep.correspondence(variants.resolve("byol'-np"), variants.resolve("raft-np")).sign == 1
+    assert (
+        lockstep.correspondence(variants.resolve("byol'-np"), variants.resolve("raft-minus-i")).sign
+        == -1
+    )
+    assert (
+        lockstep.correspondence(variants.resolve("byol'-np"), variants.resolve("raft-np")).sign == 1
+    )
 
 
 def test_predictors_without_a_map_between_them_are_refused():
@@ -56,14 +84,17 @@ def test_predictors_without_a_map_between_them_are_refused():
         lockstep.correspondence(variants.resolve("byol'-lp"), variants.resolve("raft"))
 
 
-@pytest.mark.parametrize("first, second, expected", [
-    ("tanbyol'-lp", "tanraft-lp", 0.0),  # L_TanRAFT(−p) = L_TanBYOL'(p)
-    ("byol'-lp", "raft-lp", -2.0),  # −4β, β = 0.5
-    ("raft-lp", "byol'-lp", 2.0),
-    ("byol'-np", "raft-minus-i", -2.0),
-    ("byol'-np", "raft-np", None),  # no correspondence: the difference depends on the outputs
-    ("byol", "raft", None),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "first, second, expected",
+    [
+        ("tanbyol'-lp", "tanraft-lp", 0.0),  # L_TanRAFT(−p) = L_TanBYOL'(p)
+        ("byol'-lp", "raft-lp", -2.0),  # −4β, β = 0.5
+        ("raft-lp", "byol'-lp", 2.0),
+        ("byol'-np", "raft-minus-i", -2.0),
+        ("byol'-np", "raft-np", None),  # no correspondence: the difference depends on the outputs
+        ("byol", "raft", None),
+    ],
+)
 def test_the_predicted_loss_difference_is_the_theorys_relation(first, second, expected):
     a, b = variants.resolve(first), variants.resolve(second)
     predicted = lockstep.predicted_difference(a, b, lockstep.correspondence(a, b).sign, 1.0, 0.5)
@@ -81,10 +112,14 @@ def test_the_tangential_pair_is_identical_to_the_bit(cifar, tmp_path):
     assert (tmp_path / "p" / "pair.png").is_file()
 
 
-def test_the_plain_pair_stays_within_round_off_and_its_losses_differ_by_minus_four_beta(cifar, tmp_path):
+def test_the_plain_pair_stays_within_round_off_and_its_losses_differ_by_minus_four_beta(
+    cifar, tmp_path
+):
     assert pair.main(["byolp-lp", "raft-lp", *tiny(cifar, tmp_path / "p")]) == 0
     r = result(tmp_path / "p")
-    assert r["verdict"]["kind"] == "within-round-off" and r["verdict"]["fully_decisive"], r["verdict"]
+    assert r["verdict"]["kind"] == "within-round-off" and r["verdict"]["fully_decisive"], r[
+        "verdict"
+    ]
     assert r["predicted_difference"]["value"] == -4.0
     assert r["loss_difference"]["largest_gap_from_prediction"] < 1e-12  # float64 sums of O(1) terms
 
@@ -120,7 +155,9 @@ def test_the_table_of_finished_pairs_goes_into_a_block(cifar, tmp_path):
     assert pair.main(["tanbyolp-lp", "tanraft-lp", *tiny(cifar, tmp_path / "p")]) == 0
     page = tmp_path / "page.md"
     page.write_text("x\n<!-- begin pairs -->\n<!-- end pairs -->\n")
-    assert pair.main(["table", str(tmp_path / "p"), "--markdown", str(page), "--block", "pairs"]) == 0
+    assert (
+        pair.main(["table", str(tmp_path / "p"), "--markdown", str(page), "--block", "pairs"]) == 0
+    )
     assert "| tanbyol'-lp → tanraft-lp | fp64 | 2 | 0 |" in page.read_text()
 
 
@@ -131,15 +168,19 @@ def test_the_former_table_flag_still_tabulates_with_a_note(cifar, tmp_path, caps
     table = capsys.readouterr()
     assert pair.main(["--table", str(tmp_path / "p")]) == 0
     former = capsys.readouterr()
-    assert former.out == table.out and former.err.startswith("note: ") and former.err.count("\n") == 1
+    assert (
+        former.out == table.out and former.err.startswith("note: ") and former.err.count("\n") == 1
+    )
 
 
 # The rule on hand-made checks -----------------------------------------------------------------
 
 
 def _checks(deviations, controls):
-    return [{"step": k, "theta": d, "predictor": 0.0, "deviation": d, "control": c}
-            for k, (d, c) in enumerate(zip([0.0, *deviations], [1.0, *controls]))]  # fmt: skip
+    return [
+        {"step": k, "theta": d, "predictor": 0.0, "deviation": d, "control": c}
+        for k, (d, c) in enumerate(zip([0.0, *deviations], [1.0, *controls]))
+    ]
 
 
 def test_an_excess_that_grows_2_to_the_29_in_float32_is_set_aside_as_round_off():
@@ -157,7 +198,9 @@ def test_an_excess_that_float32_reproduces_is_a_separation():
 
 def test_float32_is_judged_in_float32s_units_and_undecided_past_its_limit():
     ulps = 1e-7  # a few float32 ulps: round-off at float32's scale, no excess
-    verdict = experiment.judge(_checks([ulps, ulps], [ulps, 2 * experiment.FLOAT32_DECISIVE]), torch.float32, None)
+    verdict = experiment.judge(
+        _checks([ulps, ulps], [ulps, 2 * experiment.FLOAT32_DECISIVE]), torch.float32, None
+    )
     assert verdict["kind"] == "within-round-off" and verdict["decisive_until"] == 1, verdict
 
 
@@ -169,9 +212,23 @@ def test_the_fixed_predictor_is_minus_identity_and_no_step_moves_it():
     online, predictor = models.Network(4), models.predictor(variant.predictor)
     optimizer = training_step.adam([*online.parameters(), *predictor.parameters()], 1e-2)
     views = runner.augment.TwoViews("byol", 16, (0.5,), (0.25,))
-    step = training_step.TrainStep(online, predictor, models.mean_teacher(online), optimizer, variant, views,
-                      training_step.Speed(False, False, False), ema=0.5, alpha=1.0, beta=1.0)  # fmt: skip
+    step = training_step.TrainStep(
+        online,
+        predictor,
+        models.mean_teacher(online),
+        optimizer,
+        variant,
+        views,
+        training_step.Speed(False, False, False),
+        ema=0.5,
+        alpha=1.0,
+        beta=1.0,
+    )
     for _ in range(2):
-        assert math.isfinite(step(torch.randint(0, 256, (4, 3, 16, 16), dtype=torch.uint8),
-                                  torch.Generator().manual_seed(0)))  # fmt: skip
+        assert math.isfinite(
+            step(
+                torch.randint(0, 256, (4, 3, 16, 16), dtype=torch.uint8),
+                torch.Generator().manual_seed(0),
+            )
+        )
     assert torch.equal(predictor.weight, -torch.eye(models.PROJECTION_DIM))

@@ -15,20 +15,40 @@ PNG = b"\x89PNG\r\n\x1a\n"
 
 def _record(folder, align, uniform, accuracy, epochs=12, knn=0.5):
     folder.mkdir(parents=True, exist_ok=True)
-    history = [{"epoch": e, "step": 10 * e, "loss": None if e == 0 else 1.0 / e, "align": align,
-                "uniform": uniform - 0.01 * e, "knn_acc": knn} for e in range(epochs + 1)]  # fmt: skip
-    result = {"last_10_epochs": {"align": align, "uniform": uniform}, "linear_acc": accuracy,
-              "linear_acc_last10": accuracy, "final": history[-1], "steps": 10 * epochs,
-              "train_seconds": 5.0, "linear_seconds": 1.0}  # fmt: skip
+    history = [
+        {
+            "epoch": e,
+            "step": 10 * e,
+            "loss": None if e == 0 else 1.0 / e,
+            "align": align,
+            "uniform": uniform - 0.01 * e,
+            "knn_acc": knn,
+        }
+        for e in range(epochs + 1)
+    ]
+    result = {
+        "last_10_epochs": {"align": align, "uniform": uniform},
+        "linear_acc": accuracy,
+        "linear_acc_last10": accuracy,
+        "final": history[-1],
+        "steps": 10 * epochs,
+        "train_seconds": 5.0,
+        "linear_seconds": 1.0,
+    }
     return pipeline.FinishedRun(folder, result, history)
 
 
 @pytest.fixture
 def runs(tmp_path):
     """BYOL-NP at three seeds, BYOL-LP at one, as a sweep would have them."""
-    np_runs = {s: _record(tmp_path / f"np{s}", 2e-8 * (s + 1), -0.01, a)
-               for s, a in enumerate((0.2121, 0.2221, 0.2321))}  # fmt: skip
-    return {("byol-np", None): np_runs, ("byol-lp", None): {0: _record(tmp_path / "lp", 0.1, -2.0, 0.68)}}
+    np_runs = {
+        s: _record(tmp_path / f"np{s}", 2e-8 * (s + 1), -0.01, a)
+        for s, a in enumerate((0.2121, 0.2221, 0.2321))
+    }
+    return {
+        ("byol-np", None): np_runs,
+        ("byol-lp", None): {0: _record(tmp_path / "lp", 0.1, -2.0, 0.68)},
+    }
 
 
 def test_a_table_row_puts_our_mean_over_seeds_beside_the_papers_number(runs):
@@ -37,7 +57,9 @@ def test_a_table_row_puts_our_mean_over_seeds_beside_the_papers_number(runs):
     assert values["seeds"] == 3
     assert values["align_ours"] == pytest.approx(4e-8 / 128)  # eq. 2 → the authors' units
     assert values["align_decades"] == pytest.approx(np.log10(4e-8 / 128 / 1.94e-10))
-    assert values["acc_ours"] == pytest.approx(22.21) and values["acc_ours_std"] == pytest.approx(1.0)
+    assert values["acc_ours"] == pytest.approx(22.21) and values["acc_ours_std"] == pytest.approx(
+        1.0
+    )
     assert values["acc_diff_in_paper_std"] == pytest.approx((22.21 - 20.92) / 1.29)
 
 
@@ -89,21 +111,47 @@ def _write_run(planned, accuracy):
     import json
 
     planned.folder.mkdir(parents=True)
-    history = [{"epoch": e, "step": 2 * e, "loss": None if e == 0 else 0.5, "align": 2e-3,
-                "uniform": -2.0, "knn_acc": 0.5} for e in range(2)]  # fmt: skip
-    result = {"config": planned.config, "variant": planned.variant, "final": history[-1],
-              "last_10_epochs": {"align": 2e-3, "uniform": -2.0}, "linear_acc": accuracy,
-              "linear_acc_last10": accuracy, "steps": 2, "train_seconds": 1.0,
-              "linear_seconds": 1.0, "epochs_trained": 1}  # fmt: skip
+    history = [
+        {
+            "epoch": e,
+            "step": 2 * e,
+            "loss": None if e == 0 else 0.5,
+            "align": 2e-3,
+            "uniform": -2.0,
+            "knn_acc": 0.5,
+        }
+        for e in range(2)
+    ]
+    result = {
+        "config": planned.config,
+        "variant": planned.variant,
+        "final": history[-1],
+        "last_10_epochs": {"align": 2e-3, "uniform": -2.0},
+        "linear_acc": accuracy,
+        "linear_acc_last10": accuracy,
+        "steps": 2,
+        "train_seconds": 1.0,
+        "linear_seconds": 1.0,
+        "epochs_trained": 1,
+    }
     (planned.folder / "result.json").write_text(json.dumps(result))
     (planned.folder / "metrics.jsonl").write_text("".join(json.dumps(m) + "\n" for m in history))
     z = np.random.default_rng(0).normal(size=(6, 128)).astype(np.float32)
     np.savez(planned.folder / sweep.REPRESENTATIONS, z=z, labels=np.arange(6))
 
 
-def test_hand_made_run_files_where_raft_is_below_byolp_give_not_supported(tmp_path, monkeypatch, capsys):
-    scale = sweep.Scale("files", {"dataset": "cifar10", "epochs": 1, "device": "cpu"}, seeds=3,
-                        jobs=1, threads=1, seconds_per_step=None, estimate="none")  # fmt: skip
+def test_hand_made_run_files_where_raft_is_below_byolp_give_not_supported(
+    tmp_path, monkeypatch, capsys
+):
+    scale = sweep.Scale(
+        "files",
+        {"dataset": "cifar10", "epochs": 1, "device": "cpu"},
+        seeds=3,
+        jobs=1,
+        threads=1,
+        seconds_per_step=None,
+        estimate="none",
+    )
     monkeypatch.setitem(sweep.SCALES, "files", scale)
     monkeypatch.setitem(sweep.TARGETS, "figure5", (("raft", 1.0), ("byol'", 1.0)))
     accuracies = {"raft": (0.655, 0.660, 0.652), "byol'": (0.692, 0.700, 0.689)}

@@ -18,14 +18,32 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _config(cifar, tmp_path, **options) -> config.Config:
-    cfg = config.Config(variant="byol-lp", data_dir=str(cifar), subset=8, batch_size=4, image_size=16,
-                     width=4, probe_size=6, knn_bank=8, device="cpu", out=str(tmp_path))  # fmt: skip
+    cfg = config.Config(
+        variant="byol-lp",
+        data_dir=str(cifar),
+        subset=8,
+        batch_size=4,
+        image_size=16,
+        width=4,
+        probe_size=6,
+        knn_bank=8,
+        device="cpu",
+        out=str(tmp_path),
+    )
     return config.settle(replace(cfg, **options), variants.resolve(cfg.variant))
 
 
 def _step(live: runner.Run, variant=None):
-    return training_step.TrainStep(live.online, live.predictor, live.target, live.optimizer,
-                      variant or live.variant, live.views, live.speed, ema=live.cfg.ema)  # fmt: skip
+    return training_step.TrainStep(
+        live.online,
+        live.predictor,
+        live.target,
+        live.optimizer,
+        variant or live.variant,
+        live.views,
+        live.speed,
+        ema=live.cfg.ema,
+    )
 
 
 class _PerDimension:
@@ -79,19 +97,40 @@ def test_the_knn_monitor_votes_with_the_nearest_bank_images():
     bank = torch.tensor([[1.0, 0.0], [0.9, 0.1], [0.0, 1.0], [0.1, 0.9]])
     labels = torch.tensor([0, 0, 1, 1])
     queries = torch.tensor([[1.0, 0.05], [0.05, 1.0]])
-    monitor = lambda query_labels: evaluate.KNN(bank, labels, queries, query_labels, lambda x: x,
-                                                k=2, temperature=0.1, classes=2)  # fmt: skip
+    monitor = lambda query_labels: evaluate.KNN(
+        bank, labels, queries, query_labels, lambda x: x, k=2, temperature=0.1, classes=2
+    )
     assert monitor(torch.tensor([0, 1])).accuracy(_Flat()).item() == 1.0
     assert monitor(torch.tensor([1, 0])).accuracy(_Flat()).item() == 0.0
 
 
 def test_every_epoch_records_the_knn_accuracy_unless_the_monitor_is_off(cifar, tmp_path):
-    common = ["byol-lp", "--data-dir", str(cifar), "--subset", "8", "--batch-size", "4",
-              "--image-size", "16", "--width", "4", "--probe-size", "6", "--epochs", "1",
-              "--linear-epochs", "2", "--device", "cpu"]  # fmt: skip
+    common = [
+        "byol-lp",
+        "--data-dir",
+        str(cifar),
+        "--subset",
+        "8",
+        "--batch-size",
+        "4",
+        "--image-size",
+        "16",
+        "--width",
+        "4",
+        "--probe-size",
+        "6",
+        "--epochs",
+        "1",
+        "--linear-epochs",
+        "2",
+        "--device",
+        "cpu",
+    ]
     assert run.main([*common, "--knn-bank", "8", "--out", str(tmp_path / "on")]) == 0
     assert run.main([*common, "--knn-bank", "0", "--out", str(tmp_path / "off")]) == 0
-    lines = lambda name: [json.loads(x) for x in (tmp_path / name / "metrics.jsonl").read_text().splitlines()]
+    lines = lambda name: [
+        json.loads(x) for x in (tmp_path / name / "metrics.jsonl").read_text().splitlines()
+    ]
     assert all(0 <= m["knn_acc"] <= 1 for m in lines("on")) and len(lines("on")) == 2
     assert all("knn_acc" not in m for m in lines("off"))
     result = json.loads((tmp_path / "on" / "result.json").read_text())

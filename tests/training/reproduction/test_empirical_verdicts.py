@@ -34,18 +34,29 @@ def test_one_seed_without_a_decisive_distance_is_too_few_to_tell():
     assert outcome.verdict == TOO_FEW and outcome.interval is None
 
 
-@pytest.mark.parametrize("effect, verdict", [(-2.5, SUPPORTED), (-1.5, TOO_FEW), (0.1, NOT_SUPPORTED)])
-def test_one_seed_decides_an_effect_of_orders_of_magnitude_by_the_decisive_distance(effect, verdict):
+@pytest.mark.parametrize(
+    "effect, verdict", [(-2.5, SUPPORTED), (-1.5, TOO_FEW), (0.1, NOT_SUPPORTED)]
+)
+def test_one_seed_decides_an_effect_of_orders_of_magnitude_by_the_decisive_distance(
+    effect, verdict
+):
     test = _comparison(kind="less", margin=-1.0, decisive=1.0)
     assert verdicts.decide(test, [effect - 3.0], [-3.0]).verdict == verdict
 
 
 @pytest.mark.parametrize(
     "a, verdict",
-    [([68.0, 68.3, 67.9], SUPPORTED), ([63.0, 63.4, 62.8], NOT_SUPPORTED), ([66.0, 69.0, 64.5], TOO_FEW)],
-)  # fmt: skip
+    [
+        ([68.0, 68.3, 67.9], SUPPORTED),
+        ([63.0, 63.4, 62.8], NOT_SUPPORTED),
+        ([66.0, 69.0, 64.5], TOO_FEW),
+    ],
+)
 def test_no_change_is_two_one_sided_tests_against_the_margin(a, verdict):
-    assert verdicts.decide(_comparison(kind="within", margin=2.0), a, [68.1, 67.8, 68.2]).verdict == verdict
+    assert (
+        verdicts.decide(_comparison(kind="within", margin=2.0), a, [68.1, 67.8, 68.2]).verdict
+        == verdict
+    )
 
 
 def test_a_one_sample_test_compares_with_the_constant():
@@ -74,8 +85,12 @@ class Run:
 
 def _run(align, uniform, accuracy=0.7, losses=(), uniforms=()):
     history = [{"epoch": 0, "step": 0, "loss": None, "uniform": -2.5}]
-    history += [{"epoch": e + 1, "step": 390 * (e + 1), "loss": loss, "uniform": u}
-                for e, (loss, u) in enumerate(zip(losses or [0.1] * len(uniforms), uniforms or [-1.0] * len(losses)))]  # fmt: skip
+    history += [
+        {"epoch": e + 1, "step": 390 * (e + 1), "loss": loss, "uniform": u}
+        for e, (loss, u) in enumerate(
+            zip(losses or [0.1] * len(uniforms), uniforms or [-1.0] * len(losses))
+        )
+    ]
     result = {"last_10_epochs": {"align": align, "uniform": uniform}, "linear_acc_last10": accuracy}
     return Run(result, history)
 
@@ -98,8 +113,10 @@ def test_no_collapse_is_not_supported_and_unrun_claims_are_left_out():
 
 
 def test_raft_below_byolp_in_every_seed_is_not_supported():
-    runs = {("raft", 1.0): {s: _run(2e-3, -2.0, a) for s, a in enumerate((0.655, 0.66, 0.652))},
-            ("byol'", 1.0): {s: _run(2e-3, -2.0, a) for s, a in enumerate((0.692, 0.70, 0.689))}}  # fmt: skip
+    runs = {
+        ("raft", 1.0): {s: _run(2e-3, -2.0, a) for s, a in enumerate((0.655, 0.66, 0.652))},
+        ("byol'", 1.0): {s: _run(2e-3, -2.0, a) for s, a in enumerate((0.692, 0.70, 0.689))},
+    }
     found = _outcome(empirical.assess(runs), "raft-beats-byolp")
     assert found.verdict == NOT_SUPPORTED and len(found.not_run) == 2
 
@@ -129,8 +146,10 @@ def test_uniformity_falling_in_a_straight_line_is_a_constant_rate_and_a_flatteni
 
 
 def test_the_papers_own_table_1_as_one_seed_each_supports_both_collapses():
-    runs = {row.group: {0: _run(row.align.value * 128, row.uniform.value, row.accuracy.value / 100)}
-            for row in published.TABLE1}  # fmt: skip
+    runs = {
+        row.group: {0: _run(row.align.value * 128, row.uniform.value, row.accuracy.value / 100)}
+        for row in published.TABLE1
+    }
     found = empirical.assess(runs)
     assert _outcome(found, "byol-np-collapses").verdict == SUPPORTED
     assert _outcome(found, "byolp-np-collapses").verdict == SUPPORTED

@@ -18,14 +18,28 @@ def test_the_consistency_check_reports_exactly_the_four_disagreements():
 
 def test_rows_printed_in_both_tables_are_all_compared():
     compared = {f.quantity.split(" ")[0] for f in published.consistency()}
-    assert {"Rand-Baseline", "RAFT", "RAFT-LP", "RAFT-NP", "BYOL'-NP", "BYOL", "BYOL-NP"} <= compared
+    assert {
+        "Rand-Baseline",
+        "RAFT",
+        "RAFT-LP",
+        "RAFT-NP",
+        "BYOL'-NP",
+        "BYOL",
+        "BYOL-NP",
+    } <= compared
 
 
 @pytest.mark.parametrize(
     "a, b, agree",
-    [("78.09e-4", "7.81e-3", True), ("-0.006", "-0.01", True), ("-2.23", "-2.25", False),
-     ("16.07e-4", "1.61e-3", True), ("16.07e-4", "1.62e-3", False), ("71.31", "71.31", True)],
-)  # fmt: skip
+    [
+        ("78.09e-4", "7.81e-3", True),
+        ("-0.006", "-0.01", True),
+        ("-2.23", "-2.25", False),
+        ("16.07e-4", "1.61e-3", True),
+        ("16.07e-4", "1.62e-3", False),
+        ("71.31", "71.31", True),
+    ],
+)
 def test_two_printings_agree_only_when_both_can_round_one_number(a, b, agree):
     assert published.Printed(a).agrees_with(published.Printed(b)) is agree
 

@@ -11,16 +11,33 @@ import pytest
 from training import reproduce
 from training.reproduction import jobs, pipeline, sweep
 
-TINY = {"dataset": "cifar10", "subset": 8, "batch_size": 4, "image_size": 16, "width": 4,
-        "probe_size": 6, "epochs": 1, "linear_epochs": 2, "knn_bank": 8, "device": "cpu"}  # fmt: skip
+TINY = {
+    "dataset": "cifar10",
+    "subset": 8,
+    "batch_size": 4,
+    "image_size": 16,
+    "width": 4,
+    "probe_size": 6,
+    "epochs": 1,
+    "linear_epochs": 2,
+    "knn_bank": 8,
+    "device": "cpu",
+}
 PAIR = (("byol-np", None), ("byol-lp", None))
 
 
 @pytest.fixture
 def tiny(cifar, monkeypatch):
     """A 'tiny' scale, and Figure 1 cut to two variants."""
-    scale = sweep.Scale("tiny", {**TINY, "data_dir": str(cifar)}, seeds=2, jobs=4, threads=1,
-                        seconds_per_step=0.1, estimate="a guess for the tests")  # fmt: skip
+    scale = sweep.Scale(
+        "tiny",
+        {**TINY, "data_dir": str(cifar)},
+        seeds=2,
+        jobs=4,
+        threads=1,
+        seconds_per_step=0.1,
+        estimate="a guess for the tests",
+    )
     monkeypatch.setitem(sweep.SCALES, "tiny", scale)
     monkeypatch.setitem(sweep.TARGETS, "figure1", PAIR)
     return scale
@@ -44,7 +61,9 @@ def _kill_one(monkeypatch, name):
     monkeypatch.setattr(jobs, "_start", start_with_a_fault)
 
 
-def test_a_sweep_reports_failures_resumes_the_killed_job_and_then_launches_nothing(tiny, tmp_path, monkeypatch, capsys):
+def test_a_sweep_reports_failures_resumes_the_killed_job_and_then_launches_nothing(
+    tiny, tmp_path, monkeypatch, capsys
+):
     out = tmp_path / "sweep"
     broken = out / "runs" / "byol-lp-s1"
     broken.mkdir(parents=True)
@@ -80,7 +99,9 @@ def test_the_plan_names_each_run_and_knows_what_its_folder_holds(tiny, tmp_path)
     assert raft.config["beta"] == 0.1 and raft.argv()[-1] == "--resume" and raft.steps == 2
 
 
-def test_a_finished_run_of_another_configuration_is_refused_without_overwrite(tiny, tmp_path, capsys):
+def test_a_finished_run_of_another_configuration_is_refused_without_overwrite(
+    tiny, tmp_path, capsys
+):
     planned = sweep.plan("figure1", tiny, 1, tmp_path)
     folder = planned[0].folder
     folder.mkdir(parents=True)
@@ -97,7 +118,9 @@ def test_a_dry_run_prints_the_plan_and_its_cost_and_launches_nothing(tiny, tmp_p
     assert not (tmp_path / "jobs").exists()
 
 
-def test_training_run_options_after_the_separator_reach_every_run_and_the_plans_own_are_refused(tiny, tmp_path, capsys):
+def test_training_run_options_after_the_separator_reach_every_run_and_the_plans_own_are_refused(
+    tiny, tmp_path, capsys
+):
     planned = sweep.plan("figure1", tiny, 1, tmp_path, sweep.extra_options(["--lr", "0.001"]))
     assert all(p.config["lr"] == 0.001 and "--lr" in p.argv() for p in planned)
     assert _reproduce(tmp_path, "--", "--seed", "3") == 2
@@ -108,22 +131,39 @@ def test_the_slurm_executor_asks_for_the_partition_time_gpus_and_array(tmp_path,
     (tmp_path / "srun").write_text("#!/bin/sh\nexit 0\n")  # submitit looks for srun on the PATH
     (tmp_path / "srun").chmod(0o755)
     monkeypatch.setenv("PATH", f"{tmp_path}:{Path('/usr/bin')}:{Path('/bin')}")
-    executor = jobs.slurm_executor(tmp_path / "jobs", partition="gpu", time_min=90, gpus=1,
-                                     cpus=6, parallelism=3)  # fmt: skip
+    executor = jobs.slurm_executor(
+        tmp_path / "jobs", partition="gpu", time_min=90, gpus=1, cpus=6, parallelism=3
+    )
     assert executor._executor.parameters == {
-        "time": 90, "gpus_per_node": 1, "cpus_per_task": 6, "job_name": "raft-verify",
-        "array_parallelism": 3, "partition": "gpu",
-    }  # fmt: skip
+        "time": 90,
+        "gpus_per_node": 1,
+        "cpus_per_task": 6,
+        "job_name": "raft-verify",
+        "array_parallelism": 3,
+        "partition": "gpu",
+    }
 
 
 def test_other_sbatch_options_reach_the_executor(tmp_path, monkeypatch):
     (tmp_path / "srun").write_text("#!/bin/sh\nexit 0\n")
     (tmp_path / "srun").chmod(0o755)
     monkeypatch.setenv("PATH", f"{tmp_path}:/usr/bin:/bin")
-    args = reproduce.parser().parse_args(["table1", "--launcher", "slurm", "--slurm-option",
-                                          "account=abc", "--slurm-option", "qos=high"])  # fmt: skip
+    args = reproduce.parser().parse_args(
+        [
+            "table1",
+            "--launcher",
+            "slurm",
+            "--slurm-option",
+            "account=abc",
+            "--slurm-option",
+            "qos=high",
+        ]
+    )
     executor = pipeline.slurm_executor(args, tmp_path, at_once=5)
-    assert executor._executor.parameters["additional_parameters"] == {"account": "abc", "qos": "high"}
+    assert executor._executor.parameters["additional_parameters"] == {
+        "account": "abc",
+        "qos": "high",
+    }
     assert executor._executor.parameters["array_parallelism"] == 5
 
 

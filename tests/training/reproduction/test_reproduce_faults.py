@@ -21,8 +21,15 @@ from training.loop import outputs
 from training.reproduction import jobs, pipeline, sweep
 
 REPO = Path(__file__).resolve().parents[3]
-SCALE = sweep.Scale("files", {"dataset": "cifar10", "epochs": 1, "device": "cpu"}, seeds=1, jobs=1,
-                    threads=1, seconds_per_step=None, estimate="none")  # fmt: skip
+SCALE = sweep.Scale(
+    "files",
+    {"dataset": "cifar10", "epochs": 1, "device": "cpu"},
+    seeds=1,
+    jobs=1,
+    threads=1,
+    seconds_per_step=None,
+    estimate="none",
+)
 
 
 @pytest.fixture
@@ -33,13 +40,26 @@ def planned(tmp_path, monkeypatch):
     runs = sweep.plan("figure5", SCALE, 1, tmp_path)
     for p in runs:
         p.folder.mkdir(parents=True)
-        history = [{"epoch": e, "step": 2 * e, "loss": 0.5, "align": 2e-3, "uniform": -2.0} for e in range(2)]
-        result = {"config": p.config, "variant": p.variant, "final": history[-1], "steps": 2,
-                  "last_10_epochs": {"align": 2e-3, "uniform": -2.0}, "linear_acc": 0.6,
-                  "train_seconds": 1.0, "linear_seconds": 1.0, "epochs_trained": 1}  # fmt: skip
+        history = [
+            {"epoch": e, "step": 2 * e, "loss": 0.5, "align": 2e-3, "uniform": -2.0}
+            for e in range(2)
+        ]
+        result = {
+            "config": p.config,
+            "variant": p.variant,
+            "final": history[-1],
+            "steps": 2,
+            "last_10_epochs": {"align": 2e-3, "uniform": -2.0},
+            "linear_acc": 0.6,
+            "train_seconds": 1.0,
+            "linear_seconds": 1.0,
+            "epochs_trained": 1,
+        }
         (p.folder / "result.json").write_text(json.dumps(result))
         (p.folder / "metrics.jsonl").write_text("".join(json.dumps(m) + "\n" for m in history))
-        np.savez(p.folder / sweep.REPRESENTATIONS, z=np.ones((6, 4), np.float32), labels=np.arange(6))
+        np.savez(
+            p.folder / sweep.REPRESENTATIONS, z=np.ones((6, 4), np.float32), labels=np.arange(6)
+        )
     return runs
 
 
@@ -55,8 +75,13 @@ def checkpoint(p, **config):
     """A checkpoint that training.run's reader accepts, of ``p``'s configuration changed by
     ``config``."""
     state = {key: {} for key in ("online", "target", "predictor", "optimizer", "rng")}
-    state |= {"format": outputs.CHECKPOINT_FORMAT, "config": {**p.config, **config}, "epoch": 1,
-              "step": 2, "history": []}  # fmt: skip
+    state |= {
+        "format": outputs.CHECKPOINT_FORMAT,
+        "config": {**p.config, **config},
+        "epoch": 1,
+        "step": 2,
+        "history": [],
+    }
     torch.save(state, p.folder / "checkpoint.pt")
 
 
@@ -89,10 +114,17 @@ def test_a_cut_metrics_file_makes_the_run_broken_naming_the_file(planned, tmp_pa
     assert p.state == "broken" and str(path) in p.problem and "cut" in p.problem
 
 
-@pytest.mark.parametrize("text, problem", [
-    ("[]", "holds list"), ('{"config": null}', "lacks"), ("{", "cut or not JSON"),
-])
-def test_a_malformed_result_json_makes_the_run_broken_not_another_configuration(planned, tmp_path, text, problem):
+@pytest.mark.parametrize(
+    "text, problem",
+    [
+        ("[]", "holds list"),
+        ('{"config": null}', "lacks"),
+        ("{", "cut or not JSON"),
+    ],
+)
+def test_a_malformed_result_json_makes_the_run_broken_not_another_configuration(
+    planned, tmp_path, text, problem
+):
     (planned[0].folder / "result.json").write_text(text)
     p = state(tmp_path)
     assert p.state == "broken" and "result.json" in p.problem and problem in p.problem
@@ -105,17 +137,23 @@ def test_a_broken_run_is_refused_up_front_with_the_file_and_the_way_out(planned,
     assert "result.json" in line and "pass --overwrite to move its damaged files aside" in line
 
 
-def test_overwrite_moves_damaged_files_aside_and_a_good_checkpoint_resumes(planned, tmp_path, monkeypatch):
+def test_overwrite_moves_damaged_files_aside_and_a_good_checkpoint_resumes(
+    planned, tmp_path, monkeypatch
+):
     folder = planned[0].folder
     checkpoint(planned[0])
     (folder / "result.json").write_text("{")
     launched = recorded_launches(monkeypatch)
     reproduce_main(tmp_path, "--overwrite")
-    assert (folder / "checkpoint.pt").is_file() and (folder / "result.json.damaged").read_text() == "{"
+    assert (folder / "checkpoint.pt").is_file() and (
+        folder / "result.json.damaged"
+    ).read_text() == "{"
     assert launched[0][-1] == "--resume"
 
 
-def test_overwrite_restarts_a_run_whose_checkpoint_is_damaged_and_keeps_it_aside(planned, tmp_path, monkeypatch):
+def test_overwrite_restarts_a_run_whose_checkpoint_is_damaged_and_keeps_it_aside(
+    planned, tmp_path, monkeypatch
+):
     folder = planned[0].folder
     (folder / "result.json").unlink()
     (folder / "checkpoint.pt").write_bytes(b"not a checkpoint")
@@ -131,10 +169,14 @@ def test_a_checkpoint_of_another_variant_is_a_conflict_with_the_way_out(planned,
     (folder / "result.json").unlink()
     checkpoint(planned[0], variant="byol")
     assert state(tmp_path).state == "conflict" and "variant" in state(tmp_path).differs
-    assert reproduce_main(tmp_path) == 2 and "pass --overwrite" in errors(capsys.readouterr().err)[0]
+    assert (
+        reproduce_main(tmp_path) == 2 and "pass --overwrite" in errors(capsys.readouterr().err)[0]
+    )
 
 
-def test_outputs_are_kept_when_runs_they_were_made_from_did_not_finish_again(planned, tmp_path, monkeypatch, capsys):
+def test_outputs_are_kept_when_runs_they_were_made_from_did_not_finish_again(
+    planned, tmp_path, monkeypatch, capsys
+):
     assert reproduce_main(tmp_path) == 0
     kept = (tmp_path / "verdicts.md").read_text()
     (planned[1].folder / "result.json").unlink()  # as a rerun whose job failed leaves it
@@ -153,10 +195,19 @@ def test_a_cut_launch_record_is_one_line_naming_the_file(planned, tmp_path, caps
     assert f"{tmp_path / pipeline.LAUNCHES} line 1 is cut" in line
 
 
-@pytest.mark.parametrize("option, value", [
-    ("--seeds", "0"), ("--seeds", "-1"), ("--seeds", "1000000000"), ("--jobs", "0"), ("--jobs", "-1"),
-])
-def test_seeds_and_jobs_outside_their_bounds_are_refused_with_exit_2(planned, tmp_path, capsys, option, value):
+@pytest.mark.parametrize(
+    "option, value",
+    [
+        ("--seeds", "0"),
+        ("--seeds", "-1"),
+        ("--seeds", "1000000000"),
+        ("--jobs", "0"),
+        ("--jobs", "-1"),
+    ],
+)
+def test_seeds_and_jobs_outside_their_bounds_are_refused_with_exit_2(
+    planned, tmp_path, capsys, option, value
+):
     with pytest.raises(SystemExit) as exit_:
         reproduce_main(tmp_path, option, value)
     assert exit_.value.code == 2 and option in capsys.readouterr().err
@@ -168,7 +219,9 @@ def test_an_out_that_is_a_file_is_one_line_before_any_work(tmp_path, capsys):
     assert "not a folder" in errors(capsys.readouterr().err)[0]
 
 
-def test_sigterm_while_jobs_run_stops_them_with_one_line_and_status_143(planned, tmp_path, monkeypatch, capsys):
+def test_sigterm_while_jobs_run_stops_them_with_one_line_and_status_143(
+    planned, tmp_path, monkeypatch, capsys
+):
     (planned[0].folder / "result.json").unlink()
 
     def terminated(*args):
@@ -196,14 +249,22 @@ sys.exit(reproduce.main(["figure1", "--scale", "tiny", "--out", {out!r}]))
 
 def test_ctrl_c_at_the_terminal_stops_the_jobs_with_one_line_and_no_traceback(cifar, tmp_path):
     script = SWEEP_SCRIPT.format(data=str(cifar), out=str(tmp_path / "sweep"))
-    process = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True, start_new_session=True, env=dict(os.environ, PYTHONPATH=str(REPO)),
-                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    process = subprocess.Popen(
+        [sys.executable, "-c", script],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+        env=dict(os.environ, PYTHONPATH=str(REPO)),
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     try:
         while "started byol-lp" not in process.stdout.readline():
             assert process.poll() is None, process.stderr.read()
         time.sleep(3)  # the jobs are training
-        os.killpg(process.pid, signal.SIGINT)  # as a terminal's Ctrl-C reaches every process of the group
+        os.killpg(
+            process.pid, signal.SIGINT
+        )  # as a terminal's Ctrl-C reaches every process of the group
         _, err = process.communicate(timeout=120)
     finally:
         with contextlib.suppress(ProcessLookupError):
@@ -221,4 +282,3 @@ def test_an_out_that_cannot_be_written_is_one_line_before_any_launch(tmp_path, c
     finally:
         tmp_path.chmod(0o700)
     assert code == 2 and "cannot be written" in errors(capsys.readouterr().err)[0]
-
