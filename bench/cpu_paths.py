@@ -298,6 +298,11 @@ def main(argv=None) -> int:
         help="with --spread: write the table into FILE's cpu-paths block",
     )
     parser.add_argument(
+        "--allow-dirty",
+        action="store_true",
+        help="write --markdown from a tree that differs from its commit (the block then says so)",
+    )
+    parser.add_argument(
         "--pin", nargs="+", metavar="FILE DIR", help="write the pins from these records"
     )
     args = parser.parse_args(argv)
@@ -306,11 +311,15 @@ def main(argv=None) -> int:
             read_records(args.spread),
             "python bench/cpu_paths.py --spread " + " ".join(str(f) for f in args.spread),
         )
-        if args.markdown:
-            from theory.report import write_block
-
-            write_block(args.markdown, "cpu-paths", text)
         print(text)
+        if args.markdown:
+            from theory import files, report
+
+            return files.written(
+                "spread",
+                args.markdown,
+                lambda: report.write_block(args.markdown, "cpu-paths", text, args.allow_dirty),
+            )
         return 0
     if args.pin:
         if len(args.pin) < 2:
