@@ -278,9 +278,8 @@ def finding(c: Claim, effort: Effort, timeout: float | None = None) -> Finding:
         except KeyboardInterrupt:
             raise
         except containment.TimeLimit:
-            if (
-                timeout is None
-            ):  # a finding cited inside a checker that ran out of time: the outer one's
+            # a finding cited inside a checker that ran out of time: the outer one's
+            if timeout is None:
                 raise
             raise CheckerError(
                 f"{where}: the checker did not finish within --claim-timeout {timeout:g} s"

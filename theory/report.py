@@ -184,9 +184,8 @@ def tree_changes(repository: Path = REPOSITORY) -> list[str] | None:
     for entry in entries:
         if entry:
             files.append(os.path.relpath(Path(top, entry[3:]), Path(repository).resolve()))
-            if (
-                entry[0] in "RC"
-            ):  # a staged rename or copy: its source path follows, as an entry of its own
+            # a staged rename or copy: its source path follows, as an entry of its own
+            if entry[0] in "RC":
                 next(entries, None)
     return sorted(files)
 
@@ -198,9 +197,8 @@ def require_clean(outputs, allow_dirty: bool, repository: Path = REPOSITORY) -> 
     what is being regenerated). Returns the files that differ (empty when clean, or when no
     output lies in the repository, or outside a git checkout)."""
     root = Path(repository).resolve()
-    real = [
-        Path(os.path.realpath(o)) for o in outputs
-    ]  # a loop of links stays as it is (files.target refuses it)
+    # realpath: a loop of links stays as it is (files.target refuses it)
+    real = [Path(os.path.realpath(o)) for o in outputs]
     inside = [o for o in real if o.is_relative_to(root)]
     changes = tree_changes(root) if inside else None
     if not changes:

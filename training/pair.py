@@ -91,9 +91,8 @@ def main(argv=None) -> int:
 
     def train() -> int:
         cli.check_markdown(target)
-        if target.markdown and given.get(
-            "out"
-        ):  # the pair's own files are not a page to write into
+        # the pair's own files are not a page to write into
+        if target.markdown and given.get("out"):
             files.check_distinct(
                 {
                     "--markdown": target.markdown,

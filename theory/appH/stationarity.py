@@ -324,9 +324,9 @@ def exact_derivation_counterexample(W, theta, A, B) -> dict | None:
     if eq67 == zero:
         return None
     g_theta, g_W = stationarity_gradients(*(np.array(M, dtype=float) for M in (theta, W, A, B)))
-    as_lists = lambda M: [
+    as_lists = lambda M: [  # noqa: E731
         [int(x) if float(x).is_integer() else float(x) for x in r] for r in np.asarray(M).tolist()
-    ]  # noqa: E731
+    ]
     return {
         "n": len(W),
         "W": as_lists(W),

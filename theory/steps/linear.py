@@ -97,9 +97,8 @@ def line_residuals(theta, W, xi, x1, x2) -> dict:
     }
     out = {k: _gap(*v) for k, v in lines.items()}
     out["60"] = torch.maximum(_gap(g60[0], d_theta, s_theta), _gap(g60[1], d_W, s_W))
-    written = written_line3(theta, W, xi, x1, x2)[
-        ..., None, :, :
-    ]  # [..., i, j, l], the same for every i
+    # [..., i, j, l], the same for every i
+    written = written_line3(theta, W, xi, x1, x2)[..., None, :, :]
     out["58.3"] = _gap(written, d_theta[..., None], s_theta, dims=(-3, -2, -1))
     return out
 

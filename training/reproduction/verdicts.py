@@ -38,9 +38,8 @@ RULE = (
     "comparisons are, not supported when any is not."
 )
 
-Group = tuple[
-    str, float | None
-]  # (variant, β > 0 or None), as training.reproduction.published.Row.group
+# (variant, β > 0 or None), as training.reproduction.published.Row.group
+Group = tuple[str, float | None]
 
 
 @dataclass(frozen=True)
