@@ -21,7 +21,6 @@ one folder per CPU; ``--pin`` writes tests/data/verdicts-seed0.json from them (t
 import argparse
 import json
 import os
-import platform
 import subprocess
 import sys
 import time
@@ -47,17 +46,9 @@ PATHS = {
 }
 
 
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def run_path(name: str, out: Path) -> None:
+    from theory import report
+
     env = {**os.environ, **PATHS[name], "PYTHONPATH": str(REPO)}
     load = os.getloadavg()[0]
     started = time.perf_counter()
@@ -84,7 +75,7 @@ def run_path(name: str, out: Path) -> None:
     record = {
         "path": name,
         "environment": PATHS[name],
-        "cpu": cpu_model(),
+        "cpu": report.cpu_model(),
         "commit": commit,
         "load_at_start": load,
         "seconds": round(time.perf_counter() - started, 1),

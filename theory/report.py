@@ -135,19 +135,22 @@ def git_commit() -> str:
     return commit + ("+dirty" if dirty else "")
 
 
+def cpu_model() -> str:
+    """The CPU's model name (Linux's /proc/cpuinfo), or what the platform says elsewhere."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def machine() -> str:
     """The CPU and the vector-unit path that computed the figures: the last digits of a
     ``worst`` are round-off, which another CPU or path rounds differently (within the bands of
     tests/data/verdicts-seed0.json; docs/decision-rule.md says why no verdict moves)."""
-    model = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{model}, torch CPU capability {torch.backends.cpu.get_cpu_capability()}"
+    return f"{cpu_model()}, torch CPU capability {torch.backends.cpu.get_cpu_capability()}"
 
 
 REPOSITORY = Path(theory.__file__).resolve().parents[1]

@@ -56,6 +56,10 @@ def count(option: str, most: int):
 def add_markdown_options(p: argparse.ArgumentParser, block: str, what: str = "the table") -> None:
     p.add_argument("--markdown", metavar="FILE.md", help=f"write {what} into a block of FILE")
     p.add_argument("--block", default=block, help=f"the block's name in FILE (default {block})")
+    add_allow_dirty(p)
+
+
+def add_allow_dirty(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--allow-dirty",
         action="store_true",

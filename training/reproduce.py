@@ -81,13 +81,7 @@ def parser() -> argparse.ArgumentParser:
         metavar="FILE.md",
         help="also write the results into the block reproduce-TARGET-SCALE of FILE",
     )
-    p.add_argument(
-        "--allow-dirty",
-        action="store_true",
-        help="write into a file the repository "
-        "ships even though its working tree differs from its commit (refused "
-        "otherwise); the block then says so",
-    )
+    cli.add_allow_dirty(p)
     slurm = p.add_argument_group("Slurm (--launcher slurm)")
     slurm.add_argument("--partition", help="Slurm partition")
     slurm.add_argument(
