@@ -17,7 +17,7 @@ import torch
 
 from theory import containment
 from training import cli
-from training.loop import runner, variants
+from training.loop import batched, runner, variants
 from training.loop.config import RunFailed, add_options
 from training.loop.signals import STOP
 
@@ -33,6 +33,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("variant", nargs="?", help="a variant of Table 2 (see --list); byolp = byol'")
     p.add_argument("--list", action="store_true", help="print the variants and exit")
     add_options(p)
+    p.add_argument(
+        "--seeds",
+        help="train several seeds as one batch (a count N: seeds 0 … N−1, or a list such as "
+        "0,1,2): each run in its own folder, --out's {seed} filled in, or else "
+        "OUT/VARIANT-DATASET-sSEED (OUT default runs)",
+    )
     resume = p.add_mutually_exclusive_group()
     resume.add_argument(
         "--resume", action="store_true", help="continue the run in --out from its checkpoint"
@@ -49,6 +55,7 @@ def main(argv=None) -> int:
         print(variants.table())
         return 0
     resume, overwrite = args.pop("resume", False), args.pop("overwrite", False)
+    seeds = args.pop("seeds", None)
     if "variant" not in args:
         parser().error("a VARIANT is required (see --list)")
     try:
@@ -60,7 +67,16 @@ def main(argv=None) -> int:
     def train() -> None:
         with STOP.installed():
             try:
-                runner.run_in_folder(args, resume=resume, overwrite=overwrite, command=command)
+                if seeds is None:
+                    runner.run_in_folder(args, resume=resume, overwrite=overwrite, command=command)
+                else:
+                    batched.run_in_folders(
+                        args,
+                        batched.parse_seeds(seeds),
+                        resume=resume,
+                        overwrite=overwrite,
+                        command=command,
+                    )
             except (MemoryError, torch.OutOfMemoryError) as error:
                 raise RunFailed(
                     f"out of memory ({type(error).__name__}); the last checkpoint, if "

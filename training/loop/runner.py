@@ -228,11 +228,11 @@ def run(cfg: Config, resumed: dict | None = None) -> dict:
                 "before training began",
                 resumed and (resumed["epoch"], resumed["step"]),
             )
-        stop.where = _whereabouts(position, kept)
+        stop.where = whereabouts(position, kept)
         raise
 
 
-def _whereabouts(position: str, saved: tuple[int, int] | None) -> str:
+def whereabouts(position: str, saved: tuple[int, int] | None) -> str:
     """Where the run stopped and what it kept, for the line an interruption prints."""
     if saved is None:
         return f"{position}, before its first checkpoint: run the same command again"
@@ -240,9 +240,11 @@ def _whereabouts(position: str, saved: tuple[int, int] | None) -> str:
     return f"{position}; {kept}: resume with --resume"
 
 
-def prepare(cfg: Config, resumed: dict | None) -> Run:
+def prepare(cfg: Config, resumed: dict | None, shared: dict | None = None) -> Run:
     """The data, the networks, the optimiser and the generators, seeded. The order of the
-    calls that draw random numbers is part of what a seed means: keep it."""
+    calls that draw random numbers is part of what a seed means: keep it. ``shared``: the
+    data sets already read (and put on the device) by the other runs of a batch, keyed by
+    where they come from; filled with this run's."""
     variant = variants.resolve(cfg.variant)
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)  # from Python, no FolderLock has made it
@@ -254,7 +256,8 @@ def prepare(cfg: Config, resumed: dict | None) -> Run:
     torch.manual_seed(cfg.seed)
     np.random.seed(cfg.seed)
     random.seed(cfg.seed)
-    train_set = data.load(cfg.dataset, cfg.data_dir, train=True)
+    shared = {} if shared is None else shared
+    train_set = _loaded(shared, cfg, train=True)
     if cfg.subset is not None and cfg.subset > len(train_set):
         print(
             f"--subset {cfg.subset} is more than the {len(train_set)} training images of "
@@ -262,7 +265,7 @@ def prepare(cfg: Config, resumed: dict | None) -> Run:
             file=sys.stderr,
         )
     train_set = train_set.head(cfg.subset)
-    test_set = data.load(cfg.dataset, cfg.data_dir, train=False)
+    test_set = _loaded(shared, cfg, train=False)
     if len(test_set) < 2:
         raise RunFailed(
             f"the test set of {cfg.dataset} in {cfg.data_dir} has {len(test_set)} "
@@ -279,7 +282,10 @@ def prepare(cfg: Config, resumed: dict | None) -> Run:
     views = training_step.in_precision(
         augment.TwoViews(cfg.augment, cfg.image_size, mean, std), speed
     )
-    images = train_set.images.to(dev)
+    on_device = ("images", dev, cfg.subset)
+    if on_device not in shared:
+        shared[on_device] = train_set.images.to(dev)
+    images = shared[on_device]
     probe = evaluate.Probe(
         test_set.head(cfg.probe_size).images.to(dev),
         views,
@@ -316,6 +322,13 @@ def prepare(cfg: Config, resumed: dict | None) -> Run:
         fingerprint,
         knn=knn_monitor(cfg, images, train_set, test_set, probe, views),
     )
+
+
+def _loaded(shared: dict, cfg: Config, train: bool) -> data.Images:
+    key = (cfg.dataset, cfg.data_dir, train)
+    if key not in shared:
+        shared[key] = data.load(cfg.dataset, cfg.data_dir, train=train)
+    return shared[key]
 
 
 def knn_monitor(cfg: Config, images, train_set, test_set, probe, views) -> evaluate.KNN | None:
@@ -399,10 +412,12 @@ def restore(live: Run, resumed: dict) -> None:
     print(f"resuming {live.out} at epoch {live.epoch}, step {live.step}", file=sys.stderr)
 
 
-def train_epochs(live: Run) -> None:
-    """The epochs still to train, each followed by its metrics and checkpoint. A non-finite
-    loss stops the run (RunFailed), keeping the previous epoch's checkpoint."""
+def train_epochs(live: Run, until: int | None = None) -> None:
+    """The epochs still to train (up to epoch ``until``, default --epochs), each followed by
+    its metrics and checkpoint. A non-finite loss stops the run (RunFailed), keeping the
+    previous epoch's checkpoint."""
     cfg = live.cfg
+    until = cfg.epochs if until is None else until
     train_step = training_step.TrainStep(
         live.online,
         live.predictor,
@@ -418,15 +433,15 @@ def train_epochs(live: Run) -> None:
     latest = training_step.LatestLoss(live.device)
     steps_per_epoch = len(live.images) // cfg.batch_size  # batch norm sees full batches only
     progress = tqdm(
-        total=cfg.epochs * steps_per_epoch,
+        total=until * steps_per_epoch,
         initial=live.step,
         desc=live.variant.name,
         unit="step",
         dynamic_ncols=True,
-        disable=cfg.epochs <= live.epoch,
+        disable=until <= live.epoch,
     )
     with progress:
-        for epoch in range(live.epoch + 1, cfg.epochs + 1):
+        for epoch in range(live.epoch + 1, until + 1):
             began = time.perf_counter()
             live.epoch = epoch
             mean_loss = train_epoch(live, train_step, latest, progress, steps_per_epoch)
@@ -438,8 +453,14 @@ def train_epochs(live: Run) -> None:
             progress.set_postfix(loss=live.history[-1]["loss"], align=live.history[-1]["align"])
         else:
             return
+    raise stopped_non_finite(live, mean_loss, epoch)
+
+
+def stopped_non_finite(live: Run, mean_loss: float, epoch: int) -> RunFailed:
+    """A run whose loss became non-finite during ``epoch``: its curves, and the error that
+    says what it keeps."""
     write_curves(live.out, live.history, live.variant.name)
-    raise RunFailed(
+    return RunFailed(
         f"the loss became non-finite ({mean_loss}) during epoch {epoch}; stopped. The last "
         f"good checkpoint (epoch {epoch - 1}) is kept in {live.checkpoint}; metrics up to "
         "there are in metrics.jsonl. Lower --lr or check --alpha/--beta."

@@ -160,6 +160,12 @@ class TrainStep:
 
     def loss(self, x1, x2) -> torch.Tensor:
         """The variant's objective (``theory.objectives``) on the views, with a graph to θ, w."""
+        p1, p2, t1, t2 = self.outputs(x1, x2)
+        return self.variant.loss(p1, p2, t1, t2, alpha=self.alpha, beta=self.beta, validate=False)
+
+    def outputs(self, x1, x2) -> tuple[torch.Tensor, ...]:
+        """The predictions q_w(f_θ(·)) of the two views, with a graph to θ, w, and the
+        teacher's outputs f_ξ(·), without one; in fp32 when the networks ran in bf16."""
         device_type = x1.device.type
         with torch.autocast(device_type, dtype=torch.bfloat16, enabled=self.speed.bf16):
             p1 = self.run_predictor(self.run_online(x1))
@@ -168,8 +174,8 @@ class TrainStep:
                 t1, t2 = self.run_target(x1), self.run_target(x2)
         if self.speed.bf16:  # the objective in fp32, from fp32 copies of the outputs: its
             # normalisations and squared distances of nearly equal unit vectors need the digits
-            p1, p2, t1, t2 = (p.float() for p in (p1, p2, t1, t2))
-        return self.variant.loss(p1, p2, t1, t2, alpha=self.alpha, beta=self.beta, validate=False)
+            return tuple(p.float() for p in (p1, p2, t1, t2))
+        return p1, p2, t1, t2
 
     def __call__(self, images, generator, timer=None) -> torch.Tensor:
         timer = timer or NO_TIMER
@@ -177,7 +183,7 @@ class TrainStep:
         timer.lap("augment")
         loss = self.loss(x1, x2)
         self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        loss.backward(torch.ones_like(loss))  # a batch of runs sums its runs' losses
         timer.lap("forward_backward")
         self.optimizer.step()
         timer.lap("optimizer")
