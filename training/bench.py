@@ -11,7 +11,7 @@ import torch
 
 from theory import containment
 from training import cli
-from training.loop import augment, benchmark, config, training_step, variants
+from training.loop import augment, benchmark, config, pack_benchmark, training_step, variants
 
 
 def parser() -> argparse.ArgumentParser:
@@ -60,6 +60,16 @@ def parser() -> argparse.ArgumentParser:
         help="also time the linear evaluation for this many epochs (default 0: no)",
     )
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--pack",
+        help="instead of the paths: K runs packed in one process against K separate processes "
+        "on the same cores, for each K of a list such as 1,2,3,6 (training.loop.pack_benchmark)",
+    )
+    p.add_argument(
+        "--seconds", type=float, default=20.0, help="--pack: each timing window (default 20)"
+    )
+    p.add_argument("--pack-worker", type=int, help=argparse.SUPPRESS)
+    p.add_argument("--start-at", type=float, default=0.0, help=argparse.SUPPRESS)
     p.add_argument("--json", action="store_true", help="print one JSON document")
     cli.add_markdown_options(p, "bench", "the figures")
     return p
@@ -83,6 +93,9 @@ def main(argv=None) -> int:
         )
         if value < least
     ]
+    packs = pack_benchmark.parse_packs(args.pack, problems) if args.pack else []
+    if args.pack and not 0 < args.seconds < 3600:
+        problems.append(f"--seconds must be in (0, 3600), got {args.seconds}")
     if args.dataset_size < args.batch_size:
         problems.append("--dataset-size must be ≥ the batch size")
     if set(paths) - {"fast", "reference"} or not (paths or args.linear_epochs):
@@ -107,9 +120,16 @@ def main(argv=None) -> int:
         return cli.error("; ".join(problems), cli.USAGE)
     if args.threads:
         torch.set_num_threads(args.threads)
+    command = "python -m training.bench " + " ".join(argv if argv is not None else sys.argv[1:])
+    if args.pack_worker:
+        print(json.dumps(pack_benchmark.worker(args, device, variant, args.pack_worker)))
+        return 0
+    if packs:
+        report = pack_benchmark.compare(args, packs, pack_benchmark.worker_argv(argv))
+        print(json.dumps(report, indent=2) if args.json else pack_benchmark.summary(report))
+        return cli.write_markdown(args, pack_benchmark.markdown(report, command), "figures")
     report = benchmark.bench(args, device, variant, paths)
     print(json.dumps(report, indent=2) if args.json else benchmark.summary(report))
-    command = "python -m training.bench " + " ".join(argv if argv is not None else sys.argv[1:])
     return cli.write_markdown(args, benchmark.markdown(report, command), "figures")
 
 

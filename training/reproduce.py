@@ -1,10 +1,12 @@
 """``python -m training.reproduce TARGET [--scale paper|cpu] [--seeds N] [--launcher local|slurm]
-[--jobs K] [--dry-run] [--out DIR] [-- TRAINING.RUN OPTIONS]``: reproduce Table 1, Table 3,
+[--jobs K] [--pack K] [--dry-run] [--out DIR] [-- TRAINING.RUN OPTIONS]``: reproduce Table 1, Table 3,
 Figure 1, 4 or 5 (or all) of the paper from one command.
 
 It plans the runs (variant × β × seed) and prints the plan and its cost (``--dry-run`` stops
 there); skips the runs already finished with the same configuration, resumes interrupted
-ones and launches the rest as submitit jobs (``training.reproduction.jobs``); then writes into ``--out``
+ones and launches the rest as submitit jobs (``training.reproduction.jobs``), each
+configuration's seeds packed into one batch (``training.run --seeds``; ``--pack K``: at most K
+runs a job); then writes into ``--out``
 the target's table (Markdown and CSV, beside the paper's numbers), its figure (PNG) and a
 verdict for every empirical claim its runs can test (``verdicts.md``, with the rule).
 Options after ``--`` go to every run's ``python -m training.run``.
@@ -60,6 +62,12 @@ def parser() -> argparse.ArgumentParser:
         type=cli.count("--jobs", MAX_JOBS),
         help="runs at once (local: default one per GPU, or the "
         "cpu scale's 2; several per GPU when larger); Slurm: the array's parallelism",
+    )
+    p.add_argument(
+        "--pack",
+        type=cli.count("--pack", MAX_SEEDS),
+        help="the most runs of one configuration (its seeds) trained as one batch in one job "
+        "(training.run --seeds; default: all its seeds; 1: one run per job)",
     )
     p.add_argument("--dry-run", action="store_true", help="print the plan and its cost, and stop")
     p.add_argument("--out", help="the sweep's folder (default runs/reproduce-SCALE)")
@@ -129,8 +137,9 @@ def main(argv=None) -> int:
             raise report.OutputError(f"--out {out} exists and is not a folder")
     except (sweep.PlanError, report.OutputError) as error:
         return cli.error(error, cli.USAGE)
+    args.pack = args.pack or args.seeds or scale.seeds
     jobs = args.jobs or pipeline.default_jobs(scale, args.launcher, planned)
-    print(sweep.describe(planned, scale, jobs))
+    print(sweep.describe(planned, scale, jobs, sweep.pack(planned, args.overwrite, args.pack)))
     conflicts = [p.name for p in planned if p.state == "conflict"]
     if conflicts and not args.overwrite:
         return cli.error(

@@ -217,6 +217,15 @@ def catch_up(members: list[Member]) -> None:
             member.global_rng = outputs.rng_states({})
 
 
+def packed_memory_format(channels_last: str, speed: training_step.Speed) -> torch.memory_format:
+    """channels_last for a packed network unless --channels-last says otherwise: on the CPU,
+    grouped convolutions and max-pooling in NCHW take slow paths (docs/performance.md), and
+    on CUDA it is the fast path's layout anyway."""
+    if channels_last == "auto":
+        return torch.channels_last
+    return speed.memory_format
+
+
 class Packed:
     """The active members' networks and optimiser, packed, and their training."""
 
@@ -245,12 +254,8 @@ class Packed:
 
     @property
     def memory_format(self) -> torch.memory_format:
-        """channels_last for the packed network where the run's layout is left to us: on the
-        CPU, NCHW grouped convolutions and max-pooling take slow paths (docs/performance.md)."""
         first = self.members[0].live
-        if first.cfg.channels_last == "auto":
-            return torch.channels_last
-        return first.speed.memory_format
+        return packed_memory_format(first.cfg.channels_last, first.speed)
 
     def train_epochs(self) -> None:
         cfg, lives = self.cfg, [m.live for m in self.members]

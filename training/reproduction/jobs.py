@@ -36,7 +36,7 @@ class TrainJob(submitit.helpers.Checkpointable):
     def __init__(self, train):
         self.train = train
 
-    def __call__(self, argv: list[str] | None, folder: str, threads: int | None) -> str:
+    def __call__(self, argv: list[str] | None, folders: list[str], threads: int | None) -> str:
         if threads:
             torch.set_num_threads(threads)
         os.environ.setdefault("TQDM_MININTERVAL", JOB_LOG_INTERVAL)
@@ -47,12 +47,13 @@ class TrainJob(submitit.helpers.Checkpointable):
                     f"python -m training.run exited with status {code} (its "
                     "error is the line before this traceback)"
                 )
-        write_representations(Path(folder))
-        return folder
+        for folder in folders:
+            write_representations(Path(folder))
+        return ", ".join(folders)
 
-    def checkpoint(self, argv, folder, threads) -> submitit.helpers.DelayedSubmission:
+    def checkpoint(self, argv, folders, threads) -> submitit.helpers.DelayedSubmission:
         resumed = argv and ["--resume" if word == "--overwrite" else word for word in argv]
-        return submitit.helpers.DelayedSubmission(TrainJob(self.train), resumed, folder, threads)
+        return submitit.helpers.DelayedSubmission(TrainJob(self.train), resumed, folders, threads)
 
 
 def write_representations(folder: Path) -> None:
@@ -89,15 +90,15 @@ class LaunchReport:
     failures: list[Failure] = field(default_factory=list)
 
 
-def job_argv(p: sweep.Planned, overwrite: bool) -> list[str] | None:
-    if p.state == "representations":
-        return None
-    # --overwrite: another configuration, or a broken run whose damaged files were moved aside
-    return p.argv(overwrite=overwrite and p.state in ("conflict", "new"))
-
-
 def local(
-    todo, train, *, folder: Path, jobs: int, threads: int | None, gpus: int, echo=print
+    todo: list[sweep.Job],
+    train,
+    *,
+    folder: Path,
+    jobs: int,
+    threads: int | None,
+    gpus: int,
+    echo=print,
 ) -> LaunchReport:
     """``todo`` on this machine, ``jobs`` at a time; job i of those running at once uses GPU
     i mod ``gpus`` (none when ``gpus`` is 0)."""
@@ -108,9 +109,8 @@ def local(
         while pending or running:
             for slot in range(jobs):
                 if slot not in running and pending:
-                    planned, overwrite = pending.pop(0)
                     running[slot] = _start(
-                        executor, planned, train, overwrite, slot, gpus, threads, echo
+                        executor, pending.pop(0), train, slot, gpus, threads, echo
                     )
             for slot, (job, planned) in list(running.items()):
                 if job.done():
@@ -124,15 +124,13 @@ def local(
     return report
 
 
-def _start(executor, planned, train, overwrite, slot, gpus, threads, echo):
+def _start(executor, planned: sweep.Job, train, slot, gpus, threads, echo):
     where = ""
     if gpus:
         executor.update_parameters(gpus_per_node=1, visible_gpus=[slot % gpus])
         where = f" on GPU {slot % gpus}"
     with _output_to(Path(executor.folder) / CONTROLLERS_LOG):
-        job = executor.submit(
-            TrainJob(train), job_argv(planned, overwrite), str(planned.folder), threads
-        )
+        job = executor.submit(TrainJob(train), planned.argv(), planned.folders, threads)
     echo(f"started {planned.name} ({planned.state}) as job {job.job_id}{where}")
     return job, planned
 
@@ -179,12 +177,12 @@ def slurm_executor(folder: Path, *, partition, time_min, gpus, cpus, parallelism
     return executor
 
 
-def slurm(todo, train, *, executor, threads: int | None, echo=print) -> LaunchReport:
-    """``todo`` as one Slurm job array; waits for every task."""
+def slurm(todo: list[sweep.Job], train, *, executor, threads: int | None, echo=print):
+    """``todo`` as one Slurm job array; waits for every task. Returns a LaunchReport."""
     with executor.batch():
         submitted = [
-            (executor.submit(TrainJob(train), job_argv(p, overwrite), str(p.folder), threads), p)
-            for p, overwrite in todo
+            (executor.submit(TrainJob(train), job.argv(), job.folders, threads), job)
+            for job in todo
         ]
     echo(f"submitted {len(submitted)} jobs to Slurm: {', '.join(j.job_id for j, _ in submitted)}")
     report = LaunchReport()

@@ -115,9 +115,10 @@ def slurm_executor(args, out: Path, at_once: int):
 def launch_missing(
     planned, args, scale: sweep.Scale, at_once: int, out: Path, executor, train
 ) -> list:
-    """Launch every run not done (Slurm when ``executor`` is given) as a job calling ``train``
-    (``training.run.main``) with the run's command line; the failures."""
-    todo = [(p, args.overwrite) for p in planned if p.state != "done"]
+    """Launch every run not done (Slurm when ``executor`` is given), packed ``args.pack`` runs
+    to a job (``sweep.pack``), as jobs calling ``train`` (``training.run.main``) with their
+    command line; the failures."""
+    todo = sweep.pack(planned, args.overwrite, args.pack)
     if not todo:
         print("nothing to launch: every run of the plan is done")
         return []

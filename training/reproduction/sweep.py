@@ -126,16 +126,79 @@ class Planned:
     def name(self) -> str:
         return self.folder.name
 
-    def argv(self, overwrite: bool = False) -> list[str]:
-        """training.run's command line for this run."""
+    def argv(self, overwrite: bool = False, seeds: list[int] | None = None) -> list[str]:
+        """training.run's command line for this run, or (``seeds``) for a batch of this run's
+        configuration at those seeds, each in its own folder of the plan."""
         words = [self.variant]
         for key, value in self.given.items():
+            if seeds is not None and key == "seed":
+                continue
             flag = "--" + key.replace("_", "-")
             words += [flag] if value is True else [flag, str(value)]
-        return words + ["--out", str(self.folder), "--overwrite" if overwrite else "--resume"]
+        if seeds is None:
+            out = str(self.folder)
+        else:
+            words += ["--seeds", ",".join(map(str, seeds))]
+            out = str(self.folder.parent / run_name(self.variant, self.beta, "{seed}"))
+        return words + ["--out", out, "--overwrite" if overwrite else "--resume"]
 
 
-def run_name(variant: str, beta: float | None, seed: int) -> str:
+@dataclass
+class Job:
+    """What one job trains: one run, or runs of one configuration at several seeds packed into
+    one batch (``training.run --seeds``); ``overwrite``: start them again (--overwrite)."""
+
+    runs: list[Planned]
+    overwrite: bool
+
+    @property
+    def name(self) -> str:
+        if len(self.runs) == 1:
+            return self.runs[0].name
+        first = self.runs[0]
+        return run_name(first.variant, first.beta, ",".join(str(p.seed) for p in self.runs))
+
+    @property
+    def state(self) -> str:
+        return "+".join(dict.fromkeys(p.state for p in self.runs))
+
+    @property
+    def folders(self) -> list[str]:
+        return [str(p.folder) for p in self.runs]
+
+    def argv(self) -> list[str] | None:
+        """training.run's command line; None when only Figure 5's representations are missing."""
+        if self.runs[0].state == "representations":
+            return None
+        if len(self.runs) == 1:
+            return self.runs[0].argv(overwrite=self.overwrite)
+        return self.runs[0].argv(overwrite=self.overwrite, seeds=[p.seed for p in self.runs])
+
+
+def pack(planned: list[Planned], overwrite: bool, most: int) -> list[Job]:
+    """The jobs that train the runs not done: runs of one configuration (variant, β) and the same
+    start (resumed, or again with ``overwrite``) packed ``most`` at a time in plan order; a run
+    whose variant does not train, or that lacks only its representations, alone."""
+    jobs: list[Job] = []
+    open_jobs: dict[tuple, Job] = {}
+    for p in planned:
+        if p.state == "done":
+            continue
+        again = overwrite and p.state in ("conflict", "new")
+        packable = p.state != "representations" and variants.resolve(p.variant).trains
+        key = (p.variant, p.beta, again)
+        job = open_jobs.get(key) if packable else None
+        if job is None or len(job.runs) >= most:
+            job = Job([p], again)
+            jobs.append(job)
+            if packable:
+                open_jobs[key] = job
+        else:
+            job.runs.append(p)
+    return jobs
+
+
+def run_name(variant: str, beta: float | None, seed: int | str) -> str:
     name = variants.file_name(variants.resolve(variant))
     return f"{name}-b{beta:g}-s{seed}" if beta is not None else f"{name}-s{seed}"
 
@@ -269,8 +332,8 @@ def way_out(p: Planned) -> str:
     )
 
 
-def describe(planned: list[Planned], scale: Scale, jobs: int) -> str:
-    """The plan as a table, and what the runs still to launch will cost."""
+def describe(planned: list[Planned], scale: Scale, jobs: int, packed: list[Job] = ()) -> str:
+    """The plan as a table, its packing into jobs, and what the runs still to launch will cost."""
     lines = [f"{'run':24} {'steps':>7}  state"]
     for p in planned:
         note = (
@@ -293,6 +356,12 @@ def describe(planned: list[Planned], scale: Scale, jobs: int) -> str:
         f"{counts['new']} new, {counts['conflict']} of another configuration"
         + (f", {counts['broken']} broken" if counts["broken"] else "")
     )
+    batches = [job for job in packed if len(job.runs) > 1]
+    if batches:
+        lines.append(
+            f"packing: {len(packed)} jobs, {len(batches)} of them batches of one configuration's "
+            f"seeds trained as one network: " + ", ".join(job.name for job in batches)
+        )
     steps = sum(p.steps for p in todo if p.state != "representations")
     if per_step is None:
         lines.append(f"cost: {steps:,} steps; no time estimate ({source})")

@@ -70,12 +70,12 @@ def test_a_sweep_reports_failures_resumes_the_killed_job_and_then_launches_nothi
     (broken / "metrics.jsonl").write_text("{}\n")  # a stray file training.run will not start over
     with monkeypatch.context() as m:
         _kill_one(m, "byol-np-s0")
-        assert _reproduce(out) == 1
+        assert _reproduce(out, "--pack", "1") == 1
     first = capsys.readouterr()
     assert first.err.count("failed (job") == 2 and "nothing to resume" in first.err
     assert "finished byol-np-s1" in first.out and "finished byol-lp-s0" in first.out
     (broken / "metrics.jsonl").unlink()
-    assert _reproduce(out) == 0
+    assert _reproduce(out, "--pack", "1") == 0
     second = capsys.readouterr().out
     assert "started byol-np-s0 (resume)" in second and "started byol-lp-s1 (new)" in second
     assert second.count("as job") == 2
@@ -88,6 +88,20 @@ def test_a_sweep_reports_failures_resumes_the_killed_job_and_then_launches_nothi
     assert "nothing to launch" in capsys.readouterr().out and set((out / "jobs").iterdir()) == jobs
     assert "BYOL-NP collapses" in (out / "verdicts.md").read_text()
     assert (out / "figure1.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_packed_sweep_trains_each_configurations_seeds_as_one_job(tiny, tmp_path, capsys):
+    assert _reproduce(tmp_path) == 0
+    printed = capsys.readouterr().out
+    assert "started byol-np-s0,1 (new)" in printed and printed.count("as job") == 2
+    for name in ("byol-np-s0", "byol-np-s1", "byol-lp-s0", "byol-lp-s1"):
+        assert (tmp_path / "runs" / name / sweep.REPRESENTATIONS).is_file()
+    assert _reproduce(tmp_path) == 0 and "nothing to launch" in capsys.readouterr().out
+
+
+def test_the_plan_prints_its_packing(tiny, tmp_path, capsys):
+    assert _reproduce(tmp_path, "--dry-run", "--seeds", "3", "--pack", "2") == 0
+    assert "packing: 4 jobs, 2 of them batches" in capsys.readouterr().out
 
 
 def test_the_plan_names_each_run_and_knows_what_its_folder_holds(tiny, tmp_path):

@@ -18,7 +18,7 @@ import torch
 
 from training import reproduce
 from training.loop import outputs
-from training.reproduction import jobs, pipeline, sweep
+from training.reproduction import pipeline, sweep
 
 REPO = Path(__file__).resolve().parents[3]
 SCALE = sweep.Scale(
@@ -90,7 +90,7 @@ def recorded_launches(monkeypatch) -> list[list[str]]:
     launched = []
 
     def record(planned, args, *rest):
-        launched.extend(jobs.job_argv(p, args.overwrite) for p in planned if p.state != "done")
+        launched.extend(job.argv() for job in sweep.pack(planned, args.overwrite, args.pack))
         return []
 
     monkeypatch.setattr(pipeline, "launch_missing", record)
