@@ -291,8 +291,9 @@ class Packed:
                 if not any(not m.failed for m in self.members):
                     return
 
-    def train_epoch(self, step, steps_per_epoch: int, progress) -> list[float]:
-        """One epoch of every member; their mean losses, the epoch's one read of the device."""
+    def train_epoch(self, step, steps_per_epoch: int, progress) -> list[list[float]]:
+        """One epoch of every member; each member's step losses, the epoch's one read of the
+        device."""
         lives, batch = [m.live for m in self.members], self.cfg.batch_size
         for network in (self.online, self.predictor, self.target):
             network.train()
@@ -301,26 +302,28 @@ class Packed:
             for live in lives
         ]
         generators = [live.generators["augment"] for live in lives]
-        loss_sum = torch.zeros(len(lives), device=self.device)
+        losses = torch.zeros(
+            steps_per_epoch, len(lives), device=self.device, dtype=lives[0].speed.dtype
+        )
         for i in range(steps_per_epoch):
             images = [
                 live.images[order[i * batch : (i + 1) * batch]]
                 for live, order in zip(lives, orders)
             ]
-            loss_sum += step(images, generators)
+            losses[i] = step(images, generators)
             for live in lives:
                 live.step += 1
             progress.update()
-        return (loss_sum / steps_per_epoch).tolist()
+        return losses.T.tolist()
 
-    def end_epoch(self, epoch: int, losses: list[float], began: float) -> None:
+    def end_epoch(self, epoch: int, losses: list[list[float]], began: float) -> None:
         """Copy the packed state into each member; each still training measures and saves
         itself, or stops when its loss became non-finite."""
         lives = [m.live for m in self.members]
         for network in ("online", "predictor", "target"):
             packing.unload_members(getattr(self, network), [getattr(x, network) for x in lives])
-        for index, (member, loss) in enumerate(zip(self.members, losses)):
-            live = member.live
+        for index, (member, steps) in enumerate(zip(self.members, losses)):
+            live, loss = member.live, sum(steps) / len(steps)
             live.epoch = epoch
             if member.failed:
                 continue
@@ -330,7 +333,7 @@ class Packed:
             live.optimizer.load_state_dict(
                 packing.optimizer_state(self.optimizer, len(lives), index, self.shapes)
             )
-            live.history.append(live.measure(loss, began))
+            live.history.append(live.measure(loss, began, runner.loss_blocks(steps)))
             member.save()
             outputs.append_metrics(live.out, live.history[-1])
 

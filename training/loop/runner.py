@@ -44,6 +44,7 @@ from training.loop.outputs import (
 from training.loop.signals import STOP, Interrupted
 
 CALIBRATION_IMAGES = 4096  # training images that set an untrained network's batch-norm statistics
+LOSS_BLOCK = 8  # steps per mean of metrics.jsonl's loss_blocks
 
 
 def run_in_folder(given: dict, *, resume: bool, overwrite: bool, command: str) -> dict:
@@ -182,13 +183,16 @@ class Run:
             save_checkpoint(self.checkpoint, self.state())
             self.saved = (self.epoch, self.step)
 
-    def measure(self, loss: float | None, began: float) -> dict:
-        """The probe metrics of the model as it is now: one line of metrics.jsonl."""
+    def measure(self, loss: float | None, began: float, blocks: list | None = None) -> dict:
+        """The probe metrics of the model as it is now: one line of metrics.jsonl; ``blocks``:
+        the epoch's training loss by blocks of LOSS_BLOCK steps."""
         values = evaluate.probe_metrics(self.online, self.predictor, self.target, self.probe)
         if self.knn is not None:
             values["knn_acc"] = self.knn.accuracy(self.online)
         values = dict(zip(values, torch.stack(list(values.values())).tolist()))  # one device read
         metrics = {"epoch": self.epoch, "step": self.step, "loss": loss}
+        if blocks is not None:
+            metrics["loss_blocks"] = [finite(b) for b in blocks]
         # per epoch: --precision may change on resume, and result.json's config holds the last
         metrics["precision"] = "fp64" if self.speed.fp64 else "bf16" if self.speed.bf16 else "fp32"
         metrics.update((k, finite(v)) for k, v in values.items())
@@ -444,10 +448,11 @@ def train_epochs(live: Run, until: int | None = None) -> None:
         for epoch in range(live.epoch + 1, until + 1):
             began = time.perf_counter()
             live.epoch = epoch
-            mean_loss = train_epoch(live, train_step, latest, progress, steps_per_epoch)
+            losses = train_epoch(live, train_step, latest, progress, steps_per_epoch)
+            mean_loss = sum(losses) / len(losses)
             if not math.isfinite(mean_loss):
                 break
-            live.history.append(live.measure(mean_loss, began))
+            live.history.append(live.measure(mean_loss, began, loss_blocks(losses)))
             live.save()
             append_metrics(live.out, live.history[-1])
             progress.set_postfix(loss=live.history[-1]["loss"], align=live.history[-1]["align"])
@@ -467,24 +472,32 @@ def stopped_non_finite(live: Run, mean_loss: float, epoch: int) -> RunFailed:
     )
 
 
-def train_epoch(live: Run, train_step, latest, progress, steps_per_epoch: int) -> float:
-    """The steps of one epoch; its mean loss, the epoch's one read of the device."""
+def loss_blocks(losses: list[float]) -> list[float]:
+    """The mean loss of each block of LOSS_BLOCK consecutive steps (the last may be shorter):
+    the shape of the loss within an epoch (BYOL-LPI's early dip, Figure 1(a)) at a few numbers
+    per epoch."""
+    blocks = [losses[i : i + LOSS_BLOCK] for i in range(0, len(losses), LOSS_BLOCK)]
+    return [sum(block) / len(block) for block in blocks]
+
+
+def train_epoch(live: Run, train_step, latest, progress, steps_per_epoch: int) -> list[float]:
+    """The steps of one epoch; their losses, the epoch's one read of the device."""
     cfg, batch = live.cfg, live.cfg.batch_size
     for network in (live.online, live.predictor, live.target):  # the target's batch norm too
         network.train()  # normalises with batch statistics during training, as BYOL's does
     order = torch.randperm(len(live.images), generator=live.generators["order"], device=live.device)
-    loss_sum = torch.zeros((), device=live.device)
+    losses = torch.zeros(steps_per_epoch, device=live.device, dtype=live.speed.dtype)
     for i in range(steps_per_epoch):
         images = live.images[order[i * batch : (i + 1) * batch]]
         loss = train_step(images, live.generators["augment"])
-        loss_sum += loss  # stays on the device: no synchronisation per step
+        losses[i] = loss  # stays on the device: no synchronisation per step
         live.step += 1
         progress.update()
         if cfg.log_every and live.step % cfg.log_every == 0:
             latest.post(loss)  # on CUDA, without waiting for the device
             if latest.value is not None:
                 progress.set_postfix(loss=f"{latest.value:.4g}")
-    return (loss_sum / steps_per_epoch).item()
+    return losses.tolist()
 
 
 def finish(live: Run) -> dict:

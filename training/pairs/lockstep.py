@@ -324,7 +324,8 @@ def train(pair: Pair, epochs: int) -> str | None:
                 began = time.perf_counter()
                 first.epoch = second.epoch = epoch
                 pair.second_sum.zero_()
-                mean = runner.train_epoch(first, pair, latest, progress, per_epoch)
+                losses = runner.train_epoch(first, pair, latest, progress, per_epoch)
+                mean = sum(losses) / len(losses)
                 second_mean = (pair.second_sum / per_epoch).item()
                 second.step = first.step
                 finite = math.isfinite(mean) and math.isfinite(second_mean)
