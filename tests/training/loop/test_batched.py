@@ -162,7 +162,8 @@ def same_bits(a, b) -> bool:
     return a == b
 
 
-def test_a_resumed_batch_continues_bitwise(images, tmp_path):
+def test_a_resumed_batch_continues_bitwise(images, tmp_path, monkeypatch):
+    monkeypatch.setattr(runner.probes, "measure", lambda *_, **__: {})  # costly, and read-only
     given = options(images, variant="byol-lp", precision="fp32", epochs=2, subset=64)
     straight = batch(given, tmp_path / "straight")
     batch({**given, "epochs": 1}, tmp_path / "stopped")
@@ -182,7 +183,8 @@ def test_a_resumed_batch_continues_bitwise(images, tmp_path):
         )
 
 
-def test_a_member_resumes_alone_as_a_single_run(images, tmp_path):
+def test_a_member_resumes_alone_as_a_single_run(images, tmp_path, monkeypatch):
+    monkeypatch.setattr(runner.probes, "measure", lambda *_, **__: {})  # costly, and read-only
     given = options(images, variant="byol-lp", precision="fp32", epochs=1, subset=64)
     member = batch(given, tmp_path / "batch", seeds=[0, 1])[1]
     code = run.main(["byol-lp", *argv({**given, "epochs": 2}), "--out", str(member), "--resume"])
