@@ -25,7 +25,7 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from training.loop import models, outputs, packing, runner, training_step, variants
+from training.loop import evaluate, models, outputs, packing, runner, training_step, variants
 from training.loop.config import SEEDS, Config, RunFailed, UsageError, check
 from training.loop.runner import Run
 from training.loop.signals import Interrupted
@@ -178,8 +178,9 @@ def train(configured: list[tuple[Config, dict | None]]) -> list[dict]:
             members.append(Member(live, outputs.rng_states({})))
         catch_up(members)
         active = [m for m in members if not m.failed]
-        if active:
-            Packed(active).train_epochs()
+        packed = Packed(active) if active else None
+        if packed:
+            packed.train_epochs()
     except Interrupted as stop:
         stop.where = (
             "; ".join(
@@ -189,7 +190,7 @@ def train(configured: list[tuple[Config, dict | None]]) -> list[dict]:
             or stop.where
         )
         raise
-    results = [runner.finish(m.live) for m in members if not m.failed]
+    results = packed.finish() if packed else []
     failed = [m for m in members if m.failed]
     if failed:
         raise RunFailed(
@@ -336,6 +337,41 @@ class Packed:
             live.history.append(live.measure(loss, began, runner.loss_blocks(steps)))
             member.save()
             outputs.append_metrics(live.out, live.history[-1])
+
+    def finish(self) -> list[dict]:
+        """Each member still training: its curves, then every member's linear evaluation at
+        once (features from the packed network, the classifiers batched) and its result.json."""
+        finished = [m.live for m in self.members if not m.failed]
+        if not finished:
+            return []
+        for live in finished:
+            outputs.write_curves(live.out, live.history, live.variant.name)
+        began = time.perf_counter()
+        first, index = finished[0], [self.members.index(m) for m in self.members if not m.failed]
+        dev, plain = self.device, first.views.plain
+        linears = evaluate.linear_evaluations(  # in fp32, whatever the training's precision
+            self.features(first.images, plain, index),
+            first.train_set.labels.to(dev),
+            self.features(first.test_set.images.to(dev), plain, index),
+            first.test_set.labels.to(dev),
+            generators=[torch.Generator(dev).manual_seed(live.cfg.seed + 3) for live in finished],
+            **runner.linear_options(first),
+        )
+        seconds = time.perf_counter() - began
+        return [runner.write_result(live, lin, seconds) for live, lin in zip(finished, linears)]
+
+    def features(self, images, transform, index: list[int]) -> list[torch.Tensor]:
+        """The members' encoder features h(x) of ``images`` (evaluation mode), by one packed
+        pass over each chunk: every member sees the same images."""
+        count = len(self.members)
+
+        def packed(x):
+            return self.online.features(
+                packing.join([transform(x)] * count).contiguous(memory_format=self.memory_format)
+            )
+
+        every = packing.split(evaluate.features_of(self.online, packed, images), count)
+        return [every[k].float() for k in index]
 
 
 class PackedStep(training_step.TrainStep):

@@ -138,13 +138,18 @@ def calibrate_batch_norm(network: nn.Module, images: torch.Tensor, transform) ->
         m.momentum = momentum
 
 
-@torch.no_grad()
 def features(network, images: torch.Tensor, transform) -> torch.Tensor:
     """The frozen encoder's representations h(x) of uint8 ``images`` (evaluation mode),
     computed once so that linear evaluation never runs the encoder again."""
+    return features_of(network, lambda x: network.features(transform(x)), images)
+
+
+@torch.no_grad()
+def features_of(network, encode, images: torch.Tensor) -> torch.Tensor:
+    """``encode`` of ``images``, chunk by chunk, with ``network`` in evaluation mode."""
     modes = _eval_mode(network)
     try:
-        return _in_chunks(lambda x: network.features(transform(x)), images)
+        return _in_chunks(encode, images)
     finally:
         network.train(modes[0])
 
@@ -179,33 +184,75 @@ def linear_evaluation(
     standard deviation of the test accuracy over the last LAST_EPOCHS epochs,
     ``linear_acc_last10`` and ``linear_acc_last10_std``: what the authors' evaluation prints as
     "mean ± std" (docs/reproduce.md); reads the device once."""
-    classifier = nn.Linear(train_x.shape[1], classes).to(train_x.device)
-    nn.init.zeros_(classifier.weight)
-    nn.init.zeros_(classifier.bias)
-    optimizer = training_step.adam(classifier.parameters(), lr)
-    n = train_x.shape[0]
+    return linear_evaluations(
+        [train_x],
+        train_y,
+        [test_x],
+        test_y,
+        classes=classes,
+        epochs=epochs,
+        lr=lr,
+        batch_size=batch_size,
+        generators=[generator],
+    )[0]
+
+
+def linear_evaluations(
+    train_xs: list,
+    train_y,
+    test_xs: list,
+    test_y,
+    *,
+    classes: int,
+    epochs: int,
+    lr: float,
+    batch_size: int,
+    generators: list[torch.Generator],
+) -> list[dict[str, float]]:
+    """``linear_evaluation`` of K runs' features at once (a batch of runs): K classifiers,
+    each trained on its own run's features with minibatches drawn from its own generator, as
+    one batched product per step; the sum of their losses gives each its own gradient, and
+    Adam acts elementwise. Reads the device once."""
+    runs, dim, device = len(train_xs), train_xs[0].shape[1], train_xs[0].device
+    features, tests = torch.stack(train_xs), torch.stack(test_xs)  # (K, N, dim)
+    weight = torch.zeros(runs, classes, dim, device=device, requires_grad=True)
+    bias = torch.zeros(runs, classes, device=device, requires_grad=True)
+    optimizer = training_step.adam([weight, bias], lr)
+    n, rows = features.shape[1], torch.arange(runs, device=device).unsqueeze(1)
     last = []  # test accuracies of the last LAST_EPOCHS epochs, on the device until the end
     for epoch in range(epochs):
-        order = torch.randperm(n, generator=generator, device=train_x.device)
+        orders = torch.stack([torch.randperm(n, generator=g, device=device) for g in generators])
         for start in range(0, n, batch_size):
-            batch = order[start : start + batch_size]
-            loss = F.cross_entropy(classifier(train_x[batch]), train_y[batch])
+            batch = orders[:, start : start + batch_size]
+            logits = _logits(weight, bias, features[rows, batch])
+            losses = F.cross_entropy(logits.transpose(1, 2), train_y[batch], reduction="none")
             optimizer.zero_grad(set_to_none=True)
-            loss.backward()
+            losses.mean(dim=1).sum().backward()
             optimizer.step()
         if epoch >= epochs - LAST_EPOCHS:
-            last.append(_accuracy(classifier, test_x, test_y))
-    final = [_accuracy(classifier, test_x, test_y), _accuracy(classifier, train_x, train_y)]
-    test, train, *last = torch.stack(final + last).tolist()
-    last = last or [test]
-    return {
-        "linear_acc": test,
-        "linear_train_acc": train,
-        "linear_acc_last10": sum(last) / len(last),
-        "linear_acc_last10_std": statistics.pstdev(last),
-    }
+            last.append(_accuracies(weight, bias, tests, test_y))
+    final = [_accuracies(weight, bias, tests, test_y), _accuracies(weight, bias, features, train_y)]
+    test, train, *tails = torch.stack(final + last).tolist()  # one row per measurement, K runs
+    results = []
+    for k in range(runs):
+        tail = [accuracies[k] for accuracies in tails] or [test[k]]
+        results.append(
+            {
+                "linear_acc": test[k],
+                "linear_train_acc": train[k],
+                "linear_acc_last10": sum(tail) / len(tail),
+                "linear_acc_last10_std": statistics.pstdev(tail),
+            }
+        )
+    return results
+
+
+def _logits(weight, bias, x) -> torch.Tensor:
+    """(K, B, classes) from (K, B, dim) features."""
+    return torch.baddbmm(bias.unsqueeze(1), x, weight.transpose(1, 2))
 
 
 @torch.no_grad()
-def _accuracy(classifier, x, y) -> torch.Tensor:
-    return (classifier(x).argmax(dim=1) == y).float().mean()
+def _accuracies(weight, bias, x, y) -> torch.Tensor:
+    """Each run's share of ``x`` (K, N, dim) classified as ``y`` (N,)."""
+    return (_logits(weight, bias, x).argmax(dim=2) == y).float().mean(dim=1)

@@ -510,13 +510,25 @@ def finish(live: Run) -> dict:
         live.train_set.labels.to(dev),
         evaluate.features(live.online, live.test_set.images.to(dev), views.plain).float(),
         live.test_set.labels.to(dev),
-        classes=len(live.test_set.classes),
-        epochs=live.cfg.linear_epochs,
-        lr=live.cfg.linear_lr,
-        batch_size=live.cfg.linear_batch_size,
         generator=torch.Generator(dev).manual_seed(live.cfg.seed + 3),
+        **linear_options(live),
     )
-    result = _result(live, linear, linear_seconds=time.perf_counter() - began)
+    return write_result(live, linear, linear_seconds=time.perf_counter() - began)
+
+
+def linear_options(live: Run) -> dict:
+    """The linear evaluation's settings for ``live``, but its data and generator."""
+    return {
+        "classes": len(live.test_set.classes),
+        "epochs": live.cfg.linear_epochs,
+        "lr": live.cfg.linear_lr,
+        "batch_size": live.cfg.linear_batch_size,
+    }
+
+
+def write_result(live: Run, linear: dict, linear_seconds: float) -> dict:
+    """result.json from the run and its linear evaluation, and the run's line on stderr."""
+    result = _result(live, linear, linear_seconds=linear_seconds)
     write_json(live.out / "result.json", result)
     final = live.history[-1]
     print(

@@ -16,7 +16,7 @@ import pytest
 import torch
 
 from training import run
-from training.loop import batched, config, packing, runner, variants
+from training.loop import batched, config, evaluate, packing, runner, variants
 
 ROUNDOFF_FACTOR = 10  # measured: members deviate 0.5–2.1× as much as the control does
 FLOOR = 1e-13  # float64: ~500 ulps; the measured deviations are 2e-12 to 2e-11
@@ -219,3 +219,19 @@ def test_a_batch_that_would_not_fit_is_refused_before_any_folder_exists(tmp_path
     out = tmp_path / "runs"
     assert run.main(["byol", "--seeds", "3", "--device", "cpu", "--out", str(out)]) == 2
     assert not out.exists()
+
+
+def test_linear_evaluations_of_a_batch_are_each_runs_own(float64):
+    torch.manual_seed(0)
+    xs, y = [torch.randn(40, 6) for _ in range(3)], torch.randint(0, 3, (40,))
+    options = {"classes": 3, "epochs": 12, "lr": 0.01, "batch_size": 16}
+    batch = evaluate.linear_evaluations(
+        xs, y, xs, y, generators=[torch.Generator().manual_seed(k) for k in range(3)], **options
+    )
+    alone = [
+        evaluate.linear_evaluation(
+            x, y, x, y, generator=torch.Generator().manual_seed(k), **options
+        )
+        for k, x in enumerate(xs)
+    ]
+    assert batch == alone
