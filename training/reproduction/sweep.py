@@ -364,21 +364,26 @@ def describe(planned: list[Planned], scale: Scale, jobs: int, packed: list[Job] 
             f"packing: {len(packed)} jobs, {len(batches)} of them batches of one configuration's "
             f"seeds trained as one network: " + ", ".join(job.name for job in batches)
         )
-    steps = sum(p.steps for p in todo if p.state != "representations")
+    # a packed job trains its runs' steps together: its cost is one run's steps of the batch
+    steps = sum(job.runs[0].steps for job in packed if job.runs[0].state != "representations")
+    if not packed:
+        steps = sum(p.steps for p in todo if p.state != "representations")
     if per_step is None:
         lines.append(f"cost: {steps:,} steps; no time estimate ({source})")
     else:
         total = steps * per_step
+        count = len(packed) or len(todo) or 1
         lines.append(
-            f"cost: {steps:,} steps ≈ {total / 60:.1f} run-minutes at {per_step:.3g} s per step "
-            f"({source}); ≈ {total / max(1, min(jobs, len(todo) or 1)) / 60:.1f} minutes with "
+            f"cost: {steps:,} steps ≈ {total / 60:.1f} job-minutes at {per_step:.3g} s per step "
+            f"({source}); ≈ {total / max(1, min(jobs, count)) / 60:.1f} minutes with "
             f"{jobs} job(s) at once, plus each run's evaluations"
         )
     return "\n".join(lines)
 
 
 def seconds_per_step(planned: list[Planned], scale: Scale) -> tuple[float | None, str]:
-    """Seconds per step from this sweep's finished runs, else the scale's stated figure."""
+    """Seconds per step of a job from this sweep's finished runs (a run of a batch records the
+    batch's time), else the scale's stated figure."""
     measured = []
     for p in planned:
         if p.state in ("done", "representations") and p.steps:
