@@ -289,7 +289,7 @@ def prepare(cfg: Config, resumed: dict | None) -> Run:
     online = models.Network(cfg.width).to(dev, speed.dtype, memory_format=speed.memory_format)
     if not resumed:
         evaluate.calibrate_batch_norm(online, images[:CALIBRATION_IMAGES], views.plain)
-    predictor = models.predictor(variant.predictor).to(dev, speed.dtype)
+    predictor = models.predictor(variant.predictor, len(train_set.classes)).to(dev, speed.dtype)
     target = models.mean_teacher(online)
     optimizer = training_step.adam([*online.parameters(), *predictor.parameters()], cfg.lr)
     generators = {
@@ -453,9 +453,11 @@ def train_epoch(live: Run, train_step, latest, progress, steps_per_epoch: int) -
         network.train()  # normalises with batch statistics during training, as BYOL's does
     order = torch.randperm(len(live.images), generator=live.generators["order"], device=live.device)
     loss_sum = torch.zeros((), device=live.device)
+    labels = live.train_set.labels.to(live.device) if live.variant.supervised else None
     for i in range(steps_per_epoch):
-        images = live.images[order[i * batch : (i + 1) * batch]]
-        loss = train_step(images, live.generators["augment"])
+        chosen = order[i * batch : (i + 1) * batch]
+        batch_labels = None if labels is None else labels[chosen]  # the supervised baseline's
+        loss = train_step(live.images[chosen], live.generators["augment"], labels=batch_labels)
         loss_sum += loss  # stays on the device: no synchronisation per step
         live.step += 1
         progress.update()

@@ -12,7 +12,7 @@ import statistics
 import numpy as np
 
 from training.reproduction import sweep, verdicts
-from training.reproduction.figures import circle_angles
+from training.reproduction.figures import SPREAD_BINS, circle_angles, spread
 
 FLOOR = 1e-15  # an alignment or uniformity of exactly 0 (float32 underflow) counts as this
 RECOVERED = 0.5  # BYOL-LPI has recovered when its loss is back within 2× of BYOL-LP's
@@ -21,7 +21,6 @@ LAST = 10  # Table 1 averages the last 10 epochs
 # L_align (eq. 2) of two independent uniformly random unit directions: E‖u − v‖² = 2 − 2E⟨u, v⟩
 # = 2. The paper's "every data is randomly projected" (Table 3's RAFT-NP at β = −10, −100).
 INDEPENDENT_ALIGN = 2.0
-SPREAD_BINS = 36  # 10° bins of the angles on Figure 5's circle
 
 
 def log10_align(run, _reference=None) -> float:
@@ -122,17 +121,13 @@ def uniform_slope(run, _reference=None) -> float:
 
 
 def circle_spread(run, _reference=None) -> float:
-    """How evenly Figure 5's circle holds the probe images: the entropy of their angles
-    (``figures.circle_angles``) over SPREAD_BINS equal arcs, divided by log(SPREAD_BINS). 1 is
-    an even spread, 0 every image at one place; 512 images drawn uniformly give about 0.96.
-    NaN when the run's representations were not saved."""
+    """How evenly Figure 5's circle holds the probe images (``figures.spread`` of
+    ``figures.circle_angles``): 1 an even spread, 0 every image at one place. NaN when the
+    run's representations were not saved."""
     path = getattr(run, "folder", None)
     if path is None or not (path / sweep.REPRESENTATIONS).is_file():
         return math.nan
-    angles = circle_angles(np.load(path / sweep.REPRESENTATIONS)["z"])
-    counts, _ = np.histogram(angles, bins=SPREAD_BINS, range=(-math.pi, math.pi))
-    shares = counts[counts > 0] / counts.sum()
-    return float(-(shares * np.log(shares)).sum() / math.log(SPREAD_BINS))
+    return spread(circle_angles(np.load(path / sweep.REPRESENTATIONS)["z"]), SPREAD_BINS)
 
 
 STATISTICS = {

@@ -89,7 +89,7 @@ TARGETS: dict[str, tuple[Group, ...]] = {
     "figure1": (_BYOL, _NP, _LP, _LPI),
     "figure4": tuple((v, b) for v in ("byol'-np", "raft-np") for b in (1.0, 10.0, 100.0))
     + (("raft-lp", 1.0),),
-    "figure5": (_BYOL, _NP, ("byol'", 1.0), ("raft", 1.0)),
+    "figure5": (("supervised", None), _BYOL, _NP, ("byol'", 1.0), ("raft", 1.0)),
 }
 TARGETS["all"] = tuple(dict.fromkeys(g for groups in TARGETS.values() for g in groups))
 

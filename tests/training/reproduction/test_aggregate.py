@@ -165,3 +165,8 @@ def test_hand_made_run_files_where_raft_is_far_below_byolp_give_not_supported(
     assert f"| {title} | Section 4.2, Table 1 | not supported |" in text
     assert "p = " in text and "Hedges' g = " in text
     assert (tmp_path / "figure5.png").read_bytes()[:8] == PNG
+
+
+def test_the_circle_spread_is_near_1_for_uniform_angles_and_0_for_one_place():
+    angles = np.random.default_rng(0).uniform(-np.pi, np.pi, 512)
+    assert figures.spread(angles) > 0.97 and figures.spread(np.zeros(512)) == 0.0
