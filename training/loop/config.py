@@ -12,6 +12,7 @@ from training.loop import augment, data, training_step, variants
 SEEDS = 2**32  # numpy's np.random.seed takes 0 ≤ seed < 2**32; torch and Python take more
 TARGET_INITS = ("copy", "independent")
 REDUCTIONS = ("sum", "mean")
+BIASABLE = ("linear", "linear-identity-init")  # the predictors --predictor-bias applies to
 
 
 @dataclass
@@ -51,6 +52,7 @@ class Config:
     target_init: str = "copy"  # "independent": ξ₀ drawn apart from θ₀ (their --same-init False)
     ema_updates: int = 1  # 2: their wrappers move the teacher before and after each Adam step
     objective_reduction: str = "sum"  # "mean": their losses average over the D dimensions
+    predictor_bias: bool = False  # True: their linear predictor nn.Linear(128, 128) has a bias
 
 
 # Options that may differ when a run is resumed: where the data is, what runs it and how, how
@@ -147,6 +149,12 @@ def _monitor_and_conventions(p: argparse.ArgumentParser, d: Config) -> None:
         help="sum: squared distances summed over "
         "the D dimensions, as the paper's equations (default); mean: averaged over them, as the "
         "authors' losses (trained exactly so as Adam with ε·D)",
+    )
+    p.add_argument(
+        "--predictor-bias",
+        action="store_true",
+        help="a linear predictor with a trained bias, q(z) = Wz + b, as the authors' "
+        "nn.Linear(128, 128) (default: the paper's q(z) = Wz; for …-lp and …-lpi variants)",
     )
 
 
@@ -250,6 +258,11 @@ def check(cfg: Config, variant: variants.Variant) -> None:
     for name, ok, rule in rules:
         if not ok:
             raise UsageError(f"--{name} must be {rule}, got {getattr(cfg, name.replace('-', '_'))}")
+    if cfg.predictor_bias and variant.predictor not in BIASABLE:
+        raise UsageError(
+            f"--predictor-bias: {variant.name}'s predictor ({variant.predictor}) is not a trained "
+            f"linear one; only the {', '.join(BIASABLE)} predictors (…-lp, …-lpi) take a bias"
+        )
     if cfg.dataset not in data.DATASETS:
         raise UsageError(f"unknown dataset {cfg.dataset!r}; valid: {', '.join(data.DATASETS)}")
     if cfg.augment not in augment.RECIPES:

@@ -23,6 +23,8 @@ The keys (None where they do not apply: no linear predictor, C undefined, a non-
   expectations over the probe batch, mean LHS / mean RHS, for each form: what Theorem 4.1 bounds
   (its L's are expectations). With the two views drawn alike the symmetrised one is bounded by 1
   in expectation (``thm4.1-sym-exchangeable``) even where per-sample ratios exceed 1.
+- ``w_identity_distance``: ‖W − I‖_F/√D, how far W is from the apparent collapse W = I
+  (Section 3: "it never converges to this apparent collapse").
 - ``w_eigenvalues`` ([re, im] pairs, by decreasing modulus), ``w_singular_values`` (decreasing).
 - ``c_eigenvalues``: of C = BA⁻¹ (eq. 67) with A = E[z1z1ᵀ], B = E[z2z1ᵀ] over the probe set,
   z1, z2 the online projections f_θ(t1(x)), f_θ(t2(x)): the representations W acts on.
@@ -59,6 +61,7 @@ BOUNDS = {"thm4.1": "thm41", "thm4.1-sym": "thm41_sym", "thm4.1-symsym": "thm41_
 # (ab)×(ab) matrix takes a fraction of a second at 512 unknowns and grows as (ab)³.
 DIMENSION_UNKNOWNS = 512
 LINEAR_KEYS = (
+    "w_identity_distance",
     "w_eigenvalues",
     "w_singular_values",
     "c_eigenvalues",
@@ -72,7 +75,9 @@ LINEAR_KEYS = (
 
 
 def linear_weight(predictor: nn.Module) -> torch.Tensor | None:
-    """W of a linear predictor q(z) = Wz (trained or fixed), None for any other predictor."""
+    """W of a linear predictor q(z) = Wz (trained or fixed), None for any other predictor,
+    including the authors' q(z) = Wz + b (``--predictor-bias``): Appendix H's analysis is of
+    q(z) = Wz."""
     if isinstance(predictor, nn.Linear) and predictor.bias is None:
         return predictor.weight.detach()
     return None
@@ -170,6 +175,12 @@ def directpred(W: np.ndarray, F: np.ndarray) -> dict:
     }
 
 
+def identity_distance(W: np.ndarray) -> float:
+    """‖W − I‖_F/√D: 0 at the apparent collapse W = I (Section 3), 1 at W = 0; the root mean
+    square over the basis vectors e_i of ‖(W − I)e_i‖."""
+    return float(np.linalg.norm(W - np.eye(len(W))) / np.sqrt(len(W)))
+
+
 def linear_probes(W: np.ndarray | None, z1: np.ndarray | None, z2: np.ndarray | None) -> dict:
     """The keys of LINEAR_KEYS for a linear predictor W on projections z1, z2 (host, float64);
     all None without one. A non-finite W or projection, or a singular A, says so in
@@ -180,6 +191,7 @@ def linear_probes(W: np.ndarray | None, z1: np.ndarray | None, z2: np.ndarray | 
     if not (np.all(np.isfinite(W)) and np.all(np.isfinite(z1)) and np.all(np.isfinite(z2))):
         values["appH_note"] = "W or the projections have non-finite entries"
         return values
+    values["w_identity_distance"] = identity_distance(W)
     values["w_eigenvalues"] = _spectrum(np.linalg.eigvals(W))
     values["w_singular_values"] = [float(s) for s in np.linalg.svd(W, compute_uv=False)]
     A, B, A2 = appH.moments(z1, z2)

@@ -289,7 +289,9 @@ def prepare(cfg: Config, resumed: dict | None) -> Run:
     online = models.Network(cfg.width).to(dev, speed.dtype, memory_format=speed.memory_format)
     if not resumed:
         evaluate.calibrate_batch_norm(online, images[:CALIBRATION_IMAGES], views.plain)
-    predictor = models.predictor(variant.predictor, len(train_set.classes)).to(dev, speed.dtype)
+    predictor = models.predictor(
+        variant.predictor, len(train_set.classes), bias=cfg.predictor_bias
+    ).to(dev, speed.dtype)
     target = models.mean_teacher(online)
     optimizer = training_step.adam([*online.parameters(), *predictor.parameters()], cfg.lr)
     generators = {

@@ -235,6 +235,7 @@ def test_unknown_variant_one_line_exit_2():
         (["byol", "--batch-size", "1"], "--batch-size must be ≥ 2"),
         (["byol", "--subset", "2"], "--subset must be ≥ the batch size"),
         (["byol", "--device", "tpu"], "--device"),
+        (["byol-np", "--predictor-bias"], "--predictor-bias: byol-np's predictor (none)"),
     ],
 )
 def test_bad_values_exit_2_with_a_clear_error(cifar, tmp_path, capsys, arguments, message):
@@ -242,6 +243,23 @@ def test_bad_values_exit_2_with_a_clear_error(cifar, tmp_path, capsys, arguments
     assert run.main([variant, *tiny(cifar, tmp_path / "out"), *options]) == 2  # the last one wins
     assert message in capsys.readouterr().err
     assert not (tmp_path / "out").exists()  # refused before writing anything
+
+
+def test_the_authors_biased_linear_predictor_trains_its_bias_and_starts_at_i_for_lpi(
+    cifar, tmp_path
+):
+    assert run.main(["byol-lpi", *tiny(cifar, tmp_path / "out"), "--predictor-bias"]) == 0
+    state = torch.load(tmp_path / "out" / "checkpoint.pt", weights_only=False)["predictor"]
+    assert state["bias"].shape == (128,) and state["bias"].abs().max() > 0  # trained from 0
+    assert (
+        metrics_of(tmp_path / "out")[0]["w_identity_distance"] is None
+    )  # Appendix H's q = Wz only
+
+
+def test_a_linear_predictor_records_its_distance_to_the_identity_every_epoch(cifar, tmp_path):
+    assert run.main(["byol-lpi", *tiny(cifar, tmp_path / "out")]) == 0
+    distances = [m["w_identity_distance"] for m in metrics_of(tmp_path / "out")]
+    assert distances[0] == 0.0 and distances[1] > 0
 
 
 @pytest.mark.parametrize("option, value", [("--precision", "fp16"), ("--channels-last", "maybe")])
