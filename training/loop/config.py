@@ -45,6 +45,8 @@ class Config:
     compile: bool = False
     out: str | None = None  # None: runs/VARIANT-DATASET-sSEED
     log_every: int = 50  # steps between reads of the loss for the progress bar; 0: epoch ends only
+    early_epochs: int = 0  # the first E epochs' every step's loss in early.jsonl; 0: none
+    early_every: int = 0  # and the probe's L_align, L_uniform every N steps of them; 0: none
     knn_bank: int = 4096  # training images in the per-epoch k-NN monitor's bank; 0: no monitor
     knn_k: int = 200
     knn_temperature: float = 0.1
@@ -116,6 +118,18 @@ def add_options(
         "--width", type=int, help=f"ResNet18's first-stage width (default {d.width}, ResNet18)"
     )
     p.add_argument("--seed", type=int, help=f"default {d.seed}")
+    p.add_argument(
+        "--early-epochs",
+        type=int,
+        help="write every step's training loss of the first E epochs to early.jsonl "
+        "(default 0: none)",
+    )
+    p.add_argument(
+        "--early-every",
+        type=int,
+        help="with --early-epochs: also the probe's L_align and L_uniform every N steps "
+        "(default 0: the loss only)",
+    )
     _monitor_and_conventions(p, d)
     _how_it_runs(p, d, out)
 
@@ -233,6 +247,8 @@ def check(cfg: Config, variant: variants.Variant) -> None:
         ("linear-batch-size", cfg.linear_batch_size >= 1, "≥ 1"),
         ("width", cfg.width >= 1, "≥ 1"),
         ("log-every", cfg.log_every >= 0, "≥ 0"),
+        ("early-epochs", cfg.early_epochs >= 0, "≥ 0"),
+        ("early-every", cfg.early_every >= 0, "≥ 0"),
         ("knn-bank", cfg.knn_bank >= 0, "≥ 0"),
         ("knn-k", cfg.knn_k >= 1, "≥ 1"),
         ("knn-temperature", math.isfinite(cfg.knn_temperature) and cfg.knn_temperature > 0, "> 0"),

@@ -25,6 +25,7 @@ from training.loop.config import (
     resolve_device,
     settle,
 )
+from training.loop.early import EarlyLog
 from training.loop.outputs import (
     CHECKPOINT_FORMAT,
     LOCK,
@@ -156,6 +157,7 @@ class Run:
     step: int = 0
     saved: tuple[int, int] | None = None  # the epoch and step checkpoint.pt holds
     knn: evaluate.KNN | None = None  # the per-epoch k-NN monitor (--knn-bank 0: none)
+    early: EarlyLog | None = None  # the first epochs step by step (--early-epochs)
 
     @property
     def checkpoint(self) -> Path:
@@ -175,6 +177,7 @@ class Run:
             "rng": rng_states(self.generators),
             "history": self.history,
             "data": self.fingerprint,
+            "early": self.early.lines if self.early else [],
         }
 
     def save(self) -> None:
@@ -317,6 +320,7 @@ def prepare(cfg: Config, resumed: dict | None) -> Run:
         generators,
         fingerprint,
         knn=knn_monitor(cfg, images, train_set, test_set, probe, views),
+        early=EarlyLog(cfg.early_epochs, cfg.early_every) if cfg.early_epochs else None,
     )
 
 
@@ -396,6 +400,9 @@ def restore(live: Run, resumed: dict) -> None:
     live.epoch, live.step, live.history = resumed["epoch"], resumed["step"], resumed["history"]
     live.saved = (live.epoch, live.step)
     write_metrics(live.out, live.history)  # drops any line written after the checkpoint
+    if live.early:
+        live.early.lines = resumed.get("early", [])
+        live.early.write(live.out)
     if live.cfg.epochs > live.epoch:  # an extension: until it ends, there is no final result
         (live.out / "result.json").unlink(missing_ok=True)
     print(f"resuming {live.out} at epoch {live.epoch}, step {live.step}", file=sys.stderr)
@@ -437,6 +444,8 @@ def train_epochs(live: Run) -> None:
             live.history.append(live.measure(mean_loss, began))
             live.save()
             append_metrics(live.out, live.history[-1])
+            if live.early and live.early.wanted(epoch):
+                live.early.write(live.out)
             progress.set_postfix(loss=live.history[-1]["loss"], align=live.history[-1]["align"])
         else:
             return
@@ -463,6 +472,9 @@ def train_epoch(live: Run, train_step, latest, progress, steps_per_epoch: int) -
         loss_sum += loss  # stays on the device: no synchronisation per step
         live.step += 1
         progress.update()
+        if live.early and live.early.wanted(live.epoch):  # reads the device: first epochs only
+            model = (live.online, live.predictor, live.target, live.probe)
+            live.early.record(live.epoch, live.step, loss, model)
         if cfg.log_every and live.step % cfg.log_every == 0:
             latest.post(loss)  # on CUDA, without waiting for the device
             if latest.value is not None:

@@ -6,11 +6,13 @@ is NaN, which the rule reads as "too short to tell" (the run lacks what the clai
 Paired statistics (``..._minus_reference``) take the same-seed run of a reference group.
 """
 
+import json
 import math
 import statistics
 
 import numpy as np
 
+from training.loop.early import EARLY
 from training.reproduction import sweep, verdicts
 from training.reproduction.figures import SPREAD_BINS, circle_angles, spread
 
@@ -59,14 +61,29 @@ def w_identity_distance(run, _reference=None) -> float:
     return statistics.fmean(values) if values else math.nan
 
 
+def _early_losses(run) -> dict[int, float]:
+    """{step: training loss} of every step the run logged finely (early.jsonl, --early-epochs);
+    empty when it did not."""
+    path = getattr(run, "folder", None)
+    if path is None or not (path / EARLY).is_file():
+        return {}
+    lines = (json.loads(text) for text in (path / EARLY).read_text("utf-8").splitlines())
+    return {m["step"]: m["loss"] for m in lines if m.get("loss") is not None}
+
+
 def _loss_ratios(run, reference) -> list[tuple[int, float]]:
-    """(step, loss of ``run`` / loss of ``reference``) at every epoch ≥ 1 both trained."""
+    """(step, loss of ``run`` / loss of ``reference``), in the order of the steps: at every
+    epoch ≥ 1 both trained (epoch means), and at every step both logged finely (one batch's
+    loss; the same batch and views for two runs of one seed)."""
     theirs = {m["epoch"]: m["loss"] for m in reference.history if m.get("loss")}
-    return [
+    ratios = [
         (m["step"], m["loss"] / theirs[m["epoch"]])
         for m in run.history
         if m.get("loss") is not None and theirs.get(m["epoch"])
     ]
+    early, their_early = _early_losses(run), _early_losses(reference)
+    ratios += [(s, loss / their_early[s]) for s, loss in early.items() if their_early.get(s)]
+    return sorted(ratios, key=lambda pair: pair[0])
 
 
 def lpi_dip(run, reference) -> float:

@@ -1,6 +1,7 @@
 """The statistical rule of training.reproduction.verdicts and the claims of training.reproduction.empirical, on
 hand-made values and hand-made runs."""
 
+import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -237,3 +238,15 @@ def test_every_empirical_claim_quotes_the_papers_own_words(claim):
     assert claim.paper_text.where and words(claim.paper_text.text) in words(
         PAPER.read_text("utf-8")
     )
+
+
+def test_a_dip_inside_the_first_epoch_is_seen_in_the_early_log(tmp_path):
+    runs = {}
+    for name, losses in (("lp", [0.4, 0.4, 0.4]), ("lpi", [0.4, 0.001, 0.3])):
+        (tmp_path / name).mkdir()
+        lines = [{"epoch": 1, "step": s + 1, "loss": loss} for s, loss in enumerate(losses)]
+        (tmp_path / name / "early.jsonl").write_text("".join(json.dumps(m) + "\n" for m in lines))
+        run = _run(7e-4, -2.0, losses=[0.4])  # the epoch means show no dip
+        run.folder = tmp_path / name
+        runs[name] = run
+    assert run_statistics.lpi_dip(runs["lpi"], runs["lp"]) == pytest.approx(math.log10(0.001 / 0.4))
