@@ -47,12 +47,12 @@ def parser() -> argparse.ArgumentParser:
         choices=list(sweep.SCALES),
         default="paper",
         help="paper: Appendix B (CIFAR10, 96 px, 300 epochs, GPU); cpu: Fashion-"
-        "MNIST, 32 px, ResNet18 of width 8, 5,120 steps (default paper)",
+        "MNIST, 32 px, ResNet18 of width 8, 2,560 steps (default paper)",
     )
     p.add_argument(
         "--seeds",
         type=cli.count("--seeds", MAX_SEEDS),
-        help="seeds 0 … N−1 per run (default: the scale's, paper 3, cpu 1)",
+        help="seeds 0 … N−1 per run (default: the scale's, 3)",
     )
     p.add_argument("--launcher", choices=("local", "slurm"), default="local")
     p.add_argument(
