@@ -250,3 +250,8 @@ def test_a_dip_inside_the_first_epoch_is_seen_in_the_early_log(tmp_path):
         run.folder = tmp_path / name
         runs[name] = run
     assert run_statistics.lpi_dip(runs["lpi"], runs["lp"]) == pytest.approx(math.log10(0.001 / 0.4))
+
+
+def test_the_reference_lists_every_claim_with_its_rule():
+    text = (Path(__file__).resolve().parents[3] / "docs" / "reproduce.md").read_text("utf-8")
+    assert all(f"`{c.id}`" in text and c.tests[0].reason in text for c in empirical.CLAIMS)
