@@ -18,7 +18,7 @@ import torch
 from training import run
 from training.loop import config, data, outputs, training_step, variants
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[3]  # the repository root: its training package
 METRICS = {
     "epoch",
     "step",
