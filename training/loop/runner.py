@@ -467,8 +467,12 @@ def train_epoch(live: Run, train_step, latest, progress, steps_per_epoch: int) -
     labels = live.train_set.labels.to(live.device) if live.variant.supervised else None
     for i in range(steps_per_epoch):
         chosen = order[i * batch : (i + 1) * batch]
-        batch_labels = None if labels is None else labels[chosen]  # the supervised baseline's
-        loss = train_step(live.images[chosen], live.generators["augment"], labels=batch_labels)
+        if labels is None:  # every step function takes (images, generator)
+            loss = train_step(live.images[chosen], live.generators["augment"])
+        else:  # the supervised baseline's TrainStep also takes the batch's labels
+            loss = train_step(
+                live.images[chosen], live.generators["augment"], labels=labels[chosen]
+            )
         loss_sum += loss  # stays on the device: no synchronisation per step
         live.step += 1
         progress.update()
