@@ -245,7 +245,15 @@ def write_outputs(args, scale, planned, runs: dict, out: Path, seconds: float, a
         )
         return 1
     launches, bad_launches = launches_markdown(out)
-    sections += [tables.runs_markdown(runs), "", verdict_text, "", launches]
+    sections += [tables.runs_markdown(runs), "", verdict_text, ""]
+    if args.markdown:  # the figures inline, by their path from the page
+        page = Path(args.markdown).resolve().parent
+        sections += [
+            f"![{path.stem}]({Path(os.path.relpath(path.resolve(), page)).as_posix()})\n"
+            for path in written
+            if path.suffix == ".png"
+        ]
+    sections += [launches]
     if args.markdown:
         if files.written(
             "results",

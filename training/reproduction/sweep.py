@@ -96,6 +96,11 @@ TARGETS: dict[str, tuple[Group, ...]] = {
 TARGETS["all"] = tuple(dict.fromkeys(g for groups in TARGETS.values() for g in groups))
 
 
+def needs_representations(group: Group) -> bool:
+    """Whether Figure 5 draws the runs of ``group`` (their folders then hold REPRESENTATIONS)."""
+    return group in TARGETS["figure5"]
+
+
 class PlanError(ValueError):
     """Options that cannot make a plan (exit status 2)."""
 
@@ -167,6 +172,11 @@ class Job:
     @property
     def folders(self) -> list[str]:
         return [str(p.folder) for p in self.runs]
+
+    @property
+    def representations(self) -> list[str]:
+        """The folders whose runs Figure 5 draws, which get their representations."""
+        return [str(p.folder) for p in self.runs if needs_representations(p.group)]
 
     def argv(self) -> list[str] | None:
         """training.run's command line; None when only Figure 5's representations are missing."""
@@ -288,7 +298,7 @@ def _assess(p: Planned) -> Planned:
     p.differs = differing(p.config, saved)
     finished = (p.folder / "result.json").exists()
     if not p.differs:
-        done = (p.folder / REPRESENTATIONS).is_file()
+        done = (p.folder / REPRESENTATIONS).is_file() or not needs_representations(p.group)
         p.state = ("done" if done else "representations") if finished else "resume"
     else:
         p.state = "resume" if set(p.differs) <= config.RESUMABLE else "conflict"
