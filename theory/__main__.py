@@ -1,6 +1,7 @@
 """``python -m theory list | verify [ID ...] | certify [ID ...]``: every claim of the RAFT
 paper, with its verdict and, where there is one, its Coq proof (``certify``: exit 0 when every
-certificate is proved, 1 otherwise).
+certificate is proved, 1 otherwise). ``verify`` checks claims side by side in worker processes
+(``--jobs``, ``theory.parallel``), with the same output as one after another.
 
 Exit status: 0 when the run completes (whatever the verdicts; ``--strict``: 1 unless all hold),
 2 for bad input (an unknown id, a seed out of range, an output that cannot be written), 1 when
