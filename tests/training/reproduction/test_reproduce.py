@@ -133,7 +133,7 @@ def test_a_finished_run_of_another_configuration_is_refused_without_overwrite(
 def test_a_dry_run_prints_the_plan_and_its_cost_and_launches_nothing(tiny, tmp_path, capsys):
     assert _reproduce(tmp_path, "--dry-run") == 0
     printed = capsys.readouterr().out
-    assert "4 runs: 0 done, 0 to resume, 4 new" in printed and "8 steps" in printed
+    assert "4 runs: 0 done, 0 to resume, 4 new" in printed and "4 steps" in printed  # 2 jobs of 2
     assert not (tmp_path / "jobs").exists()
 
 
