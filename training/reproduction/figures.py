@@ -179,7 +179,7 @@ def figure5(runs: dict, path, setting: str) -> None:
         s for s, r in group.items() if (r.folder / sweep.REPRESENTATIONS).is_file()
     ]
     shown = [(v, b, label) for v, b, label in FIGURE5 if saved(runs.get((v, b), {}))]
-    figure = pyplot.figure(figsize=(3.4 * max(1, len(shown)), 4.2), constrained_layout=True)
+    figure = pyplot.figure(figsize=(3.4 * max(1, len(shown)), 4.6), constrained_layout=True)
     edges = np.linspace(-np.pi, np.pi, ANGLE_BINS + 1)
     for i, (variant, beta, label) in enumerate(shown):
         group = runs[(variant, beta)]
@@ -201,7 +201,7 @@ def figure5(runs: dict, path, setting: str) -> None:
         axis.set_ylim(0, 1.7)
         axis.set_yticks([])
         axis.set_xticklabels([])  # a PCA plane's angles have no meaning of their own
-        axis.set_title(f"{label}\nspread {spread(angles):.2f} (seed {seed})", fontsize=10)
+        axis.set_title(f"{label}\nspread {spread(angles):.2f} (seed {seed})", fontsize=10, pad=12)
     what = "the test images' f_θ(x) by uncentred PCA onto the unit circle; ring: density"
     _suptitle(figure, f"Figure 5 ({what})", setting)
     _save(figure, path)

@@ -156,7 +156,9 @@ def load(planned) -> dict:
 
 
 def setting(scale: sweep.Scale, planned, runs: dict) -> str:
-    c = planned[0].config
+    c = next(
+        (p.config for p in planned if p.config["epochs"]), planned[0].config
+    )  # one that trains
     seeds = sorted({p.seed for p in planned})
     images = f"the first {c['subset']:,}" if c["subset"] else "all"
     return (
