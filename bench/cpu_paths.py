@@ -1,6 +1,6 @@
 """The seed-0 verdicts under several vector-unit paths of one machine, and how far they spread.
 
-Each path is one ``python -m theory verify --json`` in a fresh process with environment
+Each path is one ``python -m theory verify --json --jobs 1`` in a fresh process with environment
 variables that choose which kernels the libraries run: PyTorch's ATen kernels
 (``ATEN_CPU_CAPABILITY``), MKL's (``MKL_ENABLE_INSTRUCTIONS``: PyTorch's BLAS and LAPACK),
 OpenBLAS's (``OPENBLAS_CORETYPE``: numpy's and scipy's) and the number of threads. Another CPU
@@ -53,7 +53,8 @@ def run_path(name: str, out: Path) -> None:
     load = os.getloadavg()[0]
     started = time.perf_counter()
     done = subprocess.run(
-        [sys.executable, "-m", "theory", "verify", "--json"],
+        # in one process: the thread count is the path's (worker processes would each take one)
+        [sys.executable, "-m", "theory", "verify", "--json", "--jobs", "1"],
         cwd=REPO,
         env=env,
         capture_output=True,

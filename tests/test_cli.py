@@ -153,7 +153,8 @@ def test_a_closed_pipe_ends_quietly_with_one_line():
     assert "closed" in one_error_line(err)
 
 
-def test_an_interrupted_verification_says_so_in_one_line_and_writes_nothing(tmp_path):
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_an_interrupted_verification_says_so_in_one_line_and_writes_nothing(tmp_path, jobs):
     path = tmp_path / "report.md"
     # As from a terminal: a shell without job control starts background jobs with SIGINT
     # ignored, and Python then keeps ignoring it (CI may run the suite so).
@@ -161,6 +162,8 @@ def test_an_interrupted_verification_says_so_in_one_line_and_writes_nothing(tmp_
         "verify",
         "thm4.1",
         "thm4.1-sym",
+        "--jobs",
+        jobs,
         "--report",
         str(path),
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),

@@ -46,7 +46,8 @@ def finding(worst="0.0", evidence="[]"):
 
 
 def verify(capsys, spec, *argv, ids=("odd", CHEAP)):
-    code = main(["verify", *ids, "--json", "--plugin", spec, *argv])
+    """In this process (--jobs 1): tests/test_parallel.py checks the worker processes."""
+    code = main(["verify", *ids, "--json", "--plugin", spec, "--jobs", "1", *argv])
     out, err = capsys.readouterr()
     return code, out, err
 

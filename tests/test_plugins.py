@@ -45,7 +45,7 @@ def test_an_installed_plugin_is_found_through_its_entry_point(monkeypatch, capsy
 
 def test_a_plugin_named_on_the_command_line_is_verified_like_the_built_in_claims(capsys):
     code, out, _ = run(
-        capsys, "verify", "grill-cosine", "appH-joint", "--json", "--plugin", EXAMPLE
+        capsys, "verify", "grill-cosine", "appH-joint", "--json", "--plugin", EXAMPLE, "--jobs", "1"
     )
     verdicts = {v["id"]: v for v in json.loads(out)["claims"]}
     assert code == 0 and verdicts["grill-cosine"]["verdict"] == "holds"
@@ -79,7 +79,7 @@ def test_a_broken_plugin_is_one_line_naming_it_and_the_other_claims_still_run(
     path = tmp_path / f"{kind}.py"
     path.write_text(BROKEN[kind])
     ids = ["appH-joint"] + {"raises": ["boom"], "not-a-finding": ["vague"]}.get(kind, [])
-    code, out, err = run(capsys, "verify", *ids, "--json", "--plugin", str(path))
+    code, out, err = run(capsys, "verify", *ids, "--json", "--plugin", str(path), "--jobs", "1")
     (line,) = errors(err)
     assert code == 1 and str(path) in line and MESSAGES[kind] in line and "Traceback" not in err
     assert [v["id"] for v in json.loads(out)["claims"]] == ["appH-joint"]

@@ -1,6 +1,7 @@
 """``python -m theory list | verify [ID ...] | certify [ID ...]``: every claim of the RAFT
 paper, with its verdict and, where there is one, its Coq proof (``certify``: exit 0 when every
-certificate is proved, 1 otherwise).
+certificate is proved, 1 otherwise). ``verify`` checks claims side by side in worker processes
+(``--jobs``, ``theory.parallel``), with the same output as one after another.
 
 Exit status: 0 when the run completes (whatever the verdicts; ``--strict``: 1 unless all hold),
 2 for bad input (an unknown id, a seed out of range, an output that cannot be written), 1 when
@@ -12,9 +13,10 @@ printed, and never replace a link, a folder, a device or a pipe (``theory.files`
 import argparse
 import json
 import sys
+from contextlib import closing
 from datetime import datetime, timezone
 
-from theory import certificates, claims, containment, files, html_report, report
+from theory import certificates, claims, containment, files, html_report, parallel, report
 
 
 def _seed(text: str) -> int:
@@ -39,6 +41,16 @@ def _seconds(text: str) -> float:
             f"{text} is not a time limit: give a positive number of seconds"
         )
     return seconds
+
+
+def _jobs(text: str) -> int:
+    try:
+        jobs = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if jobs < 1:
+        raise argparse.ArgumentTypeError(f"{jobs} is not a number of processes: give 1 or more")
+    return jobs
 
 
 class _Parser(argparse.ArgumentParser):
@@ -88,6 +100,13 @@ def _parser() -> argparse.ArgumentParser:
         type=_seconds,
         metavar="SECONDS",
         help="end a checker that runs longer as its claim's error (no limit by default)",
+    )
+    verify.add_argument(
+        "--jobs",
+        type=_jobs,
+        metavar="N",
+        help="check claims in N worker processes side by side (default: one per usable core; "
+        "1: one after another in this process)",
     )
     verify.add_argument(
         "--report",
@@ -165,17 +184,19 @@ def _verify(args) -> tuple[str, int, list]:
     changes = _outputs(args)
     effort = claims.Effort(seed=args.seed, thorough=args.thorough)
     started = datetime.now(timezone.utc)
-    verdicts, errors = [], claims.plugin_errors()
+    outcomes = {}  # index in selected -> verdict document or CheckerError, as each finishes
     try:
-        for c in selected:
-            print(f"checking {c.id} ...", file=sys.stderr, flush=True)
-            try:
-                verdicts.append(claims.verify(c, effort, args.claim_timeout))
-            except claims.CheckerError as error:
-                errors.append(str(error))
-                print(f"error: {error}", file=sys.stderr, flush=True)
+        with closing(_checked(selected, effort, args)) as finished:
+            for index, outcome in finished:
+                outcomes[index] = outcome
+                if isinstance(outcome, claims.CheckerError):
+                    print(f"error: {outcome}", file=sys.stderr, flush=True)
     except KeyboardInterrupt:
-        raise Interrupted(len(verdicts), len(selected)) from None
+        done = sum(isinstance(o, dict) for o in outcomes.values())
+        raise Interrupted(done, len(selected)) from None
+    in_order = [outcomes[i] for i in sorted(outcomes)]
+    verdicts = [o for o in in_order if isinstance(o, dict)]
+    errors = claims.plugin_errors() + [str(o) for o in in_order if not isinstance(o, dict)]
     # (what, path, how): done after the verdicts are printed, so that no failure loses them. The
     # report first: it cites the commit, which the tree still is until the table is written (both
     # outputs were checked against the tree before any work).
@@ -212,6 +233,26 @@ def _verify(args) -> tuple[str, int, list]:
         text = json.dumps(document, indent=2) if args.json else report.table(verdicts)
     failed = errors or (args.strict and any(v["verdict"] != "holds" for v in verdicts))
     return text, 1 if failed else 0, writes
+
+
+def _checked(selected: list[claims.Claim], effort: claims.Effort, args):
+    """(index in ``selected``, verdict document or CheckerError) of each claim as it finishes,
+    with "checking ID ..." on stderr as each starts: in worker processes (``theory.parallel``)
+    when there are several claims and jobs, else one after another in this process."""
+    jobs = min(args.jobs or parallel.usable_cores(), len(selected))
+
+    def started(claim_id: str) -> None:
+        print(f"checking {claim_id} ...", file=sys.stderr, flush=True)
+
+    if jobs > 1:
+        yield from parallel.verify(selected, effort, args.claim_timeout, args.plugin, jobs, started)
+        return
+    for index, c in enumerate(selected):
+        started(c.id)
+        try:
+            yield index, claims.verify(c, effort, args.claim_timeout)
+        except claims.CheckerError as error:
+            yield index, error
 
 
 class Interrupted(Exception):

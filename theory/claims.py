@@ -262,6 +262,12 @@ class CheckerError(Exception):
 _FINDINGS: dict[tuple[str, Effort], tuple[Finding, float]] = {}
 
 
+def named(claim_id: str) -> str:
+    """How an error line names a claim: with its plugin, if it comes from one."""
+    family = family_of(claim_id)
+    return f"plugin {family.plugin}, claim {claim_id}" if family.plugin else f"claim {claim_id}"
+
+
 def finding(c: Claim, effort: Effort, timeout: float | None = None) -> Finding:
     """What a claim's checker finds at this effort (float64 on CPU), computed once per process:
     a checker is a pure function of its effort, and a claim that cites another's finding (as
@@ -269,8 +275,7 @@ def finding(c: Claim, effort: Effort, timeout: float | None = None) -> Finding:
     Finding, exits, or runs past ``timeout`` seconds is a CheckerError (Ctrl-C stays an
     interruption); what it prints goes to stderr (``theory.containment``)."""
     if (c.id, effort) not in _FINDINGS:
-        family = family_of(c.id)
-        where = f"plugin {family.plugin}, claim {c.id}" if family.plugin else f"claim {c.id}"
+        where = named(c.id)
         started = time.perf_counter()
         try:
             with float64(), containment.stdout_to_stderr(), containment.time_limit(timeout):

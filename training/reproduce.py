@@ -54,7 +54,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--seeds",
         type=cli.count("--seeds", MAX_SEEDS),
-        help="seeds 0 … N−1 per run (default: the scale's, paper 3, cpu 1)",
+        help="seeds 0 … N−1 per run (default: the scale's, 3)",
     )
     p.add_argument("--launcher", choices=("local", "slurm"), default="local")
     p.add_argument(

@@ -71,6 +71,16 @@ def run_in_folders(given: dict, seeds: list[int], *, resume: bool, overwrite: bo
         raise UsageError("give --seed for one run or --seeds for a batch, not both")
     cfg = replace(Config(), **given)
     variant = variants.resolve(cfg.variant)
+    if variant.supervised:
+        raise UsageError(
+            "--seeds: the supervised baseline's step takes labels and is not packed; train "
+            "its seeds one at a time (--seed)"
+        )
+    if cfg.early_epochs:
+        raise UsageError(
+            "--early-epochs reads every step's loss as it comes, which a batch does not: train "
+            "that run alone (--seed)"
+        )
     folders = member_folders(cfg.out, variant, cfg.dataset, seeds)
     for folder in folders:
         if folder.exists() and not folder.is_dir():

@@ -12,6 +12,7 @@ from training.loop import augment, data, training_step, variants
 SEEDS = 2**32  # numpy's np.random.seed takes 0 ≤ seed < 2**32; torch and Python take more
 TARGET_INITS = ("copy", "independent")
 REDUCTIONS = ("sum", "mean")
+BIASABLE = ("linear", "linear-identity-init")  # the predictors --predictor-bias applies to
 
 
 @dataclass
@@ -44,6 +45,8 @@ class Config:
     compile: bool = False
     out: str | None = None  # None: runs/VARIANT-DATASET-sSEED
     log_every: int = 50  # steps between reads of the loss for the progress bar; 0: epoch ends only
+    early_epochs: int = 0  # the first E epochs' every step's loss in early.jsonl; 0: none
+    early_every: int = 0  # and the probe's L_align, L_uniform every N steps of them; 0: none
     knn_bank: int = 4096  # training images in the per-epoch k-NN monitor's bank; 0: no monitor
     knn_k: int = 200
     knn_temperature: float = 0.1
@@ -51,6 +54,7 @@ class Config:
     target_init: str = "copy"  # "independent": ξ₀ drawn apart from θ₀ (their --same-init False)
     ema_updates: int = 1  # 2: their wrappers move the teacher before and after each Adam step
     objective_reduction: str = "sum"  # "mean": their losses average over the D dimensions
+    predictor_bias: bool = False  # True: their linear predictor nn.Linear(128, 128) has a bias
 
 
 # Options that may differ when a run is resumed: where the data is, what runs it and how, how
@@ -114,6 +118,18 @@ def add_options(
         "--width", type=int, help=f"ResNet18's first-stage width (default {d.width}, ResNet18)"
     )
     p.add_argument("--seed", type=int, help=f"default {d.seed}")
+    p.add_argument(
+        "--early-epochs",
+        type=int,
+        help="write every step's training loss of the first E epochs to early.jsonl "
+        "(default 0: none)",
+    )
+    p.add_argument(
+        "--early-every",
+        type=int,
+        help="with --early-epochs: also the probe's L_align and L_uniform every N steps "
+        "(default 0: the loss only)",
+    )
     _monitor_and_conventions(p, d)
     _how_it_runs(p, d, out)
 
@@ -147,6 +163,12 @@ def _monitor_and_conventions(p: argparse.ArgumentParser, d: Config) -> None:
         help="sum: squared distances summed over "
         "the D dimensions, as the paper's equations (default); mean: averaged over them, as the "
         "authors' losses (trained exactly so as Adam with ε·D)",
+    )
+    p.add_argument(
+        "--predictor-bias",
+        action="store_true",
+        help="a linear predictor with a trained bias, q(z) = Wz + b, as the authors' "
+        "nn.Linear(128, 128) (default: the paper's q(z) = Wz; for …-lp and …-lpi variants)",
     )
 
 
@@ -225,6 +247,8 @@ def check(cfg: Config, variant: variants.Variant) -> None:
         ("linear-batch-size", cfg.linear_batch_size >= 1, "≥ 1"),
         ("width", cfg.width >= 1, "≥ 1"),
         ("log-every", cfg.log_every >= 0, "≥ 0"),
+        ("early-epochs", cfg.early_epochs >= 0, "≥ 0"),
+        ("early-every", cfg.early_every >= 0, "≥ 0"),
         ("knn-bank", cfg.knn_bank >= 0, "≥ 0"),
         ("knn-k", cfg.knn_k >= 1, "≥ 1"),
         ("knn-temperature", math.isfinite(cfg.knn_temperature) and cfg.knn_temperature > 0, "> 0"),
@@ -250,6 +274,11 @@ def check(cfg: Config, variant: variants.Variant) -> None:
     for name, ok, rule in rules:
         if not ok:
             raise UsageError(f"--{name} must be {rule}, got {getattr(cfg, name.replace('-', '_'))}")
+    if cfg.predictor_bias and variant.predictor not in BIASABLE:
+        raise UsageError(
+            f"--predictor-bias: {variant.name}'s predictor ({variant.predictor}) is not a trained "
+            f"linear one; only the {', '.join(BIASABLE)} predictors (…-lp, …-lpi) take a bias"
+        )
     if cfg.dataset not in data.DATASETS:
         raise UsageError(f"unknown dataset {cfg.dataset!r}; valid: {', '.join(data.DATASETS)}")
     if cfg.augment not in augment.RECIPES:

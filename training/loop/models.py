@@ -47,13 +47,16 @@ def projector(in_dim: int) -> nn.Module:
     )
 
 
-def predictor(kind: str) -> nn.Module:
+def predictor(kind: str, classes: int = 10, bias: bool = False) -> nn.Module:
     """q_w, one of Table 2's kinds. ``mlp``: "the same architecture as the projector but without
     the batch normalization" (Appendix B), Linear(128, 512) → ReLU → Linear(512, 128); ``linear``:
     q_w(z) = Wz (Section 3), randomly initialised; ``linear-identity-init``: W starts at I (the
     apparent collapse solution, BYOL-LPI); ``fixed-minus-identity``: W = −I, never trained (its
     weight does not require a gradient), the Theorem 5.1 mirror of ``none``: RAFT with it follows
-    BYOL'-NP's trajectory (``training.pair``); ``none``: q_w = I, nothing to train."""
+    BYOL'-NP's trajectory (``training.pair``); ``none``: q_w = I, nothing to train;
+    ``classifier``: q_w = I with a linear head of ``classes`` outputs (``Classifier``).
+    ``bias``: the linear kinds as the authors' code builds them, q_w(z) = Wz + b with b trained
+    (``--predictor-bias``; b starts at 0 where W starts at ±I); the paper writes q_w(z) = Wz."""
     if kind == "mlp":
         return nn.Sequential(
             nn.Linear(PROJECTION_DIM, PROJECTION_HIDDEN),
@@ -61,15 +64,36 @@ def predictor(kind: str) -> nn.Module:
             nn.Linear(PROJECTION_HIDDEN, PROJECTION_DIM),
         )
     if kind in ("linear", "linear-identity-init", "fixed-minus-identity"):
-        layer = nn.Linear(PROJECTION_DIM, PROJECTION_DIM, bias=False)
+        layer = nn.Linear(PROJECTION_DIM, PROJECTION_DIM, bias=bias)
         start = {"linear-identity-init": 1.0, "fixed-minus-identity": -1.0}.get(kind)
         if start is not None:
             with torch.no_grad():
                 layer.weight.copy_(start * torch.eye(PROJECTION_DIM))
+                if bias:  # q starts as the identity map itself
+                    layer.bias.zero_()
         return layer.requires_grad_(kind != "fixed-minus-identity")
     if kind == "none":
         return nn.Identity()
+    if kind == "classifier":
+        return Classifier(classes)
     raise ValueError(f"unknown predictor kind {kind!r}")
+
+
+class Classifier(nn.Module):
+    """The supervised baseline's head (Figure 5(a)): q = I for every measurement, as without a
+    predictor, and a linear head Linear(128, classes) on the projection f_θ(x) that the
+    cross-entropy trains (``logits``). It sits in the predictor's place so that the optimiser
+    and the checkpoint hold it as they hold any predictor."""
+
+    def __init__(self, classes: int):
+        super().__init__()
+        self.head = nn.Linear(PROJECTION_DIM, classes)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return z
+
+    def logits(self, z: torch.Tensor) -> torch.Tensor:
+        return self.head(z)
 
 
 class Network(nn.Module):

@@ -19,7 +19,7 @@ from theory import files
 from training.loop.config import Config, RunFailed, UsageError
 from training.loop.signals import STOP
 
-OUTPUTS = ("checkpoint.pt", "metrics.jsonl", "result.json", "curves.png")
+OUTPUTS = ("checkpoint.pt", "metrics.jsonl", "result.json", "curves.png", "early.jsonl")
 TEMPORARY = tuple(f"{name}.tmp" for name in OUTPUTS)  # left by a kill mid-write
 LOCK = "run.lock"
 CHECKPOINT_FORMAT = 1

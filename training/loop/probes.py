@@ -23,8 +23,8 @@ The keys (None where they do not apply: no linear predictor, C undefined, a non-
   expectations over the probe batch, mean LHS / mean RHS, for each form: what Theorem 4.1 bounds
   (its L's are expectations). With the two views drawn alike the symmetrised one is bounded by 1
   in expectation (``thm4.1-sym-exchangeable``) even where per-sample ratios exceed 1.
-- ``w_identity_distance``: ‖W − I‖_F/√D, the distance of the linear predictor from the identity
-  (Section 3: W = I is never where training converges).
+- ``w_identity_distance``: ‖W − I‖_F/√D, how far W is from the apparent collapse W = I
+  (Section 3: "it never converges to this apparent collapse").
 - ``w_eigenvalues`` ([re, im] pairs, by decreasing modulus), ``w_singular_values`` (decreasing).
 - ``c_eigenvalues``: of C = BA⁻¹ (eq. 67) with A = E[z1z1ᵀ], B = E[z2z1ᵀ] over the probe set,
   z1, z2 the online projections f_θ(t1(x)), f_θ(t2(x)): the representations W acts on.
@@ -75,7 +75,9 @@ LINEAR_KEYS = (
 
 
 def linear_weight(predictor: nn.Module) -> torch.Tensor | None:
-    """W of a linear predictor q(z) = Wz (trained or fixed), None for any other predictor."""
+    """W of a linear predictor q(z) = Wz (trained or fixed), None for any other predictor,
+    including the authors' q(z) = Wz + b (``--predictor-bias``): Appendix H's analysis is of
+    q(z) = Wz."""
     if isinstance(predictor, nn.Linear) and predictor.bias is None:
         return predictor.weight.detach()
     return None
@@ -174,9 +176,9 @@ def directpred(W: np.ndarray, F: np.ndarray) -> dict:
 
 
 def identity_distance(W: np.ndarray) -> float:
-    """‖W − I‖_F / √D: how far the linear predictor is from the identity, the apparent collapse
-    solution of Section 3 (1 for W = 0, 0 only at W = I)."""
-    return float(np.linalg.norm(W - np.eye(W.shape[0])) / np.sqrt(W.shape[0]))
+    """‖W − I‖_F/√D: 0 at the apparent collapse W = I (Section 3), 1 at W = 0; the root mean
+    square over the basis vectors e_i of ‖(W − I)e_i‖."""
+    return float(np.linalg.norm(W - np.eye(len(W))) / np.sqrt(len(W)))
 
 
 def linear_probes(W: np.ndarray | None, z1: np.ndarray | None, z2: np.ndarray | None) -> dict:

@@ -25,6 +25,7 @@ from training.loop.config import (
     resolve_device,
     settle,
 )
+from training.loop.early import EarlyLog
 from training.loop.outputs import (
     CHECKPOINT_FORMAT,
     LOCK,
@@ -157,6 +158,7 @@ class Run:
     step: int = 0
     saved: tuple[int, int] | None = None  # the epoch and step checkpoint.pt holds
     knn: evaluate.KNN | None = None  # the per-epoch k-NN monitor (--knn-bank 0: none)
+    early: EarlyLog | None = None  # the first epochs step by step (--early-epochs)
 
     @property
     def checkpoint(self) -> Path:
@@ -176,6 +178,7 @@ class Run:
             "rng": rng_states(self.generators),
             "history": self.history,
             "data": self.fingerprint,
+            "early": self.early.lines if self.early else [],
         }
 
     def save(self) -> None:
@@ -299,7 +302,9 @@ def prepare(cfg: Config, resumed: dict | None, shared: dict | None = None) -> Ru
     online = models.Network(cfg.width).to(dev, speed.dtype, memory_format=speed.memory_format)
     if not resumed:
         evaluate.calibrate_batch_norm(online, images[:CALIBRATION_IMAGES], views.plain)
-    predictor = models.predictor(variant.predictor).to(dev, speed.dtype)
+    predictor = models.predictor(
+        variant.predictor, len(train_set.classes), bias=cfg.predictor_bias
+    ).to(dev, speed.dtype)
     target = models.mean_teacher(online)
     optimizer = training_step.adam([*online.parameters(), *predictor.parameters()], cfg.lr)
     generators = {
@@ -325,6 +330,7 @@ def prepare(cfg: Config, resumed: dict | None, shared: dict | None = None) -> Ru
         generators,
         fingerprint,
         knn=knn_monitor(cfg, images, train_set, test_set, probe, views),
+        early=EarlyLog(cfg.early_epochs, cfg.early_every) if cfg.early_epochs else None,
     )
 
 
@@ -411,6 +417,9 @@ def restore(live: Run, resumed: dict) -> None:
     live.epoch, live.step, live.history = resumed["epoch"], resumed["step"], resumed["history"]
     live.saved = (live.epoch, live.step)
     write_metrics(live.out, live.history)  # drops any line written after the checkpoint
+    if live.early:
+        live.early.lines = resumed.get("early", [])
+        live.early.write(live.out)
     if live.cfg.epochs > live.epoch:  # an extension: until it ends, there is no final result
         (live.out / "result.json").unlink(missing_ok=True)
     print(f"resuming {live.out} at epoch {live.epoch}, step {live.step}", file=sys.stderr)
@@ -455,6 +464,8 @@ def train_epochs(live: Run, until: int | None = None) -> None:
             live.history.append(live.measure(mean_loss, began, loss_blocks(losses)))
             live.save()
             append_metrics(live.out, live.history[-1])
+            if live.early and live.early.wanted(epoch):
+                live.early.write(live.out)
             progress.set_postfix(loss=live.history[-1]["loss"], align=live.history[-1]["align"])
         else:
             return
@@ -487,12 +498,21 @@ def train_epoch(live: Run, train_step, latest, progress, steps_per_epoch: int) -
         network.train()  # normalises with batch statistics during training, as BYOL's does
     order = torch.randperm(len(live.images), generator=live.generators["order"], device=live.device)
     losses = torch.zeros(steps_per_epoch, device=live.device, dtype=live.speed.dtype)
+    labels = live.train_set.labels.to(live.device) if live.variant.supervised else None
     for i in range(steps_per_epoch):
-        images = live.images[order[i * batch : (i + 1) * batch]]
-        loss = train_step(images, live.generators["augment"])
+        chosen = order[i * batch : (i + 1) * batch]
+        if labels is None:  # every step function takes (images, generator)
+            loss = train_step(live.images[chosen], live.generators["augment"])
+        else:  # the supervised baseline's TrainStep also takes the batch's labels
+            loss = train_step(
+                live.images[chosen], live.generators["augment"], labels=labels[chosen]
+            )
         losses[i] = loss  # stays on the device: no synchronisation per step
         live.step += 1
         progress.update()
+        if live.early and live.early.wanted(live.epoch):  # reads the device: first epochs only
+            model = (live.online, live.predictor, live.target, live.probe)
+            live.early.record(live.epoch, live.step, loss, model)
         if cfg.log_every and live.step % cfg.log_every == 0:
             latest.post(loss)  # on CUDA, without waiting for the device
             if latest.value is not None:

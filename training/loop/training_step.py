@@ -177,11 +177,20 @@ class TrainStep:
             return tuple(p.float() for p in (p1, p2, t1, t2))
         return p1, p2, t1, t2
 
-    def __call__(self, images, generator, timer=None) -> torch.Tensor:
+    def supervised_loss(self, x1, x2, labels) -> torch.Tensor:
+        """The supervised baseline's cross-entropy (``Variant.classification_loss``) of the
+        predictor's linear head on the projections of both views, against ``labels``."""
+        with torch.autocast(x1.device.type, dtype=torch.bfloat16, enabled=self.speed.bf16):
+            l1, l2 = (self.predictor.logits(self.run_online(x)) for x in (x1, x2))
+        return self.variant.classification_loss(l1.float(), l2.float(), labels)
+
+    def __call__(self, images, generator, timer=None, labels=None) -> torch.Tensor:
+        """One step on ``images``; ``labels`` (the images' classes) only for a supervised
+        variant, which trains on them instead of its teacher."""
         timer = timer or NO_TIMER
         x1, x2 = self.views_of(images, generator)
         timer.lap("augment")
-        loss = self.loss(x1, x2)
+        loss = self.loss(x1, x2) if labels is None else self.supervised_loss(x1, x2, labels)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward(torch.ones_like(loss))  # a batch of runs sums its runs' losses
         timer.lap("forward_backward")

@@ -12,6 +12,9 @@ Which loss each objective means (every one imported from ``theory.objectives``):
 - ``raft``: α L_align(q∘f_θ) − β ½[L_cross(view 1) + L_cross(view 2)] (Definition 4.3, eq. 11,
   Algorithm 1; ``objectives.raft``), β > 0.
 - ``none``: no training (the random baseline of Tables 1 and 3).
+- ``supervised``: the cross-entropy of a linear head on the projection f_θ(x) against the
+  labels, averaged over the two views (Figure 5(a)'s supervised baseline; not an objective of
+  the paper, which names none).
 
 In every objective the teacher side is the mean teacher's projection f_ξ(x) = g_ξ(h_ξ(x))
 (Algorithm 1, line 6: z' ← f_ξ(t(x))), the online side the prediction q_w(f_θ(x)) (line 5).
@@ -27,15 +30,24 @@ version, up to floating-point round-off.
 from dataclasses import dataclass
 
 import torch
+from torch.nn import functional as F
 
 from theory import objectives
 
-PREDICTOR_KINDS = ("mlp", "linear", "linear-identity-init", "fixed-minus-identity", "none")
+PREDICTOR_KINDS = (
+    "mlp",
+    "linear",
+    "linear-identity-init",
+    "fixed-minus-identity",
+    "none",
+    "classifier",
+)
 OBJECTIVES = {
     "byol": "L_BYOL, eq. 4, symmetrised over the views",
     "byol_prime": "L_BYOL' = α·L_align + β·L_cross-model, eq. 10",
     "raft": "L_RAFT = α·L_align − β·L_cross-model, eq. 11",
     "none": "not trained (random encoder)",
+    "supervised": "cross-entropy of a linear head on f_θ against the labels (Figure 5(a))",
 }
 
 
@@ -54,6 +66,11 @@ class Variant:
         return self.objective != "none"
 
     @property
+    def supervised(self) -> bool:
+        """Whether it trains on the labels (``classification_loss``) instead of ``loss``."""
+        return self.objective == "supervised"
+
+    @property
     def weighted(self) -> bool:
         """Whether the objective has the weights α and β (BYOL' and RAFT)."""
         return self.objective in ("byol_prime", "raft")
@@ -67,7 +84,15 @@ class Variant:
             return objectives.byol_prime(p1, p2, t1, t2, alpha=alpha, beta=beta, **options)
         if self.objective == "raft":
             return objectives.raft(p1, p2, t1, t2, alpha=alpha, beta=beta, **options)
+        if self.supervised:
+            raise ValueError(f"variant {self.name!r} trains on labels: classification_loss")
         raise ValueError(f"variant {self.name!r} is not trained and has no loss")
+
+    @staticmethod
+    def classification_loss(logits1, logits2, labels) -> torch.Tensor:
+        """The supervised baseline's objective: ½[CE(logits1, y) + CE(logits2, y)] over the
+        batch, the two views' cross-entropies against the labels y."""
+        return 0.5 * (F.cross_entropy(logits1, labels) + F.cross_entropy(logits2, labels))
 
 
 def _variant(name, objective, predictor, description, tangential=False):
@@ -128,6 +153,13 @@ VARIANTS = {
             "raft",
             "fixed-minus-identity",
             "RAFT with W fixed at −I (not trained): the Theorem 5.1 mirror of BYOL'-NP (not in Table 2)",
+        ),
+        _variant(
+            "supervised",
+            "supervised",
+            "classifier",
+            "Supervised: the encoder and projector trained with cross-entropy on the labels "
+            "through a linear head (Figure 5(a)'s baseline; not in Table 2)",
         ),
         _variant(
             "rand-baseline",

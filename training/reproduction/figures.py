@@ -12,6 +12,7 @@ seeds per epoch, with the range over seeds shaded. ``runs`` is {group: {seed: ru
 """
 
 import math
+import textwrap
 
 import numpy as np
 
@@ -26,12 +27,14 @@ FIGURE1 = (
 )
 BETAS = (1.0, 10.0, 100.0)
 FIGURE5 = (
-    ("byol", None, "BYOL"),
-    ("byol-np", None, "BYOL-NP"),
-    ("byol'", 1.0, "BYOL'"),
-    ("raft", 1.0, "RAFT"),
+    ("supervised", None, "(a) supervised"),
+    ("byol", None, "(b) BYOL"),
+    ("byol-np", None, "(c) BYOL-NP"),
+    ("byol'", 1.0, "(d) BYOL'"),
+    ("raft", 1.0, "(e) RAFT"),
 )
 ANGLE_BINS = 72
+SPREAD_BINS = 36  # 10° arcs: the circle spread of Figure 5's claims (run_statistics)
 
 
 def _pyplot():
@@ -85,8 +88,11 @@ def figure1(runs: dict, path, setting: str) -> None:
             accuracy = np.mean([100 * r.result["linear_acc"] for r in group.values()])
             axes[2].plot([last], [accuracy], marker="*", markersize=12, color=color)
     axes[0].set_yscale("log")
-    titles = ("(a) training loss", "(b) $L_{uniform}(f_θ)$", "(c) k-NN accuracy (%); ★ linear")
-    _finish(figure, axes, titles, f"Figure 1 ({setting})")
+    axes[0].set_ylabel("training loss $L_{BYOL}$ (log scale)")
+    axes[1].set_ylabel("$L_{uniform}(f_θ)$, t = 2 (0: collapsed)")
+    axes[2].set_ylabel("test accuracy (%)")
+    titles = ("(a) training loss", "(b) uniformity", "(c) k-NN accuracy; ★ final linear")
+    _finish(figure, axes, titles, "Figure 1", setting, _steps_per_epoch(runs))
     _save(figure, path)
 
 
@@ -107,22 +113,46 @@ def figure4(runs: dict, path, setting: str) -> None:
         if any(line.get_ydata().min() > 0 for line in axes[0][column].get_lines()):
             axes[0][column].set_yscale("log")
     for axis in axes[0]:
-        axis.set_ylabel("$L_{align}(q_w∘f_θ)$")
+        scale = " (log scale)" if axis.get_yscale() == "log" else ""
+        axis.set_ylabel(f"$L_{{align}}(q_w∘f_θ)$, eq. 2{scale}")
     for axis in axes[1]:
-        axis.set_ylabel("$L_{uniform}(f_θ)$")
-    _finish(figure, [a for row in axes for a in row], None, f"Figure 4 ({setting})")
+        axis.set_ylabel("$L_{uniform}(f_θ)$, t = 2 (0: collapsed)")
+    every = [a for row in axes for a in row]
+    _finish(figure, every, None, "Figure 4", setting, _steps_per_epoch(runs))
     _save(figure, path)
 
 
-def _finish(figure, axes, titles, suptitle: str) -> None:
+def _finish(figure, axes, titles, name: str, setting: str, steps: int | None) -> None:
+    from matplotlib.ticker import MaxNLocator
+
+    epoch = f"epoch ({steps} steps each)" if steps else "epoch"
     for i, axis in enumerate(axes):
         if titles:
             axis.set_title(titles[i])
-        axis.set_xlabel("epoch")
+        axis.set_xlabel(epoch)
+        axis.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole
         axis.grid(alpha=0.3)
         if axis.get_legend_handles_labels()[0]:
             axis.legend(fontsize=8)
-    figure.suptitle(suptitle)
+    _suptitle(figure, name, setting)
+
+
+def _suptitle(figure, name: str, setting: str) -> None:
+    """The figure's name and its setting, wrapped to the figure's width (a setting is a
+    sentence of its own; on one line it runs past both edges)."""
+    width = max(40, int(figure.get_figwidth() * 13))  # characters of 9-point text per inch
+    lines = textwrap.wrap(f"{name}: {setting}", width)
+    figure.suptitle("\n".join(lines), fontsize=9)
+
+
+def _steps_per_epoch(runs: dict) -> int | None:
+    """The steps of one epoch, from the first run that trained (None when none did)."""
+    for group in runs.values():
+        for run in group.values():
+            trained = [m for m in run.history if m.get("epoch")]
+            if trained:
+                return trained[0]["step"] // trained[0]["epoch"]
+    return None
 
 
 def circle_angles(z: np.ndarray) -> np.ndarray:
@@ -134,13 +164,22 @@ def circle_angles(z: np.ndarray) -> np.ndarray:
     return np.arctan2(plane[:, 1], plane[:, 0])
 
 
+def spread(angles: np.ndarray, bins: int = SPREAD_BINS) -> float:
+    """How evenly ``angles`` cover the circle: their entropy over ``bins`` equal arcs divided
+    by log(bins); 1 is an even spread, 0 every angle in one arc (512 uniformly drawn angles
+    give about 0.99 over 36 arcs)."""
+    counts, _ = np.histogram(angles, bins=bins, range=(-math.pi, math.pi))
+    shares = counts[counts > 0] / counts.sum()
+    return float(-(shares * np.log(shares)).sum() / math.log(bins))
+
+
 def figure5(runs: dict, path, setting: str) -> None:
     pyplot = _pyplot()
     saved = lambda group: [
         s for s, r in group.items() if (r.folder / sweep.REPRESENTATIONS).is_file()
     ]
     shown = [(v, b, label) for v, b, label in FIGURE5 if saved(runs.get((v, b), {}))]
-    figure = pyplot.figure(figsize=(3.4 * max(1, len(shown)), 3.8), constrained_layout=True)
+    figure = pyplot.figure(figsize=(3.4 * max(1, len(shown)), 4.6), constrained_layout=True)
     edges = np.linspace(-np.pi, np.pi, ANGLE_BINS + 1)
     for i, (variant, beta, label) in enumerate(shown):
         group = runs[(variant, beta)]
@@ -161,6 +200,8 @@ def figure5(runs: dict, path, setting: str) -> None:
         axis.scatter(angles, np.ones_like(angles), c=found["labels"], cmap="tab10", s=4)
         axis.set_ylim(0, 1.7)
         axis.set_yticks([])
-        axis.set_title(f"{label} (seed {seed})")
-    figure.suptitle(f"Figure 5 ({setting}): PCA of f_θ(x) of test images, on the unit circle")
+        axis.set_xticklabels([])  # a PCA plane's angles have no meaning of their own
+        axis.set_title(f"{label}\nspread {spread(angles):.2f} (seed {seed})", fontsize=10, pad=12)
+    what = "the test images' f_θ(x) by uncentred PCA onto the unit circle; ring: density"
+    _suptitle(figure, f"Figure 5 ({what})", setting)
     _save(figure, path)

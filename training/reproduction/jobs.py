@@ -37,6 +37,8 @@ class TrainJob(submitit.helpers.Checkpointable):
         self.train = train
 
     def __call__(self, argv: list[str] | None, folders: list[str], threads: int | None) -> str:
+        """Train (``argv``; None: trained already), then write the representations of the runs
+        in ``folders`` (those Figure 5 draws)."""
         if threads:
             torch.set_num_threads(threads)
         os.environ.setdefault("TQDM_MININTERVAL", JOB_LOG_INTERVAL)
@@ -130,7 +132,7 @@ def _start(executor, planned: sweep.Job, train, slot, gpus, threads, echo):
         executor.update_parameters(gpus_per_node=1, visible_gpus=[slot % gpus])
         where = f" on GPU {slot % gpus}"
     with _output_to(Path(executor.folder) / CONTROLLERS_LOG):
-        job = executor.submit(TrainJob(train), planned.argv(), planned.folders, threads)
+        job = executor.submit(TrainJob(train), planned.argv(), planned.representations, threads)
     echo(f"started {planned.name} ({planned.state}) as job {job.job_id}{where}")
     return job, planned
 
@@ -181,7 +183,7 @@ def slurm(todo: list[sweep.Job], train, *, executor, threads: int | None, echo=p
     """``todo`` as one Slurm job array; waits for every task. Returns a LaunchReport."""
     with executor.batch():
         submitted = [
-            (executor.submit(TrainJob(train), job.argv(), job.folders, threads), job)
+            (executor.submit(TrainJob(train), job.argv(), job.representations, threads), job)
             for job in todo
         ]
     echo(f"submitted {len(submitted)} jobs to Slurm: {', '.join(j.job_id for j, _ in submitted)}")

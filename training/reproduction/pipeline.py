@@ -156,7 +156,9 @@ def load(planned) -> dict:
 
 
 def setting(scale: sweep.Scale, planned, runs: dict) -> str:
-    c = planned[0].config
+    c = next(
+        (p.config for p in planned if p.config["epochs"]), planned[0].config
+    )  # one that trains
     seeds = sorted({p.seed for p in planned})
     images = f"the first {c['subset']:,}" if c["subset"] else "all"
     return (
@@ -245,7 +247,15 @@ def write_outputs(args, scale, planned, runs: dict, out: Path, seconds: float, a
         )
         return 1
     launches, bad_launches = launches_markdown(out)
-    sections += [tables.runs_markdown(runs), "", verdict_text, "", launches]
+    sections += [tables.runs_markdown(runs), "", verdict_text, ""]
+    if args.markdown:  # the figures inline, by their path from the page
+        page = Path(args.markdown).resolve().parent
+        sections += [
+            f"![{path.stem}]({Path(os.path.relpath(path.resolve(), page)).as_posix()})\n"
+            for path in written
+            if path.suffix == ".png"
+        ]
+    sections += [launches]
     if args.markdown:
         if files.written(
             "results",

@@ -91,9 +91,14 @@ TARGETS: dict[str, tuple[Group, ...]] = {
     "figure1": (_BYOL, _NP, _LP, _LPI),
     "figure4": tuple((v, b) for v in ("byol'-np", "raft-np") for b in (1.0, 10.0, 100.0))
     + (("raft-lp", 1.0),),
-    "figure5": (_BYOL, _NP, ("byol'", 1.0), ("raft", 1.0)),
+    "figure5": (("supervised", None), _BYOL, _NP, ("byol'", 1.0), ("raft", 1.0)),
 }
 TARGETS["all"] = tuple(dict.fromkeys(g for groups in TARGETS.values() for g in groups))
+
+
+def needs_representations(group: Group) -> bool:
+    """Whether Figure 5 draws the runs of ``group`` (their folders then hold REPRESENTATIONS)."""
+    return group in TARGETS["figure5"]
 
 
 class PlanError(ValueError):
@@ -168,6 +173,11 @@ class Job:
     def folders(self) -> list[str]:
         return [str(p.folder) for p in self.runs]
 
+    @property
+    def representations(self) -> list[str]:
+        """The folders whose runs Figure 5 draws, which get their representations."""
+        return [str(p.folder) for p in self.runs if needs_representations(p.group)]
+
     def argv(self) -> list[str] | None:
         """training.run's command line; None when only Figure 5's representations are missing."""
         if self.runs[0].state == "representations":
@@ -180,14 +190,16 @@ class Job:
 def pack(planned: list[Planned], overwrite: bool, most: int) -> list[Job]:
     """The jobs that train the runs not done: runs of one configuration (variant, β) and the same
     start (resumed, or again with ``overwrite``) packed ``most`` at a time in plan order; a run
-    whose variant does not train, or that lacks only its representations, alone."""
+    whose variant does not train or is the supervised baseline (whose step takes labels), or
+    that lacks only its representations, alone."""
     jobs: list[Job] = []
     open_jobs: dict[tuple, Job] = {}
     for p in planned:
         if p.state == "done":
             continue
         again = overwrite and p.state in ("conflict", "new")
-        packable = p.state != "representations" and variants.resolve(p.variant).trains
+        variant = variants.resolve(p.variant)
+        packable = p.state != "representations" and variant.trains and not variant.supervised
         key = (p.variant, p.beta, again)
         job = open_jobs.get(key) if packable else None
         if job is None or len(job.runs) >= most:
@@ -283,14 +295,23 @@ def _assess(p: Planned) -> Planned:
             return _broken(p, str(error).split("; ")[0], resumable=False)
     else:
         return p
-    p.differs = sorted(k for k in p.config if k not in NOT_THE_RUN and saved.get(k) != p.config[k])
+    p.differs = differing(p.config, saved)
     finished = (p.folder / "result.json").exists()
     if not p.differs:
-        done = (p.folder / REPRESENTATIONS).is_file()
+        done = (p.folder / REPRESENTATIONS).is_file() or not needs_representations(p.group)
         p.state = ("done" if done else "representations") if finished else "resume"
     else:
         p.state = "resume" if set(p.differs) <= config.RESUMABLE else "conflict"
     return p
+
+
+def differing(planned: dict, saved: dict) -> list[str]:
+    """The options of the run's configuration ``planned`` that a saved one has otherwise; an
+    option the saved one lacks (written before the option existed) is its default."""
+    defaults = asdict(config.Config())
+    return sorted(
+        k for k in planned if k not in NOT_THE_RUN and saved.get(k, defaults.get(k)) != planned[k]
+    )
 
 
 def _another_configuration(p: Planned) -> bool:
@@ -298,9 +319,7 @@ def _another_configuration(p: Planned) -> bool:
     ``p`` is a "conflict")."""
     try:
         saved = json.loads((p.folder / "result.json").read_bytes())["config"]
-        p.differs = sorted(
-            k for k in p.config if k not in NOT_THE_RUN and saved.get(k) != p.config[k]
-        )
+        p.differs = differing(p.config, saved)
     except (ValueError, TypeError, KeyError, AttributeError, OSError):
         return False
     if set(p.differs) <= config.RESUMABLE:
@@ -316,9 +335,7 @@ def _broken(p: Planned, problem: str, resumable: bool | None = None) -> Planned:
     if resumable is None:
         try:
             saved = outputs.read_checkpoint(p.folder / "checkpoint.pt")["config"]
-            resumable = {
-                k for k in p.config if k not in NOT_THE_RUN and saved.get(k) != p.config[k]
-            } <= config.RESUMABLE
+            resumable = set(differing(p.config, saved)) <= config.RESUMABLE
         except (config.RunFailed, OSError):
             resumable = False
     p.state, p.problem, p.resumable = "broken", problem, resumable

@@ -13,7 +13,7 @@ import math
 import statistics
 
 from theory import report
-from training.reproduction import empirical, published, verdicts
+from training.reproduction import empirical, published, run_statistics, verdicts
 
 COLUMNS = (
     "model",
@@ -55,7 +55,7 @@ def row_values(row: published.Row, runs: dict, units: str) -> dict:
     last = [r.result["last_10_epochs"] for r in found]
     align, align_std = _stats([m["align"] * factor for m in last])
     uniform, uniform_std = _stats([m["uniform"] for m in last])
-    acc, acc_std = _stats([empirical.accuracy(r) for r in found])
+    acc, acc_std = _stats([run_statistics.accuracy(r) for r in found])
     knn, _ = _stats(
         [
             100 * r.result["final"]["knn_acc"]
@@ -182,13 +182,19 @@ def verdict_markdown(found: list[empirical.ClaimOutcome], setting: str) -> str:
         "|---|---|---|",
     ]
     for c in found:
-        lines.append(f"| {c.claim.title} | {c.claim.source} | {c.verdict or 'not run'} |")
+        lines.append(
+            f"| {c.claim.title} | {c.claim.source} | {c.verdict or verdicts.RUNS_MISSING} |"
+        )
     for c in found:
         if c.verdict is None:
             continue
         lines += ["", f"**{c.claim.title}** ({c.claim.id}): {c.verdict}", ""]
+        if c.claim.paper_text:
+            lines += [f"> {c.claim.paper_text.text} ({c.claim.paper_text.where})", ""]
         lines += [f"- {_test_line(o)}" for o in c.outcomes]
-        lines += [f"- not run: {t.name}" for t in c.not_run]
+        lines += [f"- runs missing: {t.name}" for t in c.not_run]
+        if c.claim.note:
+            lines += ["", c.claim.note]
     return "\n".join(lines)
 
 
@@ -209,7 +215,8 @@ def _test_line(o: verdicts.ComparisonOutcome) -> str:
         parts.append(f"p = {o.p:.2g}")
     if o.hedges_g is not None:
         parts.append(f"Hedges' g = {o.hedges_g:.2g}")
-    return "; ".join(parts) + f" ({o.how})"
+    reason = f"; the margin: {t.reason}" if t.reason else ""
+    return "; ".join(parts) + f" ({o.how}{reason})"
 
 
 def _list(values: list[float]) -> str:
@@ -242,7 +249,7 @@ def runs_markdown(runs: dict) -> str:
                 _n(last["align"]),
                 _n(last["uniform"]),
                 _n(None if knn is None else 100 * knn),
-                _n(empirical.accuracy(r), 4),
+                _n(run_statistics.accuracy(r), 4),
                 *seconds,
             )
             table.append(cells)

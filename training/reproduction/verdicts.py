@@ -5,7 +5,8 @@ A claim is a list of comparisons, each of a statistic of every run (one number p
 two groups of runs, or against a constant: "greater" (the effect Δ = mean(A) − mean(B) exceeds
 the margin m), "less" (Δ < m), "within" (|Δ| ≤ m). A claim is supported when all its
 comparisons are, not supported when one is not, and otherwise "too few seeds to tell" (or "too
-short to tell" when a comparison needs a time the runs did not reach).
+short to tell" when a comparison needs a time or a measurement the runs do not have, or
+"inconclusive: runs missing" when a comparison's runs are not in the sweep).
 """
 
 import math
@@ -22,6 +23,7 @@ PAPER_EPOCH_STEPS = 50_000 // 128  # an epoch of Appendix B: 390 full batches of
 
 SUPPORTED, NOT_SUPPORTED = "supported", "not supported"
 TOO_FEW, TOO_SHORT = "too few seeds to tell", "too short to tell"
+RUNS_MISSING = "inconclusive: runs missing"  # a comparison's runs were not in the sweep
 
 RULE = (
     "Each comparison is of one number per run (seed) between two groups of runs, or with a "
@@ -35,7 +37,8 @@ RULE = (
     "only a comparison with a stated decisive distance d (effects of orders of magnitude) is decided, "
     "supported when the observed Δ clears the margin by d and not supported when it misses it "
     "by d; any other is too few seeds to tell. A claim is supported when all its "
-    "comparisons are, not supported when any is not."
+    "comparisons are, not supported when any is not, and inconclusive when runs a comparison "
+    "needs are missing."
 )
 
 # (variant, β > 0 or None), as training.reproduction.published.Row.group
@@ -56,14 +59,28 @@ class Comparison:
     decisive: float | None  # single-seed decisive distance; None: the test needs variance
     units: str
     reference: Group | None = None
+    reason: str = ""  # why this margin (and decisive distance): the paper's words or numbers
+
+
+@dataclass(frozen=True)
+class Quote:
+    """The paper's own words behind a claim (verbatim up to whitespace) and where they are."""
+
+    where: str
+    text: str
 
 
 @dataclass(frozen=True)
 class EmpiricalClaim:
+    """A statement of the paper, ``paper_text`` its words, decided by ``tests``; ``note`` what
+    the reader must know besides (a disagreement within the paper, a reading)."""
+
     id: str
     title: str
     source: str
     tests: tuple[Comparison, ...]
+    paper_text: Quote | None = None
+    note: str = ""
 
 
 @dataclass
@@ -90,7 +107,10 @@ def decide(test: Comparison, a: list[float], b: list[float] | float) -> Comparis
         outcome.how = "no runs"
         return outcome
     if any(math.isnan(v) for v in a + values_b):
-        outcome.verdict, outcome.how = TOO_SHORT, "a run did not reach what the comparison measures"
+        outcome.verdict, outcome.how = (
+            TOO_SHORT,
+            "a run did not reach or record what the comparison measures",
+        )
         return outcome
     outcome.effect = statistics.fmean(a) - (b if constant else statistics.fmean(b))
     if math.isinf(outcome.effect):
@@ -180,10 +200,14 @@ def _hedges_g(a: list[float], b: list[float] | None, effect: float) -> float | N
     return effect / sd * correction
 
 
-def combine(outcomes: list[ComparisonOutcome]) -> str:
+def combine(outcomes: list[ComparisonOutcome], missing: int = 0) -> str:
+    """A claim's verdict from its comparisons' outcomes, ``missing`` of them not run: one not
+    supported decides; otherwise a missing comparison leaves the claim inconclusive."""
     verdicts = [o.verdict for o in outcomes]
-    if verdicts and all(v == SUPPORTED for v in verdicts):
-        return SUPPORTED
     if NOT_SUPPORTED in verdicts:
         return NOT_SUPPORTED
+    if missing:
+        return RUNS_MISSING
+    if verdicts and all(v == SUPPORTED for v in verdicts):
+        return SUPPORTED
     return TOO_SHORT if TOO_SHORT in verdicts else TOO_FEW

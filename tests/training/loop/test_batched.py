@@ -235,3 +235,9 @@ def test_linear_evaluations_of_a_batch_are_each_runs_own(float64):
         for k, x in enumerate(xs)
     ]
     assert batch == alone
+
+
+@pytest.mark.parametrize("extra", [["supervised"], ["byol-lp", "--early-epochs", "1"]])
+def test_what_a_batch_cannot_train_is_refused_with_one_line(extra, capsys):
+    assert run.main([*extra, "--seeds", "2", "--device", "cpu"]) == 2
+    assert len(capsys.readouterr().err.strip().splitlines()) == 1

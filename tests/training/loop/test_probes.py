@@ -78,6 +78,13 @@ def test_appendix_h_probes_are_the_theory_functions_on_the_moments():
     assert values["w_eigenvalues"][-1] == pytest.approx([1.0, 0.0]) and values["appH_note"] is None
 
 
+def test_the_identity_distance_is_0_at_i_and_1_at_0():
+    assert (
+        probes.identity_distance(np.eye(5)) == 0.0
+        and probes.identity_distance(np.zeros((5, 5))) == 1.0
+    )
+
+
 def test_the_spectral_distance_matches_eigenvalues_optimally():
     W, C = np.diag([1.0, 2.0]), np.diag([2.5, 0.5])  # matched 1 ↔ 0.5, 2 ↔ 2.5
     assert probes.spectral_distance(W, C) == pytest.approx(0.5 / (2.0 + 2.5), rel=1e-14)

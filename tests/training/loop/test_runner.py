@@ -18,7 +18,7 @@ import torch
 from training import run
 from training.loop import config, data, outputs, training_step, variants
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[3]  # the repository root: its training package
 METRICS = {
     "epoch",
     "step",
@@ -158,6 +158,39 @@ def test_resume_after_an_interruption_is_bitwise_the_uninterrupted_run(
     assert results[0]["linear_acc"] == results[1]["linear_acc"]
 
 
+def test_the_early_log_has_every_steps_loss_and_the_probe_every_n_steps(cifar, tmp_path):
+    out = tmp_path / "out"
+    assert (
+        run.main(
+            ["byol-lpi", *tiny(cifar, out, "--early-epochs", "1", "--early-every", "2", epochs=2)]
+        )
+        == 0
+    )
+    lines = [json.loads(line) for line in (out / "early.jsonl").read_text().splitlines()]
+    assert [(m["epoch"], m["step"]) for m in lines] == [(1, 1), (1, 2)]  # the first epoch only
+    assert "align" not in lines[0] and {"loss", "align", "uniform"} <= set(lines[1])
+
+
+def test_a_resumed_run_writes_the_early_log_of_the_uninterrupted_one(cifar, tmp_path, monkeypatch):
+    early = ("--early-epochs", "3", "--early-every", "1")
+    assert run.main(["byol-lpi", *tiny(cifar, tmp_path / "whole", *early, epochs=3)]) == 0
+    calls, real_update = {"n": 0}, training_step.ema_update
+
+    def interrupted(*args, **kwargs):  # Ctrl-C in the middle of epoch 2
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt
+        real_update(*args, **kwargs)
+
+    monkeypatch.setattr(training_step, "ema_update", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        run.main(["byol-lpi", *tiny(cifar, tmp_path / "cut", *early, epochs=3)])
+    monkeypatch.setattr(training_step, "ema_update", real_update)
+    assert run.main(["byol-lpi", "--resume", *tiny(cifar, tmp_path / "cut", *early, epochs=3)]) == 0
+    texts = [(tmp_path / o / "early.jsonl").read_text() for o in ("whole", "cut")]
+    assert texts[0] == texts[1] and len(texts[0].splitlines()) == 6
+
+
 def test_speed_options_are_recorded_and_may_change_on_resume(cifar, tmp_path):
     """How a run computes (precision, layout) may change when it resumes, as the device may:
     a checkpoint written in channels_last resumes in NCHW (its Adam moments are relaid out)."""
@@ -235,6 +268,7 @@ def test_unknown_variant_one_line_exit_2():
         (["byol", "--batch-size", "1"], "--batch-size must be ≥ 2"),
         (["byol", "--subset", "2"], "--subset must be ≥ the batch size"),
         (["byol", "--device", "tpu"], "--device"),
+        (["byol-np", "--predictor-bias"], "--predictor-bias: byol-np's predictor (none)"),
     ],
 )
 def test_bad_values_exit_2_with_a_clear_error(cifar, tmp_path, capsys, arguments, message):
@@ -242,6 +276,23 @@ def test_bad_values_exit_2_with_a_clear_error(cifar, tmp_path, capsys, arguments
     assert run.main([variant, *tiny(cifar, tmp_path / "out"), *options]) == 2  # the last one wins
     assert message in capsys.readouterr().err
     assert not (tmp_path / "out").exists()  # refused before writing anything
+
+
+def test_the_authors_biased_linear_predictor_trains_its_bias_and_starts_at_i_for_lpi(
+    cifar, tmp_path
+):
+    assert run.main(["byol-lpi", *tiny(cifar, tmp_path / "out"), "--predictor-bias"]) == 0
+    state = torch.load(tmp_path / "out" / "checkpoint.pt", weights_only=False)["predictor"]
+    assert state["bias"].shape == (128,) and state["bias"].abs().max() > 0  # trained from 0
+    assert (
+        metrics_of(tmp_path / "out")[0]["w_identity_distance"] is None
+    )  # Appendix H's q = Wz only
+
+
+def test_a_linear_predictor_records_its_distance_to_the_identity_every_epoch(cifar, tmp_path):
+    assert run.main(["byol-lpi", *tiny(cifar, tmp_path / "out")]) == 0
+    distances = [m["w_identity_distance"] for m in metrics_of(tmp_path / "out")]
+    assert distances[0] == 0.0 and distances[1] > 0
 
 
 @pytest.mark.parametrize("option, value", [("--precision", "fp16"), ("--channels-last", "maybe")])

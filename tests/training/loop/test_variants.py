@@ -28,7 +28,8 @@ TABLE_2 = (
 BEYOND_TABLE_2 = {
     "rand-baseline",
     "raft-minus-i",
-}  # Table 1's baseline; Theorem 5.1's mirror of BYOL'-NP
+    "supervised",
+}  # Table 1's baseline; Theorem 5.1's mirror of BYOL'-NP; Figure 5(a)'s supervised baseline
 
 
 def test_table_2_and_the_random_baseline_are_all_there():
@@ -110,6 +111,22 @@ def test_tangential_form_leaves_the_gradient_in_the_raw_outputs_unchanged(plain,
 def test_rand_baseline_has_no_loss():
     with pytest.raises(ValueError, match="not trained"):
         variants.resolve("rand-baseline").loss(*_outputs())
+
+
+def test_the_supervised_variant_trains_a_linear_head_on_the_labels_and_measures_with_q_equal_i():
+    head, z = models.predictor("classifier", classes=7), torch.randn(5, 128)
+    labels = torch.tensor([0, 1, 2, 3, 6])
+    assert torch.equal(head(z), z) and head.logits(z).shape == (5, 7)
+    expected = torch.nn.functional.cross_entropy(head.logits(z), labels)
+    loss = variants.resolve("supervised").classification_loss(
+        head.logits(z), head.logits(z), labels
+    )
+    torch.testing.assert_close(loss, expected)
+
+
+def test_the_supervised_variant_has_no_self_supervised_loss():
+    with pytest.raises(ValueError, match="labels"):
+        variants.resolve("supervised").loss(*_outputs())
 
 
 def test_predictor_kinds_have_appendix_b_shapes():
