@@ -241,3 +241,35 @@ def test_linear_evaluations_of_a_batch_are_each_runs_own(float64):
 def test_what_a_batch_cannot_train_is_refused_with_one_line(extra, capsys):
     assert run.main([*extra, "--seeds", "2", "--device", "cpu"]) == 2
     assert len(capsys.readouterr().err.strip().splitlines()) == 1
+
+
+FLOAT32_METRICS = ("loss", "align", "uniform", "cross", "byol")
+
+
+def final_metrics(folder: Path) -> dict:
+    return {k: lines(folder)[-1][k] for k in FLOAT32_METRICS}
+
+
+def relative(a: dict, b: dict) -> dict:
+    return {k: abs(a[k] - b[k]) / abs(b[k]) for k in b}
+
+
+def test_every_member_of_a_float32_batch_ends_with_its_single_runs_metrics_to_round_off(
+    images, tmp_path, monkeypatch
+):
+    """Float32's round-off grows chaotically (a one-ulp nudge moved L_align by 0.5–18% after 64
+    steps, measured): each member's final metrics must lie within ROUNDOFF_FACTOR times the
+    largest deviation a one-ulp nudge causes among the same seeds' single runs (measured:
+    members at most 5.2× it, most below 2×)."""
+    monkeypatch.setattr(runner.probes, "measure", lambda *_, **__: {})  # costly, and read-only
+    given = options(images, variant="raft-np", beta=2.0, precision="fp32")
+    members, alone, control = batch(given, tmp_path / "batch"), {}, {}
+    for seed in SEEDS:
+        single({**given, "seed": seed}, tmp_path / f"alone{seed}")
+        single({**given, "seed": seed}, tmp_path / f"nudged{seed}", nudge=True)
+        alone[seed] = final_metrics(tmp_path / f"alone{seed}")
+        control[seed] = relative(final_metrics(tmp_path / f"nudged{seed}"), alone[seed])
+    for seed, member in zip(SEEDS, members):
+        deviations = relative(final_metrics(member), alone[seed])
+        for key, value in deviations.items():
+            assert value <= ROUNDOFF_FACTOR * max(c[key] for c in control.values()), key
