@@ -126,11 +126,11 @@ def test_a_pair_whose_loss_becomes_non_finite_stops_before_measuring_its_broken_
     train_epoch = runner.train_epoch
 
     def diverging_epoch(live, *args):
-        train_epoch(live, *args)
+        losses = train_epoch(live, *args)
         with torch.no_grad():
             for p in live.online.parameters():
                 p.fill_(float("nan"))
-        return float("nan")
+        return [float("nan")] * len(losses)  # the epoch's step losses
 
     monkeypatch.setattr(runner, "train_epoch", diverging_epoch)
     out = tmp_path / "p"
