@@ -26,7 +26,7 @@ import torch
 from tqdm import tqdm
 
 from training.loop import evaluate, models, outputs, packing, runner, training_step, variants
-from training.loop.config import SEEDS, Config, RunFailed, UsageError, check
+from training.loop.config import SEEDS, Config, RunFailed, UsageError, check, resolve_device
 from training.loop.runner import Run
 from training.loop.signals import Interrupted
 
@@ -128,7 +128,7 @@ def estimate_bytes(cfg: Config, members: int) -> int:
     element = 8 if cfg.precision == "fp64" else 4
     parameters = sum(p.numel() for p in network.parameters()) + 2 * models.PROJECTION_DIM**2
     per_member = 6 * parameters * element + 2 * cfg.batch_size * sum(activations) * element
-    images = min(cfg.subset or 60_000, 60_000) * 3 * cfg.image_size**2
+    images = min(cfg.subset or 60_000, 60_000) * 3 * 32 * 32  # stored at 32×32 (data.py)
     return members * per_member + images
 
 
@@ -145,8 +145,6 @@ def available_bytes(device: torch.device) -> int:
 
 def check_memory(cfg: Config, members: int) -> None:
     """Refuse, before anything is created, a batch whose estimate exceeds the free memory."""
-    from training.loop.config import resolve_device
-
     device = resolve_device(cfg.device)
     need, free = estimate_bytes(cfg, members), available_bytes(device)
     if need > free:
