@@ -49,7 +49,7 @@ def parser() -> argparse.ArgumentParser:
         choices=list(sweep.SCALES),
         default="paper",
         help="paper: Appendix B (CIFAR10, 96 px, 300 epochs, GPU); cpu: Fashion-"
-        "MNIST, 32 px, ResNet18 of width 8, 1,280 steps, 3 seeds (default paper)",
+        "MNIST, 32 px, ResNet18 of width 8, 1,920 steps, 3 seeds (default paper)",
     )
     p.add_argument(
         "--seeds",
