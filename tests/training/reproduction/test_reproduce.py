@@ -4,6 +4,7 @@ jobs are reported with their logs and do not stop the others, the killed ones re
 launches nothing; and the plan, its refusals and the Slurm executor's settings."""
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -190,3 +191,25 @@ def test_slurm_without_slurm_is_one_line_and_exit_2(tiny, tmp_path, monkeypatch,
     monkeypatch.setenv("PATH", "/usr/bin:/bin")
     assert _reproduce(tmp_path, "--launcher", "slurm") == 2
     assert "--launcher slurm" in capsys.readouterr().err
+
+
+class _RecordingExecutor:
+    """Stands for submitit's LocalExecutor: records the BLAS pool size a job would inherit."""
+
+    def __init__(self, folder):
+        self.folder, self.seen = folder, []
+
+    def submit(self, *args):
+        self.seen.append({name: os.environ.get(name) for name in jobs.BLAS_THREAD_VARIABLES})
+        return type("Job", (), {"job_id": "1"})()
+
+
+def test_a_local_job_inherits_blas_pools_of_the_scales_threads_and_the_launcher_keeps_its_own(
+    tiny, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "7")
+    job = sweep.pack(sweep.plan("figure1", tiny, 1, tmp_path), overwrite=False, most=1)[0]
+    executor = _RecordingExecutor(tmp_path)
+    jobs._start(executor, job, train=None, slot=0, gpus=0, threads=1, echo=lambda line: None)
+    assert executor.seen == [dict.fromkeys(jobs.BLAS_THREAD_VARIABLES, "1")]
+    assert os.environ["OPENBLAS_NUM_THREADS"] == "7"
