@@ -83,7 +83,7 @@ class _Worker:
         self.index = None
         # A Ctrl-C while it starts waits until it has started (the worker ignores it, and
         # this process then stops it), and its thread pools read their size from the start.
-        with _sigint_deferred(), _environment({name: str(threads) for name in THREAD_VARIABLES}):
+        with _sigint_deferred(), thread_pools(threads):
             self.process.start()
         theirs.close()  # so that its end closing (the worker gone) is seen here
 
@@ -171,6 +171,12 @@ def _sigint_deferred():
         yield
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def thread_pools(threads: int):
+    """Inside, a process started sizes its numpy, scipy and torch thread pools to ``threads``
+    (torch.set_num_threads in that process reaches torch's alone)."""
+    return _environment({name: str(threads) for name in THREAD_VARIABLES})
 
 
 @contextmanager

@@ -18,6 +18,7 @@ import numpy as np
 import submitit
 import torch
 
+from theory import parallel
 from training.loop import config, evaluate, outputs, runner, signals
 from training.reproduction import sweep
 
@@ -26,11 +27,6 @@ POLL_SECONDS = 0.5
 LOG_LINES = 12  # of a failed job's log, in its report
 TRACEBACK = "Traceback (most recent call last):"
 JOB_LOG_INTERVAL = "30"  # seconds between progress-bar lines in a job's log (TQDM_MININTERVAL)
-# The thread pools of numpy's and scipy's OpenBLAS (and of OpenMP, MKL) size themselves when they
-# are first loaded, from these variables or else the machine's cores; torch.set_num_threads in
-# the job cannot reach them. Their idle threads spin, so a probe's float64 linear algebra with
-# one pool thread per core next to another job ran 4-6x slower (docs/reproduce.md).
-BLAS_THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 class TrainJob(submitit.helpers.Checkpointable):
@@ -136,7 +132,7 @@ def _start(executor, planned: sweep.Job, train, slot, gpus, threads, echo):
     if gpus:
         executor.update_parameters(gpus_per_node=1, visible_gpus=[slot % gpus])
         where = f" on GPU {slot % gpus}"
-    with _output_to(Path(executor.folder) / CONTROLLERS_LOG), blas_threads(threads):
+    with _output_to(Path(executor.folder) / CONTROLLERS_LOG), _thread_pools(threads):
         job = executor.submit(TrainJob(train), planned.argv(), planned.representations, threads)
     echo(f"started {planned.name} ({planned.state}) as job {job.job_id}{where}")
     return job, planned
@@ -145,21 +141,11 @@ def _start(executor, planned: sweep.Job, train, slot, gpus, threads, echo):
 CONTROLLERS_LOG = "controllers.log"
 
 
-@contextlib.contextmanager
-def blas_threads(threads: int | None):
-    """While jobs are submitted, the BLAS and OpenMP pools' size in the environment they inherit:
-    ``threads`` per job, as torch's (None: left as it is)."""
-    saved = {name: os.environ.get(name) for name in BLAS_THREAD_VARIABLES}
-    if threads:
-        os.environ.update(dict.fromkeys(BLAS_THREAD_VARIABLES, str(threads)))
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+def _thread_pools(threads: int | None):
+    """While jobs are submitted: ``threads`` per job in the pools of numpy's and scipy's OpenBLAS
+    too, not in torch's alone (None: as they are). With one pool thread per core beside another
+    job, whose idle threads spin, a probe's float64 linear algebra ran 4-6x slower."""
+    return parallel.thread_pools(threads) if threads else contextlib.nullcontext()
 
 
 @contextlib.contextmanager
@@ -203,7 +189,7 @@ def slurm_executor(folder: Path, *, partition, time_min, gpus, cpus, parallelism
 
 def slurm(todo: list[sweep.Job], train, *, executor, threads: int | None, echo=print):
     """``todo`` as one Slurm job array; waits for every task. Returns a LaunchReport."""
-    with blas_threads(threads), executor.batch():  # the batch submits as it closes
+    with _thread_pools(threads), executor.batch():  # the batch submits as it closes
         submitted = [
             (executor.submit(TrainJob(train), job.argv(), job.representations, threads), job)
             for job in todo

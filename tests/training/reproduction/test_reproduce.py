@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from theory import parallel
 from training import reproduce
 from training.reproduction import jobs, pipeline, sweep
 
@@ -200,7 +201,7 @@ class _RecordingExecutor:
         self.folder, self.seen = folder, []
 
     def submit(self, *args):
-        self.seen.append({name: os.environ.get(name) for name in jobs.BLAS_THREAD_VARIABLES})
+        self.seen.append({name: os.environ.get(name) for name in parallel.THREAD_VARIABLES})
         return type("Job", (), {"job_id": "1"})()
 
 
@@ -211,5 +212,5 @@ def test_a_local_job_inherits_blas_pools_of_the_scales_threads_and_the_launcher_
     job = sweep.pack(sweep.plan("figure1", tiny, 1, tmp_path), overwrite=False, most=1)[0]
     executor = _RecordingExecutor(tmp_path)
     jobs._start(executor, job, train=None, slot=0, gpus=0, threads=1, echo=lambda line: None)
-    assert executor.seen == [dict.fromkeys(jobs.BLAS_THREAD_VARIABLES, "1")]
+    assert executor.seen == [dict.fromkeys(parallel.THREAD_VARIABLES, "1")]
     assert os.environ["OPENBLAS_NUM_THREADS"] == "7"
