@@ -120,15 +120,12 @@ def test_list_prints_table_2(capsys):
         assert v.name in printed and v.description in printed
 
 
-def test_resume_after_an_interruption_is_bitwise_the_uninterrupted_run(
-    cifar, tmp_path, monkeypatch
-):
-    assert run.main(["byol-lp", *tiny(cifar, tmp_path / "whole", epochs=3)]) == 0
+def _cut_in_epoch_2(monkeypatch, argv: list[str]) -> None:
+    """``training.run`` with ``argv`` (2 steps per epoch), stopped by a Ctrl-C in the middle of
+    epoch 2 (between steps 3 and 4, at the third EMA update)."""
+    calls, real_update = {"n": 0}, training_step.ema_update
 
-    calls = {"n": 0}
-    real_update = training_step.ema_update
-
-    def interrupted(*args, **kwargs):  # Ctrl-C in the middle of epoch 2 (steps 3 and 4)
+    def interrupted(*args, **kwargs):
         calls["n"] += 1
         if calls["n"] == 3:
             raise KeyboardInterrupt
@@ -136,8 +133,15 @@ def test_resume_after_an_interruption_is_bitwise_the_uninterrupted_run(
 
     monkeypatch.setattr(training_step, "ema_update", interrupted)
     with pytest.raises(KeyboardInterrupt):
-        run.main(["byol-lp", *tiny(cifar, tmp_path / "cut", epochs=3)])
+        run.main(argv)
     monkeypatch.setattr(training_step, "ema_update", real_update)
+
+
+def test_resume_after_an_interruption_is_bitwise_the_uninterrupted_run(
+    cifar, tmp_path, monkeypatch
+):
+    assert run.main(["byol-lp", *tiny(cifar, tmp_path / "whole", epochs=3)]) == 0
+    _cut_in_epoch_2(monkeypatch, ["byol-lp", *tiny(cifar, tmp_path / "cut", epochs=3)])
     assert [m["epoch"] for m in metrics_of(tmp_path / "cut")] == [0, 1]
     assert run.main(["byol-lp", "--resume", *tiny(cifar, tmp_path / "cut", epochs=3)]) == 0
 
@@ -174,18 +178,7 @@ def test_the_early_log_has_every_steps_loss_and_the_probe_every_n_steps(cifar, t
 def test_a_resumed_run_writes_the_early_log_of_the_uninterrupted_one(cifar, tmp_path, monkeypatch):
     early = ("--early-epochs", "3", "--early-every", "1")
     assert run.main(["byol-lpi", *tiny(cifar, tmp_path / "whole", *early, epochs=3)]) == 0
-    calls, real_update = {"n": 0}, training_step.ema_update
-
-    def interrupted(*args, **kwargs):  # Ctrl-C in the middle of epoch 2
-        calls["n"] += 1
-        if calls["n"] == 3:
-            raise KeyboardInterrupt
-        real_update(*args, **kwargs)
-
-    monkeypatch.setattr(training_step, "ema_update", interrupted)
-    with pytest.raises(KeyboardInterrupt):
-        run.main(["byol-lpi", *tiny(cifar, tmp_path / "cut", *early, epochs=3)])
-    monkeypatch.setattr(training_step, "ema_update", real_update)
+    _cut_in_epoch_2(monkeypatch, ["byol-lpi", *tiny(cifar, tmp_path / "cut", *early, epochs=3)])
     assert run.main(["byol-lpi", "--resume", *tiny(cifar, tmp_path / "cut", *early, epochs=3)]) == 0
     texts = [(tmp_path / o / "early.jsonl").read_text() for o in ("whole", "cut")]
     assert texts[0] == texts[1] and len(texts[0].splitlines()) == 6
